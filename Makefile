@@ -1,0 +1,39 @@
+# The two commands of the README: `make demo` (the tiny end-to-end pipeline) and `make test`.
+# Both create .venv/ and install into it when missing; `make install` is idempotent.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export OMP_NUM_THREADS ?= 2
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo test test-slow lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	# torch first and pinned: the CPU wheel lies on disk; anything looser can pull a CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/compass run --recipe tiny --out runs/tiny
+
+test: install
+	$(BIN)/ruff check compass tests bench
+	$(BIN)/ruff format --check compass tests bench
+	$(BIN)/python -m pytest
+
+test-slow: install
+	$(BIN)/python -m pytest -m slow
+
+lint: install
+	$(BIN)/ruff check --fix compass tests bench
+	$(BIN)/ruff format compass tests bench
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

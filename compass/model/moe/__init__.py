@@ -1,0 +1,1 @@
+"""The MoE feed-forward: router, dispatch, routed experts, shared experts, balance losses."""

@@ -1,0 +1,15 @@
+"""The root config: one tree holding every stage's config, so one dotted override reaches any leaf."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from compass.config import Config
+from compass.model.config import ModelConfig
+
+
+@dataclass
+class Recipe(Config):
+    name: str = "tiny"
+    seed: int = 1234
+    model: ModelConfig = field(default_factory=ModelConfig)

@@ -1,0 +1,45 @@
+"""The embedded default: a model and schedule that run the whole pipeline on 2 CPU cores."""
+
+from __future__ import annotations
+
+from compass.model.config import ModelConfig
+from compass.recipes.recipe import Recipe
+
+
+def tiny() -> Recipe:
+    return Recipe(
+        name="tiny",
+        model=ModelConfig(
+            vocab_size=4096,
+            d_model=128,
+            n_layers=4,
+            n_heads=4,
+            n_kv_heads=2,
+            head_dim=32,
+            n_shared_experts=2,
+            n_routed_experts=8,
+            top_k=2,
+            expert_dim=128,
+            max_seq_len=512,
+        ),
+    )
+
+
+def micro() -> Recipe:
+    """Smaller than tiny: the integration test's whole chain in well under a minute per stage."""
+    return Recipe(
+        name="micro",
+        model=ModelConfig(
+            vocab_size=1024,
+            d_model=64,
+            n_layers=2,
+            n_heads=4,
+            n_kv_heads=2,
+            head_dim=16,
+            n_shared_experts=2,
+            n_routed_experts=8,
+            top_k=2,
+            expert_dim=64,
+            max_seq_len=256,
+        ),
+    )
