@@ -1,0 +1,1 @@
+"""The SEA-adapted tokenizer: SentencePiece BPE, merged sub-tokenizers, HF export, chat template."""
