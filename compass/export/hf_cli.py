@@ -1,0 +1,49 @@
+"""``compass export hf CKPT --out DIR``: a Hugging Face Qwen2-MoE directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from compass.export.safetensors_dir import DEFAULT_SHARD_BYTES
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "hf",
+        help="a Hugging Face Qwen2-MoE directory (transformers, vLLM)",
+        description="Write safetensors + config.json + generation_config.json (+ tokenizer files) "
+        "that transformers.AutoModelForCausalLM.from_pretrained loads with no custom code.",
+    )
+    p.add_argument(
+        "ckpt", help="checkpoint directory (model.safetensors) or run directory (latest)"
+    )
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None,
+                   help="weight dtype (default: as stored)")  # fmt: skip
+    p.add_argument("--tokenizer", default=None,
+                   help="directory of HF tokenizer files (default: the checkpoint's tokenizer/)")  # fmt: skip
+    p.add_argument("--max-shard-bytes", type=int, default=DEFAULT_SHARD_BYTES,
+                   help="split weights into shards of at most this many bytes")  # fmt: skip
+    p.add_argument("--dry-run", action="store_true", help="print the config.json and exit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from compass.export.hf import export_hf
+
+    if args.dry_run:
+        from compass.export.hf_mapping import to_hf_config
+        from compass.model.io import load_model_config
+
+        cfg = to_hf_config(load_model_config(args.ckpt))
+        sys.stdout.write(json.dumps(cfg, indent=2) + "\n")
+        return 0
+    try:
+        export_hf(args.ckpt, args.out, args.dtype, args.tokenizer, args.max_shard_bytes)
+    except FileNotFoundError as e:
+        logging.getLogger("compass").error("%s", e)
+        return 2
+    return 0
