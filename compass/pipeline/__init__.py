@@ -1,0 +1,1 @@
+"""``compass run``: every stage chained, resumable, with one progress display and a report."""
