@@ -1,0 +1,105 @@
+"""The engine's KV-cache manager: a fixed pool of cache rows ("slots"), one per running request.
+
+The model's forward takes any object with ``update(layer, k, v, positions)`` and
+``advance(positions)`` (the contract of ``compass.model.kv_cache.KVCache``). A forward over a
+subset of the running requests gets a :class:`SlotView`: batch row i of the forward reads and
+writes slot ``slots[i]``. When the slots form a contiguous ascending range — the common case,
+since slots are handed out lowest-first — the view is a plain slice (no copy); otherwise keys are
+gathered by index. Keys are written at absolute positions, so a freed slot needs no clearing:
+stale entries lie beyond the new owner's positions and the causal mask never admits them.
+
+Legend: N slots, B forward rows, K kv heads, S cache length, T new tokens, d head dim.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class SlotCache:
+    def __init__(
+        self,
+        n_layers: int,
+        n_slots: int,
+        n_kv_heads: int,
+        max_len: int,
+        head_dim: int,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu",
+    ):
+        shape = (n_slots, n_kv_heads, max_len, head_dim)
+        self.k = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layers)]
+        self.v = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layers)]
+        self.n_slots, self.max_len = n_slots, max_len
+        self._free = list(range(n_slots))
+
+    @classmethod
+    def for_model(cls, config, n_slots: int, max_len: int, dtype, device) -> SlotCache:
+        return cls(
+            config.n_layers, n_slots, config.n_kv_heads, max_len, config.head_dim, dtype, device
+        )
+
+    @property
+    def num_free(self) -> int:
+        return len(self._free)
+
+    def allocate(self) -> int:
+        if not self._free:
+            raise RuntimeError("no free KV-cache slot: the scheduler admitted too many requests")
+        self._free.sort()
+        return self._free.pop(0)
+
+    def release(self, slot: int) -> None:
+        if slot in self._free:
+            raise RuntimeError(f"KV-cache slot {slot} released twice")
+        self._free.append(slot)
+
+    def view(self, slots: list[int]) -> SlotView:
+        return SlotView(self, slots)
+
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self.k + self.v)
+
+
+class SlotView:
+    """The cache seen by one forward: row i is slot ``slots[i]``."""
+
+    def __init__(self, cache: SlotCache, slots: list[int]):
+        self.cache = cache
+        self.max_len = cache.max_len
+        first = slots[0]
+        self._range = (
+            slice(first, first + len(slots))
+            if slots == list(range(first, first + len(slots)))
+            else None
+        )
+        self._index = torch.tensor(slots, device=cache.k[0].device)
+        # The forward only reads lengths when it is given no positions; the engine always gives them.
+        self.lengths = None
+
+    def update(
+        self, layer: int, k_BKTd: torch.Tensor, v_BKTd: torch.Tensor, positions_BT: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        s = int(positions_BT.max()) + 1
+        if s > self.max_len:
+            raise ValueError(f"position {s - 1} is beyond the KV cache length {self.max_len}")
+        k_all, v_all = self.cache.k[layer], self.cache.v[layer]
+        if self._range is not None:
+            k_rows, v_rows = k_all[self._range], v_all[self._range]
+            idx = positions_BT[:, None, :, None].expand_as(k_BKTd)
+            k_rows.scatter_(2, idx, k_BKTd)
+            v_rows.scatter_(2, idx, v_BKTd)
+            k_BKSd, v_BKSd = k_rows[:, :, :s], v_rows[:, :, :s]
+        else:
+            rows_BT = self._index[:, None].expand_as(positions_BT)
+            # Advanced indexing [slot, :, pos] addresses a [B, T, K, d] block.
+            k_all[rows_BT, :, positions_BT] = k_BKTd.transpose(1, 2)
+            v_all[rows_BT, :, positions_BT] = v_BKTd.transpose(1, 2)
+            k_BKSd = k_all[self._index, :, :s]
+            v_BKSd = v_all[self._index, :, :s]
+        key_pos_S = torch.arange(s, device=positions_BT.device)
+        allowed_BTS = key_pos_S[None, None, :] <= positions_BT[:, :, None]
+        return k_BKSd, v_BKSd, allowed_BTS
+
+    def advance(self, positions_BT: torch.Tensor) -> None:
+        """Lengths are tracked per request by the engine, not here."""
