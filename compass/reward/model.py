@@ -1,0 +1,49 @@
+"""A reward model: the Compass backbone plus a scalar head read at each sequence's last real token.
+
+Legend: B sequences, T tokens, D model dim.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from compass.model.transformer import CompassModel
+
+
+class RewardModel(nn.Module):
+    def __init__(self, backbone: CompassModel):
+        super().__init__()
+        self.backbone = backbone
+        self.score = nn.Linear(backbone.config.d_model, 1, bias=False)
+        nn.init.zeros_(self.score.weight)
+
+    def forward(
+        self, input_ids_BT: torch.Tensor, attention_mask_BT: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reward per sequence, router aux loss); right-padded input, mask 1 on real tokens."""
+        out = self.backbone(input_ids_BT, attention_mask_BT=attention_mask_BT, return_hidden=True)
+        last_B = attention_mask_BT.sum(-1) - 1
+        h_BD = out.hidden_BTD[torch.arange(input_ids_BT.shape[0]), last_B]
+        return self.score(h_BD).squeeze(-1).float(), out.aux_loss
+
+
+def bradley_terry_loss(r_chosen_B: torch.Tensor, r_rejected_B: torch.Tensor) -> torch.Tensor:
+    """``-log σ(r_w - r_l)``: the pairwise preference likelihood."""
+    return -F.logsigmoid(r_chosen_B - r_rejected_B).mean()
+
+
+@torch.no_grad()
+def average_weights(state_dicts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Uniform weight average ("model soup") of reward models fine-tuned from one initialisation."""
+    if not state_dicts:
+        raise ValueError("average_weights needs at least one state dict")
+    keys = state_dicts[0].keys()
+    for i, sd in enumerate(state_dicts[1:], 1):
+        if sd.keys() != keys:
+            raise ValueError(f"run {i} has different tensors than run 0: cannot average them")
+    return {
+        k: torch.stack([sd[k].float() for sd in state_dicts]).mean(0).to(state_dicts[0][k].dtype)
+        for k in keys
+    }
