@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from compass.model.config import ModelConfig
 from compass.recipes.recipe import Recipe
+from compass.tokenizer.config import REPORT_GROUPS, TokenizerConfig
 
 
 def compass_v2_30b_a5b() -> Recipe:
@@ -24,5 +25,14 @@ def compass_v2_30b_a5b() -> Recipe:
             max_seq_len=4096,
             rope_base=10_000.0,
             tie_embeddings=False,
+        ),
+        # §2.1.3: 150k (zh, en, 6 SEA) + 20k (9 European) + 50k (zh) sub-tokenizers -> 180k,
+        # 2M sampled pieces of data per language.
+        tokenizer=TokenizerConfig(
+            vocab_size=180_000,
+            groups=REPORT_GROUPS,
+            max_lines_per_lang=2_000_000,
+            max_bytes_per_lang=2_000_000_000,
+            num_threads=32,
         ),
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from compass.config import Config
 from compass.model.config import ModelConfig
+from compass.tokenizer.config import TokenizerConfig
 
 
 @dataclass
@@ -13,3 +14,4 @@ class Recipe(Config):
     name: str = "tiny"
     seed: int = 1234
     model: ModelConfig = field(default_factory=ModelConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from compass.model.config import ModelConfig
 from compass.recipes.recipe import Recipe
+from compass.tokenizer.config import TokenizerConfig
 
 
 def small() -> Recipe:
@@ -21,5 +22,8 @@ def small() -> Recipe:
             top_k=4,
             expert_dim=512,
             max_seq_len=2048,
+        ),
+        tokenizer=TokenizerConfig(
+            vocab_size=32_768, max_lines_per_lang=200_000, max_bytes_per_lang=50_000_000
         ),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from compass.model.config import ModelConfig
 from compass.recipes.recipe import Recipe
+from compass.tokenizer.config import TokenizerConfig
 
 
 def tiny() -> Recipe:
@@ -22,6 +23,7 @@ def tiny() -> Recipe:
             expert_dim=128,
             max_seq_len=512,
         ),
+        tokenizer=TokenizerConfig(vocab_size=4096),
     )
 
 
@@ -41,5 +43,8 @@ def micro() -> Recipe:
             top_k=2,
             expert_dim=64,
             max_seq_len=256,
+        ),
+        tokenizer=TokenizerConfig(
+            vocab_size=1024, max_lines_per_lang=5000, max_bytes_per_lang=500_000
         ),
     )

@@ -1,0 +1,84 @@
+"""Train one SentencePiece BPE sub-tokenizer on a language group's sampled lines.
+
+Settings follow the report (§2.1.3: BPE, max piece length 16) plus what exact round trips need:
+byte fallback (no unknown token is ever produced), digits split one per token, and no
+normalisation at all (no NFKC, no dummy prefix, no whitespace collapsing), so ``decode(encode(x))``
+gives back ``x``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import random
+
+import sentencepiece as spm
+from sentencepiece import sentencepiece_model_pb2 as sp_pb2
+
+from compass.config import ConfigError
+from compass.tokenizer.config import GroupSpec, TokenizerConfig
+from compass.tokenizer.specials import SPECIAL_TOKENS
+
+log = logging.getLogger(__name__)
+
+
+def group_lines(
+    group: GroupSpec, samples: dict[str, list[str]], seed: int
+) -> tuple[list[str], list[str]]:
+    """The group's training lines (every language's sample, shuffled together) and its languages."""
+    langs = list(group.langs) if group.langs else sorted(samples)
+    missing = [lang for lang in langs if not samples.get(lang)]
+    if missing:
+        raise ConfigError(
+            f"tokenizer group '{group.name}': no text for language(s) {missing} in the --data "
+            f"inputs (found: {sorted(samples) or 'none'}); add their text or remove them from "
+            "tokenizer.groups"
+        )
+    lines = [line for lang in langs for line in samples[lang]]
+    random.Random(seed).shuffle(lines)
+    return lines, langs
+
+
+def train_sub_tokenizer(
+    lines: list[str], group: GroupSpec, cfg: TokenizerConfig
+) -> sp_pb2.ModelProto:
+    """One BPE model over ``lines``; its vocab counts our special tokens, so sizes add up as told."""
+    # SentencePiece's own vocab holds <unk> + 256 bytes + pieces; our other specials come later.
+    spm_vocab = group.vocab_size - (len(SPECIAL_TOKENS) - 1)
+    buf = io.BytesIO()
+    try:
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(lines),
+            model_writer=buf,
+            model_type="bpe",
+            vocab_size=spm_vocab,
+            max_sentencepiece_length=cfg.max_piece_length,
+            byte_fallback=True,
+            split_digits=True,
+            normalization_rule_name="identity",
+            add_dummy_prefix=False,
+            remove_extra_whitespaces=False,
+            allow_whitespace_only_pieces=True,
+            character_coverage=cfg.character_coverage,
+            max_sentence_length=cfg.max_line_bytes + 16,
+            input_sentence_size=0,
+            shuffle_input_sentence=False,
+            num_threads=cfg.num_threads,
+            unk_id=0,
+            bos_id=-1,
+            eos_id=-1,
+            pad_id=-1,
+            minloglevel=2,
+        )
+    except RuntimeError as e:
+        raise ConfigError(
+            f"tokenizer group '{group.name}': SentencePiece could not train a {group.vocab_size} "
+            f"vocabulary on {len(lines)} lines ({e}); give the group more text or a smaller size "
+            "in tokenizer.groups / tokenizer.vocab_size"
+        ) from None
+    proto = sp_pb2.ModelProto()
+    proto.ParseFromString(buf.getvalue())
+    log.info(
+        "sub-tokenizer '%s': %d pieces from %d lines", group.name, len(proto.pieces), len(lines)
+    )
+    return proto
