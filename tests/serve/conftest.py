@@ -1,0 +1,133 @@
+"""A scripted fake engine for the HTTP layer's tests (the real engine is tested end to end in
+test_serve_engine_e2e.py). One character = one token; replies are fixed per think mode."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from compass.serve.app import create_app
+from compass.serve.backend import Delta, GenParams, TokenLogprob
+from compass.serve.config import ServeConfig
+
+THINK_REPLY = "<think>คิดก่อน: 2+2</think>คำตอบคือ 4"
+PLAIN_REPLY = "Xin chào! 你好 สวัสดี"
+
+
+class FakeBackend:
+    model_name = "fake-model"
+    max_model_len = 4096
+    vocab_size = 0x30000
+
+    def __init__(self, step_delay_s: float = 0.0, reply: str | None = None):
+        self.step_delay_s = step_delay_s
+        self.reply = reply
+        self.active: dict[str, dict] = {}
+        self.added = 0
+        self.aborted: list[str] = []
+
+    def encode(self, text: str) -> list[int]:
+        return [ord(c) for c in text]
+
+    def decode(self, ids: list[int]) -> str:
+        return "".join(chr(i) for i in ids)
+
+    def render_chat(self, messages: list[dict], enable_thinking: bool) -> list[int]:
+        if any(m["role"] not in ("system", "user", "assistant", "tool") for m in messages):
+            raise ValueError("unknown role")
+        text = "".join(f"<|{m['role']}|>{m['content']}\n" for m in messages) + "<|assistant|>"
+        return self.encode(text + ("\x01" if enable_thinking else ""))
+
+    def think_tags(self) -> tuple[str, str]:
+        return "<think>", "</think>"
+
+    def add(self, request_id: str, prompt_ids: list[int], params: GenParams) -> None:
+        thinking = prompt_ids[-1] == 1
+        reply = self.reply or (THINK_REPLY if thinking else PLAIN_REPLY)
+        if params.temperature > 0:
+            rng = random.Random(params.seed)
+            reply = "".join(rng.choice("abcdefgh") for _ in range(len(reply)))
+        for s in params.stop:
+            if s in reply:
+                reply, stopped = reply[: reply.index(s)], True
+                break
+        else:
+            stopped = False
+        self.active[request_id] = {
+            "left": reply,
+            "p": params,
+            "n": len(prompt_ids),
+            "out": 0,
+            "stopped": stopped,
+        }
+        self.added += 1
+
+    def abort(self, request_id: str) -> None:
+        if self.active.pop(request_id, None) is not None:
+            self.aborted.append(request_id)
+
+    def has_work(self) -> bool:
+        return bool(self.active)
+
+    def step(self) -> list[Delta]:
+        if self.step_delay_s:
+            time.sleep(self.step_delay_s)
+        out = []
+        for rid, st in list(self.active.items()):
+            p: GenParams = st["p"]
+            ch, st["left"] = st["left"][:1], st["left"][1:]
+            st["out"] += len(ch)
+            lps = None
+            if p.logprobs is not None and ch:
+                lps = [
+                    TokenLogprob(
+                        ch, -math.log(2), [(ch, -math.log(2)), ("?", -1.5)][: p.logprobs], ord(ch)
+                    )
+                ]
+            finished = not st["left"] or st["out"] >= p.max_tokens
+            reason = (
+                (
+                    "stop"
+                    if (not st["left"] and (st["stopped"] or st["out"] < p.max_tokens))
+                    else "length"
+                )
+                if finished
+                else None
+            )
+            out.append(
+                Delta(rid, [ord(c) for c in ch], ch, finished, reason, lps, st["n"], st["out"])
+            )
+            if finished:
+                del self.active[rid]
+        return out
+
+    def prompt_logprobs(self, ids: list[int], top_n: int) -> list[TokenLogprob | None]:
+        return [None] + [
+            TokenLogprob(chr(t), -0.5 - 0.01 * i, [(chr(t), -0.5 - 0.01 * i)], t)
+            for i, t in enumerate(ids[1:])
+        ]
+
+
+@pytest.fixture
+def fake_backend() -> FakeBackend:
+    return FakeBackend()
+
+
+@pytest.fixture
+def make_client():
+    clients = []
+
+    def make(backend=None, keys=None, **cfg) -> TestClient:
+        app = create_app(backend or FakeBackend(), ServeConfig(**cfg), keys)
+        c = TestClient(app, raise_server_exceptions=False)
+        c.__enter__()
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        c.__exit__(None, None, None)
