@@ -122,13 +122,12 @@ class Engine:
         vocab = self.config.vocab_size
         if any(not isinstance(t, int) or not 0 <= t < vocab for t in ids):
             raise ValueError(f"prompt token ids must be ints in [0, {vocab}) (the vocabulary)")
-        if len(ids) >= self.max_seq_len:
-            if not params.truncate_prompt:
-                raise ValueError(
-                    f"the prompt has {len(ids)} tokens but the context holds {self.max_seq_len} "
-                    "(prompt + at least one new token): shorten the prompt, raise max_seq_len, "
-                    "or set truncate_prompt=True to keep its tail"
-                )
+        if len(ids) >= self.max_seq_len and not params.truncate_prompt:
+            raise ValueError(
+                f"the prompt has {len(ids)} tokens but the context holds {self.max_seq_len} "
+                "(prompt + at least one new token): shorten the prompt, raise max_seq_len, "
+                "or set truncate_prompt=True to keep its tail"
+            )
         if params.truncate_prompt:
             keep = max(1, self.max_seq_len - params.max_tokens)
             ids = ids[-keep:]
@@ -230,8 +229,7 @@ class Engine:
         rid = self.add_request(prompt, params)
         try:
             while self.has_unfinished():
-                for out in self.step():
-                    yield out
+                yield from (o for o in self.step() if o.request_id == rid)
         finally:
             self.abort(rid)
 
