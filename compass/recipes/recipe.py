@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from compass.config import Config
+from compass.data.shards.config import ShardsConfig
 from compass.model.config import ModelConfig
+from compass.pretrain.config import PretrainConfig
 from compass.tokenizer.config import TokenizerConfig
 
 
@@ -15,3 +17,5 @@ class Recipe(Config):
     seed: int = 1234
     model: ModelConfig = field(default_factory=ModelConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    shards: ShardsConfig = field(default_factory=ShardsConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)

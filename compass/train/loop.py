@@ -1,0 +1,262 @@
+"""The one training loop. A :class:`~compass.train.stage.Stage` supplies batches and a loss; the
+:class:`Trainer` owns the optimizer, schedules, accumulation, clipping, MoE loss coefficients,
+evaluation, checkpoints and logging — for pretraining, SFT, reward models and DPO alike.
+
+One optimizer step: fetch ``grad_accum`` micro-batches, count their loss units across all ranks,
+backprop each micro-batch's ``loss_sum × world / global_units + (α·aux + β·z) / grad_accum``
+(FSDP averages gradients over ranks, so the result is the gradient of the global-batch mean),
+clip to ``grad_clip``, step AdamW at ``lr_at(step)``. A non-finite loss or gradient skips the
+update (logged, counted); too many skipped steps stop the run with a clear error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from compass.distributed.env import DistInfo, all_reduce_sum
+from compass.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from compass.train.config import TrainConfig
+from compass.train.metrics import MetricsSink, expert_load_stats, plot_loss, read_metrics, step_line
+from compass.train.optim import build_adamw
+from compass.train.schedule import coef_at, lr_at
+from compass.train.stage import Batch, Stage
+
+log = logging.getLogger(__name__)
+
+
+class TrainingError(RuntimeError):
+    """The run cannot continue (e.g. repeated non-finite losses); the message says why."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    losses: list[float] = field(default_factory=list)  # train loss per step run in this call
+    eval: dict[str, float] = field(default_factory=dict)
+    load_max_mean: list[float] = field(default_factory=list)  # last step, per layer
+    tokens_per_s: float = 0.0
+    wall_s: float = 0.0
+    skipped_steps: int = 0
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: nn.Module,
+        stage: Stage,
+        config: TrainConfig,
+        run_dir: str | Path,
+        info: DistInfo | None = None,
+        meta: dict[str, Any] | None = None,
+    ):
+        self.info = info or DistInfo()
+        self.cfg, self.stage, self.run_dir = config, stage, Path(run_dir)
+        self.model_config = model.config
+        model = model.to(self.info.device)
+        if self.info.distributed:
+            from compass.distributed.fsdp import apply_fsdp
+
+            model = apply_fsdp(model, self.info, config.mixed_precision)
+        self.model = model
+        self.optim = build_adamw(model, config)
+        self.meta = {"stage": stage.name, "config": config.to_dict(), **(meta or {})}
+        self.step, self.bad_steps, self.tokens_seen = 0, 0, 0
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.sink = MetricsSink(self.run_dir, self.info.is_main, config.tensorboard)
+
+    # ---- resume ---------------------------------------------------------------------------
+    def resume(self) -> bool:
+        """Restore the newest complete checkpoint in ``run_dir``, if any."""
+        ckpt = latest_checkpoint(self.run_dir)
+        if ckpt is None:
+            return False
+        state = load_checkpoint(ckpt, self.model, self.optim, self.info)
+        self.step, self.bad_steps = state["step"], state["bad_steps"]
+        self.tokens_seen = state["tokens_seen"]
+        self.stage.load_state_dict(state["stage"])
+        if self.info.is_main:  # drop metrics of steps that ran after this checkpoint
+            kept = [r for r in read_metrics(self.run_dir) if r["step"] <= self.step]
+            (self.run_dir / "metrics.jsonl").write_text("".join(_json_line(r) for r in kept))
+        log.info("resumed from %s at step %d", ckpt, self.step)
+        return True
+
+    def save(self) -> Path:
+        state = {
+            "step": self.step,
+            "bad_steps": self.bad_steps,
+            "tokens_seen": self.tokens_seen,
+            "stage": self.stage.state_dict(),
+        }
+        meta = {**self.meta, "model_config": self.model_config.to_dict()}
+        return save_checkpoint(
+            self.run_dir, self.step, self.model, self.optim, state, meta, self.cfg.keep_last,
+            self.info,
+        )  # fmt: skip
+
+    # ---- one optimizer step ---------------------------------------------------------------
+    def _to_device(self, batch: Batch) -> Batch:
+        return {k: v.to(self.info.device) for k, v in batch.items()}
+
+    def train_step(self) -> dict[str, Any]:
+        cfg, model, accum = self.cfg, self.model, self.cfg.grad_accum
+        lr = lr_at(self.step, cfg)
+        alpha, beta = coef_at(self.step, cfg, cfg.aux_coef), coef_at(self.step, cfg, cfg.z_coef)
+        for g in self.optim.param_groups:
+            g["lr"] = lr
+        batches = [self._to_device(self.stage.next_batch()) for _ in range(accum)]
+        units = sum(self.stage.loss_units(b) for b in batches)
+        global_units = all_reduce_sum(torch.tensor(float(units)), self.info).item()
+        scale = self.info.world_size / max(global_units, 1.0)
+        stats = torch.zeros(3, dtype=torch.float64)  # loss_sum, aux, z
+        counts = None
+        for i, batch in enumerate(batches):
+            if self.info.distributed and accum > 1:
+                model.set_requires_gradient_sync(i == accum - 1)
+            out = self.stage.loss(model, batch)
+            loss = out.loss_sum * scale
+            if out.aux_loss is not None:
+                loss = loss + (alpha * out.aux_loss + beta * out.z_loss) / accum
+                stats[1:] += torch.stack([out.aux_loss, out.z_loss]).detach().double().cpu()
+            stats[0] += out.loss_sum.detach().double().cpu()
+            loss.backward()
+            if out.expert_counts_LE is not None:
+                c = out.expert_counts_LE.detach().double().cpu()
+                counts = c if counts is None else counts + c
+        all_reduce_sum(stats, self.info)
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        if hasattr(grad_norm, "full_tensor"):
+            grad_norm = grad_norm.full_tensor()
+        grad_norm = float(grad_norm)
+        n_micro = accum * self.info.world_size
+        record = {
+            "kind": "train",
+            "step": self.step + 1,
+            "loss": float(stats[0]) / max(global_units, 1.0),
+            "aux": float(stats[1]) / n_micro,
+            "z": float(stats[2]) / n_micro,
+            "aux_coef": alpha,
+            "z_coef": beta,
+            "grad_norm": grad_norm,
+            "lr": lr,
+            "tokens": sum(int(b["input_ids"].numel()) for b in batches if "input_ids" in b)
+            * self.info.world_size,
+        }
+        if counts is not None:
+            record.update(expert_load_stats(all_reduce_sum(counts, self.info)))
+        finite = torch.isfinite(torch.tensor([record["loss"], grad_norm])).all()
+        if finite:
+            self.optim.step()
+        else:
+            self._skip(record)
+        self.optim.zero_grad(set_to_none=True)
+        self.step += 1
+        self.tokens_seen += record["tokens"]
+        return record
+
+    def _skip(self, record: dict[str, Any]) -> None:
+        self.bad_steps += 1
+        record["skipped"] = True
+        log.warning(
+            "step %d: non-finite loss %.4g or grad norm %.4g — update skipped (%d/%d allowed)",
+            record["step"],
+            record["loss"],
+            record["grad_norm"],
+            self.bad_steps,
+            self.cfg.max_bad_steps,
+        )
+        if self.bad_steps >= self.cfg.max_bad_steps:
+            self.sink.write(record)
+            raise TrainingError(
+                f"{self.bad_steps} steps had a non-finite loss or gradient (last at step "
+                f"{record['step']}); stopping. Lower the learning rate (train.lr), check the data, "
+                f"or raise train.max_bad_steps; the last good checkpoint is in {self.run_dir}"
+            )
+
+    # ---- evaluation -----------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        self.model.eval()
+        results = {}
+        for name, make in self.stage.eval_sets().items():
+            tot = torch.zeros(2, dtype=torch.float64)
+            for batch in make():
+                batch = self._to_device(batch)
+                out = self.stage.loss(self.model, batch)
+                tot += torch.tensor([float(out.loss_sum), float(self.stage.loss_units(batch))])
+            all_reduce_sum(tot, self.info)
+            results[f"eval/{name}"] = float(tot[0] / tot[1].clamp_min(1))
+        self.model.train()
+        return results
+
+    # ---- the run --------------------------------------------------------------------------
+    def fit(self, until: int | None = None) -> TrainResult:
+        """Train to ``config.steps`` (or stop early at step ``until`` with a checkpoint)."""
+        cfg = self.cfg
+        stop = min(cfg.steps, until) if until is not None else cfg.steps
+        self.resume()
+        self.model.train()
+        result = TrainResult(self.run_dir, self.step)
+        bar = tqdm(
+            total=cfg.steps, initial=self.step, desc=self.stage.name, unit="step",
+            disable=not self.info.is_main, mininterval=2.0, leave=False,
+        )  # fmt: skip
+        t0, start_step, saved_at = time.time(), self.step, self.step
+        start_tokens = self.tokens_seen
+        while self.step < stop:
+            t = time.time()
+            r = self.train_step()
+            r["tok_s"] = r["tokens"] / max(time.time() - t, 1e-9)
+            r["eta_s"] = (time.time() - t0) / (self.step - start_step) * (cfg.steps - self.step)
+            self.sink.write(r)
+            result.losses.append(r["loss"])
+            result.load_max_mean = r.get("load_max_mean", [])
+            bar.update(1)
+            if self.info.is_main and (
+                self.step % cfg.log_every == 0 or self.step in (1, cfg.steps)
+            ):
+                log.info("%s", step_line(r, cfg.steps))
+            if cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.steps:
+                self._log_eval(self.evaluate())
+            if cfg.ckpt_every and self.step % cfg.ckpt_every == 0:
+                self.save()
+                saved_at = self.step
+        bar.close()
+        if self.step < cfg.steps:  # stopped early on request
+            if saved_at != self.step:
+                self.save()
+            result.step = self.step
+            return result
+        result.eval = self.evaluate()
+        self._log_eval(result.eval)
+        if saved_at != self.step or latest_checkpoint(self.run_dir) is None:
+            self.save()
+        result.step, result.skipped_steps = self.step, self.bad_steps
+        result.wall_s = time.time() - t0
+        result.tokens_per_s = (self.tokens_seen - start_tokens) / max(result.wall_s, 1e-9)
+        if self.info.is_main:
+            plot_loss(self.run_dir)
+        self.sink.close()
+        return result
+
+    def _log_eval(self, results: dict[str, float]) -> None:
+        if not results:
+            return
+        self.sink.write({"kind": "eval", "step": self.step, **results})
+        if self.info.is_main:
+            log.info("eval step %d | %s", self.step, " | ".join(
+                f"{k[5:]} {v:.4f}" for k, v in results.items()))  # fmt: skip
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(record) + "\n"
