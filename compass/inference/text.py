@@ -31,13 +31,15 @@ def _first_attr(tok, names: tuple[str, ...]):
 
 
 def eos_ids(tok, model_eos: int | None = None) -> set[int]:
+    """End-of-text plus end-of-turn (a chat answer ends with ``<|im_end|>``)."""
     ids = set()
     if tok is not None:
-        found = _first_attr(tok, ("eos_ids", "eos_id", "eos_token_id"))
-        if isinstance(found, int):
-            ids.add(found)
-        elif found is not None:
-            ids.update(int(i) for i in found)
+        for names in (("eos_ids", "eos_id", "eos_token_id"), ("im_end_id",)):
+            found = _first_attr(tok, names)
+            if isinstance(found, int):
+                ids.add(found)
+            elif found is not None:
+                ids.update(int(i) for i in found)
     if model_eos is not None:
         ids.add(model_eos)
     return ids

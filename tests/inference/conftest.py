@@ -49,10 +49,10 @@ class ByteTokenizer:
 
     def render_chat(self, messages, enable_thinking=True, add_generation_prompt=True):
         text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        if add_generation_prompt:
-            text += "<|im_start|>assistant\n"
+        if add_generation_prompt:  # as compass.tokenizer's template: deep mode leaves it open
+            text += "<|im_start|>assistant\n<think>\n"
             if not enable_thinking:
-                text += "<think>\n\n</think>\n\n"
+                text += "\n</think>\n\n"
         ids = self.encode(text)
         return ids, [0] * len(ids)
 
