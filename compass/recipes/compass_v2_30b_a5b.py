@@ -4,6 +4,7 @@ top-4, expert size 2048) with a 180k vocabulary (§2.1.3) and a 4k context (§2.
 from __future__ import annotations
 
 from compass.model.config import ModelConfig
+from compass.pretrain.config import PretrainConfig, PretrainStageConfig
 from compass.recipes.recipe import Recipe
 from compass.tokenizer.config import REPORT_GROUPS, TokenizerConfig
 
@@ -35,4 +36,26 @@ def compass_v2_30b_a5b() -> Recipe:
             max_bytes_per_lang=2_000_000_000,
             num_threads=32,
         ),
+        pretrain=report_pretrain(),
     )
+
+
+def report_pretrain() -> PretrainConfig:
+    """Report §2.3. Steps follow from the token budgets: 8T / (5760 × 4096) ≈ 339k main steps,
+    4T / (8640 × 4096) ≈ 113k anneal steps; the long stage ran 2200 steps."""
+    common = dict(micro_batch_size=2, mixed_precision=True, eval_every=1000, eval_batches=20,
+                  ckpt_every=1000, keep_last=3, log_every=10)  # fmt: skip
+    main = PretrainStageConfig(
+        steps=339_000, global_batch=5760, seq_len=4096, lr=3e-4, min_lr=3e-5, warmup_steps=3000,
+        **common,
+    )  # fmt: skip
+    anneal = PretrainStageConfig(
+        steps=113_000, global_batch=8640, seq_len=4096, lr=1.5e-4, min_lr=3e-5,
+        warmup_steps=2000, hq_only=True, **common,
+    )  # fmt: skip
+    long = PretrainStageConfig(
+        steps=2200, global_batch=2160, seq_len=32_768, lr=3e-5, min_lr=3e-5, warmup_steps=0,
+        lr_schedule="constant", rope_base=1_000_000.0, short_doc_frac=0.4, short_doc_len=4096,
+        eval_short_seq_len=4096, **{**common, "micro_batch_size": 1, "eval_every": 200},
+    )  # fmt: skip
+    return PretrainConfig(main=main, anneal=anneal, long=long)

@@ -12,6 +12,9 @@ class TrainConfig(Config):
     steps: int = 150
     micro_batch_size: int = 8  # sequences per rank per forward
     grad_accum: int = 1  # global batch = micro_batch_size × grad_accum × world_size
+    # When > 0 (sequences), grad_accum is derived from it and the world size at launch, so a
+    # recipe states the report's global batch independently of the number of GPUs.
+    global_batch: int = 0
     seq_len: int = 256
     # AdamW (report §2.3): β 0.9/0.95, weight decay 0.1 on matrices only.
     lr: float = 3e-3

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from compass.config import ConfigError
 from compass.distributed.env import DistInfo, all_reduce_sum
 from compass.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from compass.train.config import TrainConfig
@@ -59,7 +60,7 @@ class Trainer:
         meta: dict[str, Any] | None = None,
     ):
         self.info = info or DistInfo()
-        self.cfg, self.stage, self.run_dir = config, stage, Path(run_dir)
+        self.cfg, self.stage, self.run_dir = _resolve_accum(config, self.info), stage, Path(run_dir)
         self.model_config = model.config
         model = model.to(self.info.device)
         if self.info.distributed:
@@ -254,6 +255,20 @@ class Trainer:
         if self.info.is_main:
             log.info("eval step %d | %s", self.step, " | ".join(
                 f"{k[5:]} {v:.4f}" for k, v in results.items()))  # fmt: skip
+
+
+def _resolve_accum(cfg: TrainConfig, info: DistInfo) -> TrainConfig:
+    if cfg.global_batch <= 0:
+        return cfg
+    per_step = cfg.micro_batch_size * info.world_size
+    if cfg.global_batch % per_step:
+        raise ConfigError(
+            f"global_batch={cfg.global_batch} is not a multiple of micro_batch_size="
+            f"{cfg.micro_batch_size} × world size {info.world_size}; change either"
+        )
+    resolved = type(cfg).from_dict(cfg.to_dict())
+    resolved.grad_accum = cfg.global_batch // per_step
+    return resolved
 
 
 def _json_line(record: dict[str, Any]) -> str:
