@@ -122,7 +122,20 @@ def test_lines() -> list[str]:
     rng = random.Random(99)
     lines = [make_line(rng, lang) for lang in LANGS for _ in range(600)]
     mixed = [" ".join(make_line(rng, rng.choice(LANGS)) for _ in range(3)) for _ in range(400)]
-    return lines + mixed + ADVERSARIAL
+    return lines + mixed + [scrambled(rng) for _ in range(1000)] + ADVERSARIAL
+
+
+def scrambled(rng: random.Random) -> str:
+    """Words and characters of random languages shuffled: segmentations the training never saw."""
+    words = [w for lang in rng.sample(LANGS, 3) for s in SENTENCES[lang] for w in s.split()]
+    out = []
+    for w in rng.sample(words, rng.randint(3, 12)):
+        if rng.random() < 0.3:
+            chars = list(w)
+            rng.shuffle(chars)
+            w = "".join(chars)
+        out.append(w * rng.randint(1, 2))
+    return rng.choice([" ", "", "  ", "\n"]).join(out)
 
 
 ADVERSARIAL = [

@@ -1,0 +1,57 @@
+"""Round trips are exact, nothing is ever unknown, digits are split, special ids are fixed."""
+
+from __future__ import annotations
+
+import pytest
+
+from compass.tokenizer import load_tokenizer
+from compass.tokenizer import specials as S
+
+
+@pytest.fixture(scope="module", params=["single", "merged"])
+def tok(request, tiny_tok_dir, merged_tok_dir):
+    return load_tokenizer(tiny_tok_dir if request.param == "single" else merged_tok_dir)
+
+
+def test_round_trip_adversarial_and_corpus(tok, test_lines):
+    for text in test_lines:
+        ids = tok.encode(text)
+        assert tok.decode(ids) == text, repr(text)
+        assert tok.unk_id not in ids, repr(text)
+
+
+def test_batch_encoding_equals_single(tok, test_lines):
+    lines = test_lines[:500]
+    assert tok.encode_batch(lines, num_threads=2) == [tok.encode(t) for t in lines]
+    bos_eos = tok.encode_batch(lines[:3], add_bos=True, add_eos=True)
+    assert bos_eos == [tok.encode(t, add_bos=True, add_eos=True) for t in lines[:3]]
+    assert all(ids[0] == tok.bos_id and ids[-1] == tok.eos_id for ids in bos_eos)
+
+
+def test_unseen_script_falls_back_to_bytes(tok):
+    text = "Ω ᚠ 𓀀 ♞ ꦲꦏ꧀ꦱꦫ"  # scripts absent from the training text
+    ids = tok.encode(text)
+    assert tok.decode(ids) == text
+    byte_ids = [i for i in ids if S.BYTE_OFFSET <= i < S.FIRST_PIECE_ID]
+    assert byte_ids, "unseen characters must be spelled in byte pieces"
+
+
+def test_digits_are_split(tok):
+    ids = tok.encode("1234567890")
+    assert [tok.id_to_piece(i) for i in ids] == list("1234567890")
+
+
+def test_special_ids_fixed_and_matched_in_text(tok):
+    for name, i in S.SPECIAL_IDS.items():
+        assert tok.id_to_piece(i) == name
+    assert tok.bos_id == 1 and tok.eos_id == 2 and tok.pad_id == 3
+    assert tok.encode("<think>") == [tok.think_start_id]
+    assert tok.encode("a</think>b")[1] == tok.think_end_id
+    ids = tok.encode("<|im_start|>user\nhi<|im_end|>")
+    assert ids[0] == tok.im_start_id and ids[-1] == tok.im_end_id
+    assert tok.decode(ids, skip_special=True) == "user\nhi"
+
+
+def test_whitespace_preserved_exactly(tok):
+    for text in [" x", "x ", "  x  y   ", "\n\n\nx\t\t", "\u3000x\u00a0"]:
+        assert tok.decode(tok.encode(text)) == text
