@@ -1,0 +1,22 @@
+"""A curated parquet fixture corpus and its shards (byte-level tokenizer), built once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compass.data.shards import tokenize_curated
+from compass.data.shards.fixtures import ByteTokenizer, make_curated
+
+
+@pytest.fixture(scope="session")
+def curated_dir(tmp_path_factory) -> Path:
+    return make_curated(tmp_path_factory.mktemp("curated"), n_docs=300, seed=0)
+
+
+@pytest.fixture(scope="session")
+def shards_dir(tmp_path_factory, curated_dir) -> Path:
+    out = tmp_path_factory.mktemp("shards") / "shards"
+    tokenize_curated(curated_dir, ByteTokenizer(), out, tokenizer_hash="bytes-v1")
+    return out
