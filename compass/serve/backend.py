@@ -46,6 +46,16 @@ class Delta:
     completion_tokens: int = 0
 
 
+class ReasoningParser(Protocol):
+    def feed(self, delta: Delta) -> tuple[str, str]:
+        """(reasoning text, content text) new in this delta."""
+        ...
+
+    def flush(self) -> tuple[str, str]:
+        """What is still held back, once the request has finished."""
+        ...
+
+
 class Backend(Protocol):
     model_name: str
     max_model_len: int  # prompt + generated tokens must fit
@@ -60,8 +70,10 @@ class Backend(Protocol):
         """Prompt ids for a chat, ending with the assistant generation prompt."""
         ...
 
-    def think_tags(self) -> tuple[str, str]:
-        """The strings that open and close the reasoning block (``<think>``, ``</think>``)."""
+    def reasoning_parser(
+        self, prompt_ids: list[int], enable_thinking: bool, stop: list[str]
+    ) -> ReasoningParser:
+        """A fresh parser splitting one chat answer into reasoning and content."""
         ...
 
     def add(self, request_id: str, prompt_ids: list[int], params: GenParams) -> None: ...

@@ -16,8 +16,7 @@ from fastapi.responses import StreamingResponse
 from compass.serve.backend import TokenLogprob
 from compass.serve.errors import APIError
 from compass.serve.protocol import ChatCompletionRequest
-from compass.serve.reasoning import ReasoningSplitter, split_reasoning
-from compass.serve.service import Service, until_disconnect
+from compass.serve.service import Output, Service, until_disconnect
 from compass.serve.sse import guarded, sse_event, sse_stream
 
 
@@ -75,21 +74,30 @@ async def create_chat_completion(service: Service, req: ChatCompletionRequest, w
     started = service.start(jobs)
     if req.stream:
         return StreamingResponse(
-            guarded(_stream(service, req, rid, started, len(ids), thinking, top_n, who, t0)),
+            guarded(_stream(service, req, rid, started, ids, top_n, who, t0)),
             media_type="text/event-stream",
         )
+    parsers = [
+        service.backend.reasoning_parser(ids, thinking, list(req.stop or [])) for _ in started
+    ]
     outs = await until_disconnect(
-        request, service.gather([service.collect(r, q, len(ids)) for r, q in started])
+        request,
+        service.gather(
+            [_collect(service, r, q, len(ids), p) for (r, q), p in zip(started, parsers)]
+        ),
     )
-    open_tag, close_tag = service.backend.think_tags()
     choices = []
-    for k, out in enumerate(outs):
-        reasoning, content = split_reasoning(out.text, thinking, open_tag, close_tag)
-        message = {"role": "assistant", "content": content, "reasoning_content": reasoning}
+    for k, (out, reasoning, content) in enumerate(outs):
+        message = {
+            "role": "assistant",
+            "content": content,
+            "reasoning_content": reasoning if (thinking or reasoning) else None,
+        }
         lp = _chat_logprobs(out.logprobs, top_n) if req.logprobs else None
         choices.append(
             {"index": k, "message": message, "logprobs": lp, "finish_reason": out.finish_reason}
         )
+    outs = [o for o, _, _ in outs]
     c_tok = sum(len(o.token_ids) for o in outs)
     service.account(who, "chat", len(ids), c_tok, t0)
     return {
@@ -106,10 +114,24 @@ async def create_chat_completion(service: Service, req: ChatCompletionRequest, w
     }
 
 
-async def _stream(service, req, rid, started, n_prompt, thinking, top_n, who, t0):
+async def _collect(service: Service, rid, q, n_prompt: int, parser) -> tuple[Output, str, str]:
+    out, reasoning, content = Output(prompt_tokens=n_prompt), "", ""
+    async for d in service.deltas(rid, q):
+        out.add(d)
+        r, c = parser.feed(d)
+        if d.finished:
+            r2, c2 = parser.flush()
+            r, c = r + r2, c + c2
+        reasoning, content = reasoning + r, content + c
+    return out, reasoning, content
+
+
+async def _stream(service, req, rid, started, ids, top_n, who, t0):
+    n_prompt, thinking = len(ids), req.enable_thinking()
     model, created = service.backend.model_name, int(time.time())
-    open_tag, close_tag = service.backend.think_tags()
-    splitters = [ReasoningSplitter(thinking, open_tag, close_tag) for _ in started]
+    parsers = [
+        service.backend.reasoning_parser(ids, thinking, list(req.stop or [])) for _ in started
+    ]
     completion_tokens = 0
 
     def chunk(index, delta, finish=None, logprobs=None):
@@ -128,9 +150,9 @@ async def _stream(service, req, rid, started, n_prompt, thinking, top_n, who, t0
         yield chunk(k, {"role": "assistant", "content": ""})
     async for k, d in sse_stream(service, started):
         completion_tokens += len(d.token_ids)
-        reasoning, content = splitters[k].feed(d.text)
+        reasoning, content = parsers[k].feed(d)
         if d.finished:
-            r2, c2 = splitters[k].flush()
+            r2, c2 = parsers[k].flush()
             reasoning, content = reasoning + r2, content + c2
         delta = {}
         if reasoning:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 
 from fastapi.responses import StreamingResponse
 
@@ -21,14 +22,17 @@ from compass.serve.sse import guarded, sse_event, sse_stream
 
 def prompt_ids(service: Service, req: CompletionRequest) -> list[list[int]]:
     p = req.prompt
-    if isinstance(p, str):
-        batch = [service.backend.encode(p)]
-    elif p and all(isinstance(x, int) for x in p):
-        batch = [list(p)]
-    elif p and all(isinstance(x, str) for x in p):
-        batch = [service.backend.encode(x) for x in p]
-    else:
-        batch = [list(x) for x in p]
+    try:
+        if isinstance(p, str):
+            batch = [service.backend.encode(p)]
+        elif p and all(isinstance(x, int) for x in p):
+            batch = [list(p)]
+        elif p and all(isinstance(x, str) for x in p):
+            batch = [service.backend.encode(x) for x in p]
+        else:
+            batch = [list(x) for x in p]
+    except ValueError as e:
+        raise APIError(400, str(e), param="prompt") from None
     if not batch:
         raise APIError(400, "'prompt' is an empty list", param="prompt")
     for i, ids in enumerate(batch):
@@ -78,11 +82,7 @@ async def create_completion(service: Service, req: CompletionRequest, who: str, 
     if req.stream and req.echo:
         raise APIError(400, "'echo' is not supported with 'stream'", param="echo")
     params = service.gen_params(req, max(max_tokens, 1), req.logprobs)
-    jobs = [
-        (ids, params.__class__(**{**params.__dict__, "seed": _seed(req.seed, j)}))
-        for ids in batch
-        for j in range(req.n)
-    ]
+    jobs = [(ids, replace(params, seed=_seed(req.seed, j))) for ids in batch for j in range(req.n)]
     rid = f"cmpl-{uuid.uuid4().hex}"
     if req.stream:
         started = service.start(jobs)

@@ -14,7 +14,7 @@ class ServeConfig(Config):
     model_name: str = ""  # the id /v1/models reports; empty = the checkpoint directory's name
     max_prompt_tokens: int = 0  # 0 = the model's context length minus one
     max_new_tokens: int = 256  # hard ceiling on max_tokens per request
-    default_max_tokens: int = 128  # when a request gives no max_tokens
+    default_max_tokens: int = 128  # when a request gives none (capped by max_new_tokens)
     max_concurrent: int = 16  # requests generating at once in the engine's batch
     max_queue: int = 64  # requests waiting for a slot; beyond this -> 429
     max_n: int = 4  # most choices per request
@@ -33,11 +33,6 @@ class ServeConfig(Config):
         for name in ("max_queue", "rate_limit_per_min", "max_prompt_tokens", "max_logprobs"):
             if getattr(self, name) < 0:
                 errs.append(f"serve.{name}={getattr(self, name)} must be >= 0")
-        if self.default_max_tokens > self.max_new_tokens:
-            errs.append(
-                f"serve.default_max_tokens={self.default_max_tokens} exceeds "
-                f"serve.max_new_tokens={self.max_new_tokens}: lower it or raise the ceiling"
-            )
         if self.request_timeout_s <= 0:
             errs.append(f"serve.request_timeout_s={self.request_timeout_s} must be positive")
         if errs:

@@ -30,6 +30,10 @@ class EngineError(RuntimeError):
     """The engine failed on this request (the message is safe to show a client)."""
 
 
+class RequestRejected(EngineError):
+    """The engine refused the request as given (a client error: HTTP 400)."""
+
+
 class EngineLoop:
     def __init__(self, backend: Backend, max_concurrent: int, max_queue: int):
         self.backend = backend
@@ -150,7 +154,7 @@ class EngineLoop:
             try:
                 self.backend.add(rid, ids, params)
             except Exception as e:  # a bad request must not stop the loop
-                add_errors.append((rid, EngineError(str(e))))
+                add_errors.append((rid, RequestRejected(str(e))))
         job_results = []
         for fn in jobs:
             try:

@@ -54,6 +54,20 @@ class ReasoningSplitter:
         return (held, "") if self.in_reasoning else ("", held)
 
 
+class TextReasoningParser:
+    """:class:`ReasoningSplitter` behind the backend's ``reasoning_parser`` protocol, for engines
+    whose text deltas keep the think tags."""
+
+    def __init__(self, enabled: bool, open_tag: str = "<think>", close_tag: str = "</think>"):
+        self.splitter = ReasoningSplitter(enabled, open_tag, close_tag)
+
+    def feed(self, delta) -> tuple[str, str]:
+        return self.splitter.feed(delta.text)
+
+    def flush(self) -> tuple[str, str]:
+        return self.splitter.flush()
+
+
 def split_reasoning(
     text: str, enabled: bool, open_tag: str = "<think>", close_tag: str = "</think>"
 ):

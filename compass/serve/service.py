@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from compass.serve.backend import Backend, Delta, GenParams, TokenLogprob
 from compass.serve.config import ServeConfig
-from compass.serve.engine_loop import EngineError, EngineLoop, QueueFull
+from compass.serve.engine_loop import EngineError, EngineLoop, QueueFull, RequestRejected
 from compass.serve.errors import APIError
 from compass.serve.metrics import Metrics
 from compass.serve.protocol import SamplingFields
@@ -90,7 +90,7 @@ class Service:
 
     def max_tokens(self, value: int | None, param: str) -> int:
         if value is None:
-            return self.config.default_max_tokens
+            return min(self.config.default_max_tokens, self.config.max_new_tokens)
         if value > self.config.max_new_tokens:
             raise APIError(
                 400,
@@ -152,6 +152,8 @@ class Service:
         try:
             async for d in self.loop.stream(rid, q):
                 yield d
+        except RequestRejected as e:
+            raise APIError(400, str(e), code="rejected_by_engine") from None
         except EngineError as e:
             raise APIError(500, str(e), code="engine_error") from None
 

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from compass.serve.app import create_app
 from compass.serve.backend import Delta, GenParams, TokenLogprob
 from compass.serve.config import ServeConfig
+from compass.serve.reasoning import TextReasoningParser
 
 THINK_REPLY = "<think>คิดก่อน: 2+2</think>คำตอบคือ 4"
 PLAIN_REPLY = "Xin chào! 你好 สวัสดี"
@@ -42,8 +43,8 @@ class FakeBackend:
         text = "".join(f"<|{m['role']}|>{m['content']}\n" for m in messages) + "<|assistant|>"
         return self.encode(text + ("\x01" if enable_thinking else ""))
 
-    def think_tags(self) -> tuple[str, str]:
-        return "<think>", "</think>"
+    def reasoning_parser(self, prompt_ids, enable_thinking, stop):
+        return TextReasoningParser(enable_thinking)
 
     def add(self, request_id: str, prompt_ids: list[int], params: GenParams) -> None:
         thinking = prompt_ids[-1] == 1
@@ -131,3 +132,67 @@ def make_client():
     yield make
     for c in clients:
         c.__exit__(None, None, None)
+
+
+E2E_KEY = "sk-compass-e2e-key"
+E2E_LANG_LINES = {
+    "en": "Free shipping on all orders over $50. The battery lasts ten hours.",
+    "th": "สินค้าคุณภาพดีมาก ส่งของรวดเร็ว ขอบคุณค่ะ เสื้อตัวนี้มีไซส์ใหญ่กว่านี้ไหมครับ",
+    "vi": "Sản phẩm chất lượng tốt, giao hàng nhanh, cảm ơn shop! Áo này có size lớn hơn không ạ?",
+    "zh": "这款手机壳质量很好，物流也很快。请问这件衣服有没有大码？",
+    "id": "Barang sudah sampai dengan selamat, terima kasih kak!",
+}
+
+
+@pytest.fixture(scope="session")
+def e2e_artifacts(tmp_path_factory):
+    """A random-init micro model saved by compass.model.io and a tiny trained Compass tokenizer."""
+    import json
+
+    import torch
+
+    from compass.model.io import save_model
+    from compass.model.transformer import CompassModel
+    from compass.recipes import get_recipe
+    from compass.tokenizer.build import train_tokenizer
+    from compass.tokenizer.config import TokenizerConfig
+
+    root = tmp_path_factory.mktemp("serve_e2e")
+    docs = root / "docs"
+    docs.mkdir()
+    with open(docs / "part-0.jsonl", "w", encoding="utf-8") as f:
+        for i in range(40):
+            for lang, text in E2E_LANG_LINES.items():
+                f.write(
+                    json.dumps({"text": f"{text} {i}", "lang": lang}, ensure_ascii=False) + "\n"
+                )
+    train_tokenizer(TokenizerConfig(vocab_size=512), [str(docs)], root / "tokenizer")
+    torch.manual_seed(0)
+    config = get_recipe("micro").model
+    config.vocab_size = 512  # = the tokenizer's: a random model must only emit decodable ids
+    model = CompassModel(config)
+    model.init_weights(0)
+    save_model(model, root / "ckpt")
+    return root / "ckpt", root / "tokenizer"
+
+
+@pytest.fixture(scope="session")
+def engine_backend(e2e_artifacts):
+    from compass.serve.engine_adapter import EngineBackend
+
+    ckpt, tok = e2e_artifacts
+    return EngineBackend.from_checkpoint(ckpt, tok, model_name="micro", max_batch=8)
+
+
+@pytest.fixture(scope="session")
+def live_server(engine_backend):
+    """The real engine behind uvicorn on 127.0.0.1, with one API key."""
+    from compass.serve.server import BackgroundServer
+
+    app = create_app(
+        engine_backend,
+        ServeConfig(max_concurrent=8, max_queue=8, max_new_tokens=64, max_body_bytes=200_000),
+        {E2E_KEY: "e2e"},
+    )
+    with BackgroundServer(app) as url:
+        yield url, app
