@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from compass.config import Config
 from compass.data.shards.config import ShardsConfig
+from compass.data.synth.config import DataGenConfig
 from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig
 from compass.tokenizer.config import TokenizerConfig
@@ -17,5 +18,6 @@ class Recipe(Config):
     seed: int = 1234
     model: ModelConfig = field(default_factory=ModelConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    datagen: DataGenConfig = field(default_factory=DataGenConfig)
     shards: ShardsConfig = field(default_factory=ShardsConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)

@@ -1,0 +1,163 @@
+"""Template filling and product text: titles, product pages, brand profiles, specs.
+
+A template whose slots are not all available is skipped rather than rendered with a hole, so a
+shampoo (no colour, no material) never reads "a  shampoo made of ."
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+from functools import cache
+from typing import TYPE_CHECKING
+
+from compass.data.synth.catalogue import CATEGORIES, city_name
+from compass.data.synth.lexicon import get_lexicon
+from compass.data.synth.money import format_decimal, format_number
+
+if TYPE_CHECKING:
+    from compass.data.synth.world import Product, World
+
+_SPACES = re.compile(r"[ \t]{2,}")
+_NO_SPACE_LANGS = ("zh", "th")
+
+
+@cache
+def slots_of(template: str) -> frozenset[str]:
+    return frozenset(f for _, f, _, _ in string.Formatter().parse(template) if f)
+
+
+def fill(template: str, slots: dict[str, object]) -> str | None:
+    """``template`` with ``slots`` filled, or None when a slot it needs is missing or empty."""
+    need = slots_of(template)
+    if any(slots.get(k) in (None, "") for k in need):
+        return None
+    return template.format(**{k: slots[k] for k in need})
+
+
+def fill_any(templates: tuple[str, ...], slots: dict[str, object], rng: random.Random) -> str:
+    """A random template that can be filled; falls back to the first fillable one in order."""
+    order = list(templates)
+    rng.shuffle(order)
+    for t in order:
+        text = fill(t, slots)
+        if text is not None:
+            return text
+    raise KeyError(f"no template fills with slots {sorted(k for k, v in slots.items() if v)}")
+
+
+def join_sentences(parts: list[str], lang: str) -> str:
+    sep = "" if lang in _NO_SPACE_LANGS else " "
+    return _SPACES.sub(" ", sep.join(parts)).strip()
+
+
+def noun(p: Product, lang: str, k: int = 0) -> str:
+    nouns = get_lexicon(lang).nouns[p.category]
+    return nouns[k % len(nouns)]
+
+
+def spec_text(p: Product, lang: str) -> str:
+    if not p.spec:
+        return ""
+    tmpl = get_lexicon(lang).measure[p.measure]
+    n = format_decimal(p.spec, lang) if p.measure == "l10" else format_number(p.spec, lang)
+    return tmpl.format(n=n)
+
+
+def attr_value(p: Product, lang: str, attr: str) -> str:
+    """The rendered value of one attribute: colour, material, spec, size, brand, category."""
+    lex = get_lexicon(lang)
+    if attr == "colour":
+        return lex.colours.get(p.colour, "")
+    if attr == "material":
+        return lex.materials.get(p.material, "")
+    if attr == "spec":
+        return spec_text(p, lang)
+    if attr == "size":
+        return "/".join(p.sizes)
+    if attr == "brand":
+        return p.brand
+    if attr == "category":
+        return lex.nouns[p.category][0]
+    raise KeyError(f"unknown attribute '{attr}'")
+
+
+def product_slots(world: World, p: Product, lang: str, currency: str | None = None) -> dict:
+    lex = get_lexicon(lang)
+    shop = world.shop(p.shop_id)
+    return {
+        "brand": p.brand,
+        "model": p.model,
+        "noun": lex.nouns[p.category][0],
+        "colour": lex.colours.get(p.colour, ""),
+        "material": lex.materials.get(p.material, ""),
+        "spec": spec_text(p, lang),
+        "size": "/".join(p.sizes),
+        "price": world.format_price(p, lang, currency),
+        "shop": shop.name,
+        "city": city_name(shop.city, shop.market, lang),
+        "rating": format_decimal(p.rating_x10, lang),
+        "sold": format_number(p.sold, lang),
+        "stock": format_number(p.stock, lang),
+        "warranty": lex.warranty.format(n=p.warranty_months) if p.warranty_months else "",
+    }
+
+
+def title(p: Product, lang: str, variant: int = 0) -> str:
+    """The product's listing title; ``variant`` picks among the language's title templates."""
+    lex = get_lexicon(lang)
+    slots = {
+        "brand": p.brand,
+        "model": p.model,
+        "noun": lex.nouns[p.category][0],
+        "colour": lex.colours.get(p.colour, ""),
+        "material": lex.materials.get(p.material, ""),
+        "spec": spec_text(p, lang),
+    }
+    for k in range(len(lex.title)):
+        text = fill(lex.title[(variant + k) % len(lex.title)], slots)
+        if text is not None:
+            return _SPACES.sub(" ", text).strip()
+    # Products with few attributes: drop empty slots and tidy what they leave behind.
+    text = lex.title[variant % len(lex.title)].format(**slots)
+    text = re.sub(r"\(\s*,?\s*\)|,\s*(?=,|\)|$)|\s+-\s*$|^\s*-\s*", "", text)
+    text = re.sub(r"\(\s*,\s*", "(", text)
+    return _SPACES.sub(" ", text).strip(" ,-")
+
+
+def product_page(world: World, p: Product, lang: str, rng: random.Random) -> str:
+    """A listing: title, 3-6 description sentences, and a spec sheet."""
+    lex = get_lexicon(lang)
+    cur = world.currency(lang, rng)
+    slots = product_slots(world, p, lang, cur)
+    slots["noun"] = noun(p, lang, rng.randrange(3))
+    sentences = []
+    for t in rng.sample(lex.desc, len(lex.desc)):
+        s = fill(t, slots)
+        if s is not None:
+            sentences.append(s)
+        if len(sentences) >= rng.randint(3, 6):
+            break
+    lines = [title(p, lang, rng.randrange(4)), join_sentences(sentences, lang)]
+    sheet = [("brand", p.brand), ("category", lex.nouns[p.category][0])]
+    sheet += [(a, slots[a]) for a in ("colour", "material", "spec", "size", "price", "warranty")]
+    colon = "：" if lang == "zh" else ": "
+    lines += [f"{lex.labels[k]}{colon}{v}" for k, v in sheet if v and rng.random() < 0.8]
+    return "\n".join(lines)
+
+
+def brand_page(world: World, brand_name: str, lang: str, rng: random.Random) -> str:
+    lex = get_lexicon(lang)
+    b = world.brand(brand_name)
+    cats = [lex.nouns[c][0] for c in b.categories]
+    sep = "、" if lang == "zh" else ", "
+    slots = {
+        "brand": b.name,
+        "country": lex.countries[b.market],
+        "year": str(b.year),
+        "nouns": sep.join(cats),
+        "noun": rng.choice(cats),
+    }
+    parts = [s for t in lex.brand_profile if (s := fill(t, slots)) is not None]
+    return join_sentences(parts, lang)
