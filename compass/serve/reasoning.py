@@ -24,6 +24,7 @@ class ReasoningSplitter:
         self.in_reasoning = enabled
         self._at_start = enabled  # an opening tag is only stripped before any reasoning text
         self._held = ""
+        self._content_started = not enabled  # newlines right after </think> are layout
 
     def feed(self, delta: str) -> tuple[str, str]:
         """New text -> (reasoning delta, content delta)."""
@@ -44,8 +45,11 @@ class ReasoningSplitter:
                 keep = _partial_suffix(text, self.close_tag)
                 self._held = text[len(text) - keep :] if keep else ""
                 return text[: len(text) - keep], ""
-            reasoning, text = text[:end], text[end + len(self.close_tag) :].lstrip("\n")
+            reasoning, text = text[:end], text[end + len(self.close_tag) :]
             self.in_reasoning = False
+        if not self._content_started:
+            text = text.lstrip("\n")
+            self._content_started = bool(text)
         return reasoning, text
 
     def flush(self) -> tuple[str, str]:

@@ -1,0 +1,90 @@
+"""Admission, draining and the reasoning splitter, over the fake engine on a live server."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+from conftest import FakeBackend
+
+from compass.serve.app import create_app
+from compass.serve.config import ServeConfig
+from compass.serve.reasoning import ReasoningSplitter, split_reasoning
+from compass.serve.server import BackgroundServer
+
+CHAT = {"messages": [{"role": "user", "content": "x"}], "max_tokens": 40}
+
+
+def _wait(cond, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cond()
+
+
+def test_queue_full_is_429_with_retry_after():
+    backend = FakeBackend(step_delay_s=0.02, reply="z" * 40)
+    app = create_app(backend, ServeConfig(max_concurrent=1, max_queue=1, retry_after_s=3))
+    with BackgroundServer(app) as url:
+        results = []
+
+        def call():
+            results.append(httpx.post(url + "/v1/chat/completions", json=CHAT, timeout=30).status_code)
+
+        threads = [threading.Thread(target=call) for _ in range(2)]
+        for t in threads:
+            t.start()
+        loop = app.state.service.loop
+        _wait(lambda: loop.num_running == 1 and loop.num_waiting == 1)
+        r = httpx.post(url + "/v1/chat/completions", json=CHAT, timeout=30)
+        assert r.status_code == 429 and r.headers["retry-after"] == "3"
+        assert r.json()["error"]["code"] == "queue_full"
+        for t in threads:
+            t.join()
+        assert results == [200, 200]
+
+
+def test_drain_finishes_in_flight_and_refuses_new():
+    backend = FakeBackend(step_delay_s=0.02, reply="z" * 40)
+    app = create_app(backend, ServeConfig())
+    server = BackgroundServer(app)
+    with server as url:
+        result = {}
+
+        def call():
+            result["r"] = httpx.post(url + "/v1/chat/completions", json=CHAT, timeout=30)
+
+        t = threading.Thread(target=call)
+        t.start()
+        _wait(lambda: app.state.service.loop.num_running == 1)
+        server.begin_drain()
+        _wait(lambda: app.state.service.state.draining)
+        r = httpx.post(url + "/v1/chat/completions", json=CHAT, timeout=30)
+        assert r.status_code == 503 and r.json()["error"]["type"] == "service_unavailable"
+        t.join()
+        assert result["r"].status_code == 200
+        assert result["r"].json()["usage"]["completion_tokens"] == 40
+        _wait(lambda: not server.thread.is_alive())  # the drain ends the server by itself
+
+
+def test_request_timeout_is_504_and_cancels():
+    backend = FakeBackend(step_delay_s=0.02, reply="z" * 200)
+    app = create_app(backend, ServeConfig(request_timeout_s=0.2, max_new_tokens=200))
+    with BackgroundServer(app) as url:
+        r = httpx.post(url + "/v1/chat/completions", json={**CHAT, "max_tokens": 200}, timeout=30)
+        assert r.status_code == 504 and r.json()["error"]["code"] == "timeout"
+        _wait(lambda: not backend.active)
+        assert len(backend.aborted) == 1
+
+
+def test_reasoning_splitter_tags_split_across_deltas():
+    text = "<think>plan A</think>\nanswer"
+    for cut in range(1, len(text)):
+        sp = ReasoningSplitter(True)
+        parts = [sp.feed(text[:cut]), sp.feed(text[cut:]), sp.flush()]
+        assert "".join(p[0] for p in parts) == "plan A", cut
+        assert "".join(p[1] for p in parts) == "answer", cut
+    assert split_reasoning("no tags here", enabled=False) == (None, "no tags here")
+    assert split_reasoning("still thinking", enabled=True) == ("still thinking", "")
+    assert split_reasoning("opened by template</think>ok", enabled=True) == ("opened by template", "ok")
