@@ -76,11 +76,14 @@ def load_encoder(spec: str, threads: int = 2) -> Encoder:
     path = Path(path_s)
     if not path.exists():
         raise ConfigError(f"--baseline {spec}: '{path}' does not exist")
-    if path.is_dir() and (path / "tokenizer.model").exists() and (path / "manifest.json").exists():
+    if path.is_dir() and (path / "tokenizer.model").exists():
         from compass.tokenizer.tokenizer import load_tokenizer
 
-        tok = load_tokenizer(path)
-        return Encoder(name, tok.vocab_size, lambda t: tok.encode_batch(t, num_threads=threads))
+        try:  # a Compass tokenizer: its fast path
+            tok = load_tokenizer(path)
+            return Encoder(name, tok.vocab_size, lambda t: tok.encode_batch(t, num_threads=threads))
+        except ConfigError:
+            pass
     if path.is_dir():
         path = path / "tokenizer.json"
         if not path.exists():

@@ -73,8 +73,7 @@ def test_jinja_equals_python(toks, thinking, gen, conv):
     assert len(mask) == len(ids)
 
 
-def test_modes_and_generation_prompt(toks):
-    ours, _ = toks
+def test_modes_and_generation_prompt():
     msgs = CONVERSATIONS[1]
     deep = render_text(msgs, enable_thinking=True, add_generation_prompt=True)
     fast = render_text(msgs, enable_thinking=False, add_generation_prompt=True)
