@@ -84,6 +84,8 @@ def build_stage(
         evals["val_hq"] = LoaderSpec(seq_len=cfg.seq_len, quality_min=pcfg.hq_quality, **base)
         if cfg.eval_short_seq_len:
             evals["val_short"] = LoaderSpec(seq_len=cfg.eval_short_seq_len, **base)
-    factories = {k: _eval_factory(shards, s, cfg.eval_batches, info) for k, s in evals.items()}
+    # eval_batches counts global batches, so the evaluated text is the same at any world size
+    n_eval = cfg.eval_batches * cfg.accum_steps(info.world_size)
+    factories = {k: _eval_factory(shards, s, n_eval, info) for k, s in evals.items()}
     loader = PackedLoader(shards, train, info.rank, info.world_size)
     return PretrainStage(f"pretrain.{name}", loader, factories, cfg.isolate_docs)

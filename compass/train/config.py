@@ -45,6 +45,18 @@ class TrainConfig(Config):
     mixed_precision: bool = False
     tensorboard: bool = False
 
+    def accum_steps(self, world_size: int) -> int:
+        """Micro-batches per optimizer step on each rank."""
+        if self.global_batch <= 0:
+            return self.grad_accum
+        per_step = self.micro_batch_size * world_size
+        if self.global_batch % per_step:
+            raise ConfigError(
+                f"global_batch={self.global_batch} is not a multiple of micro_batch_size="
+                f"{self.micro_batch_size} × world size {world_size}; change either"
+            )
+        return self.global_batch // per_step
+
     def validate(self) -> None:
         errs = []
         for name in ("steps", "micro_batch_size", "grad_accum", "seq_len", "keep_last"):

@@ -21,7 +21,6 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from compass.config import ConfigError
 from compass.distributed.env import DistInfo, all_reduce_sum
 from compass.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from compass.train.config import TrainConfig
@@ -260,14 +259,8 @@ class Trainer:
 def _resolve_accum(cfg: TrainConfig, info: DistInfo) -> TrainConfig:
     if cfg.global_batch <= 0:
         return cfg
-    per_step = cfg.micro_batch_size * info.world_size
-    if cfg.global_batch % per_step:
-        raise ConfigError(
-            f"global_batch={cfg.global_batch} is not a multiple of micro_batch_size="
-            f"{cfg.micro_batch_size} × world size {info.world_size}; change either"
-        )
     resolved = type(cfg).from_dict(cfg.to_dict())
-    resolved.grad_accum = cfg.global_batch // per_step
+    resolved.grad_accum = cfg.accum_steps(info.world_size)
     return resolved
 
 
