@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from compass.data.synth.config import DataGenConfig
 from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
 from compass.recipes.recipe import Recipe
@@ -49,6 +50,9 @@ def micro() -> Recipe:
             vocab_size=1024, max_lines_per_lang=5000, max_bytes_per_lang=500_000
         ),
         pretrain=micro_pretrain(),
+        datagen=DataGenConfig(
+            n_products=200, n_shops=20, n_users=100, n_docs=2000, eval_items_per_task=5
+        ),
     )
 
 

@@ -201,11 +201,24 @@ MARKETS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 # How a city is written outside its own language: Latin script, so an English page about a
 # Bangkok shop stays English for language ID.
 LATIN_CITY = {
-    "上海": "Shanghai", "深圳": "Shenzhen", "广州": "Guangzhou", "杭州": "Hangzhou",
-    "台北": "Taipei", "台中": "Taichung", "高雄": "Kaohsiung", "กรุงเทพฯ": "Bangkok",
-    "เชียงใหม่": "Chiang Mai", "ขอนแก่น": "Khon Kaen", "ภูเก็ต": "Phuket", "Hà Nội": "Hanoi",
-    "TP. Hồ Chí Minh": "Ho Chi Minh City", "Đà Nẵng": "Da Nang", "Hải Phòng": "Hai Phong",
-    "Maynila": "Manila", "Lungsod Quezon": "Quezon City", "Pulau Pinang": "Penang",
+    "上海": "Shanghai",
+    "深圳": "Shenzhen",
+    "广州": "Guangzhou",
+    "杭州": "Hangzhou",
+    "台北": "Taipei",
+    "台中": "Taichung",
+    "高雄": "Kaohsiung",
+    "กรุงเทพฯ": "Bangkok",
+    "เชียงใหม่": "Chiang Mai",
+    "ขอนแก่น": "Khon Kaen",
+    "ภูเก็ต": "Phuket",
+    "Hà Nội": "Hanoi",
+    "TP. Hồ Chí Minh": "Ho Chi Minh City",
+    "Đà Nẵng": "Da Nang",
+    "Hải Phòng": "Hai Phong",
+    "Maynila": "Manila",
+    "Lungsod Quezon": "Quezon City",
+    "Pulau Pinang": "Penang",
 }
 
 

@@ -30,6 +30,11 @@ def run_cli(args: argparse.Namespace) -> int:
     t0 = time.time()
     save_resolved(recipe, args.out)
     metrics = generate(recipe.datagen, args.out, progress=not args.no_progress)
-    write_manifest(args.out, "data.generate", recipe.to_dict(), metrics=metrics,
-                   wall_time_s=round(time.time() - t0, 2))
+    write_manifest(
+        args.out,
+        "data.generate",
+        recipe.to_dict(),
+        metrics=metrics,
+        wall_time_s=round(time.time() - t0, 2),
+    )
     return 0

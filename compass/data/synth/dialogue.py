@@ -43,12 +43,12 @@ def make_dialogue(
     shop = world.shop(p.shop_id)
     cur = world.currency(lang)
     fee, threshold = world.shop_fees(shop, cur)
-    attr = rng.choice([a for a in ("colour", "material", "spec") if attr_value(p, lang, a)] or
-                      ["brand"])
+    attr = rng.choice(
+        [a for a in ("colour", "material", "spec") if attr_value(p, lang, a)] or ["brand"]
+    )
     label_key = "spec" if attr == "spec" else attr
-    user = rng.choice(world.users)
     slots = {
-        "name": user.name,
+        "name": world.user_name(lang, rng),
         "order": f"#{shop.market}{rng.randint(10_000_000, 99_999_999)}",
         "days": str(rng.randint(2, 7)),
         "product": title(p, lang, rng.randrange(4)),

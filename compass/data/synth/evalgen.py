@@ -24,9 +24,18 @@ if TYPE_CHECKING:
     from compass.data.synth.world import Product, World
 
 TASKS = (
-    "brand_info", "attribute_extraction", "classification", "recommendation", "similarity",
-    "numerical_reasoning", "info_generation", "product_question", "query_matching",
-    "review_understanding", "query_rewriting", "dialogue_understanding",
+    "brand_info",
+    "attribute_extraction",
+    "classification",
+    "recommendation",
+    "similarity",
+    "numerical_reasoning",
+    "info_generation",
+    "product_question",
+    "query_matching",
+    "review_understanding",
+    "query_rewriting",
+    "dialogue_understanding",
 )
 Item = dict[str, Any]
 
@@ -37,8 +46,13 @@ def _mc(prompt: str, correct: str, distractors: list[str], rng: random.Random, p
         return None
     choices = [correct, *options]
     rng.shuffle(choices)
-    return {"type": "mc", "prompt": prompt, "choices": choices,
-            "answer": choices.index(correct), "product_ids": pids}
+    return {
+        "type": "mc",
+        "prompt": prompt,
+        "choices": choices,
+        "answer": choices.index(correct),
+        "product_ids": pids,
+    }
 
 
 def _brand_info(w: World, lang: str, rng: random.Random) -> Item | None:
@@ -59,7 +73,8 @@ def _attribute_extraction(w: World, lang: str, rng: random.Random) -> Item | Non
         return None
     others = [attr_value(q, lang, attr) for q in rng.sample(w.products, 40)]
     others = [o for o in others if o and o not in text]
-    prompt = lex.eval_prompts["attribute_extraction"].format(text=text, attr=lex.labels[attr])
+    label = lex.labels[attr] if lang in ("zh", "th") else lex.labels[attr].lower()
+    prompt = lex.eval_prompts["attribute_extraction"].format(text=text, attr=label)
     return _mc(prompt, value, others, rng, [p.id])
 
 
@@ -87,8 +102,10 @@ def _recommendation(w: World, lang: str, rng: random.Random) -> Item | None:
     others = [q for q in rng.sample(w.products, 60) if not fits(q)]
     others.sort(key=lambda q: q.category != p.category)  # hardest distractors first
     prompt = lex.eval_prompts["recommendation"].format(
-        colour=lex.colours[p.colour], noun=lex.nouns[p.category][0],
-        budget=format_money(budget, cur))
+        colour=lex.colours[p.colour],
+        noun=lex.nouns[p.category][0],
+        budget=format_money(budget, cur),
+    )
     return _mc(prompt, _listing(w, p, lang), [_listing(w, q, lang) for q in others], rng, [p.id])
 
 
@@ -106,16 +123,25 @@ def _similarity(w: World, lang: str, rng: random.Random) -> Item | None:
 
 def _numerical(w: World, lang: str, rng: random.Random) -> Item | None:
     pr = w.problem(lang, rng)
-    return {"type": "exact", "prompt": pr.question, "answer": pr.answer,
-            "answer_minor": pr.answer_minor, "currency": pr.currency, "kind": pr.kind,
-            "solution": pr.solution, "inputs": pr.inputs,
-            "product_ids": [pr.product_id] if pr.product_id else []}
+    return {
+        "type": "exact",
+        "prompt": pr.question,
+        "answer": pr.answer,
+        "answer_minor": pr.answer_minor,
+        "currency": pr.currency,
+        "kind": pr.kind,
+        "solution": pr.solution,
+        "inputs": pr.inputs,
+        "product_ids": [pr.product_id] if pr.product_id else [],
+    }
 
 
 def _info_generation(w: World, lang: str, rng: random.Random) -> Item | None:
     lex = get_lexicon(lang)
     p = rng.choice(w.products)
-    keys = [k for k in ("brand", "category", "colour", "material", "spec") if attr_value(p, lang, k)]
+    keys = [
+        k for k in ("brand", "category", "colour", "material", "spec") if attr_value(p, lang, k)
+    ]
     sep = "；" if lang == "zh" else "; "
     attrs = sep.join(f"{lex.labels[k]}: {attr_value(p, lang, k)}" for k in keys)
     same = [q for q in w.in_category(p.category) if q.id != p.id]
@@ -149,8 +175,13 @@ def _review_understanding(w: World, lang: str, rng: random.Random) -> Item | Non
     r = w.review(rng.choice(w.products), lang, rng, sentiment=rng.choice(SENTIMENTS))
     prompt = lex.eval_prompts["review_understanding"].format(review=r.text)
     choices = [lex.sentiments[s] for s in SENTIMENTS]
-    return {"type": "mc", "prompt": prompt, "choices": choices,
-            "answer": SENTIMENTS.index(r.sentiment), "product_ids": [r.product_id]}
+    return {
+        "type": "mc",
+        "prompt": prompt,
+        "choices": choices,
+        "answer": SENTIMENTS.index(r.sentiment),
+        "product_ids": [r.product_id],
+    }
 
 
 def _query_rewriting(w: World, lang: str, rng: random.Random) -> Item | None:
@@ -159,15 +190,24 @@ def _query_rewriting(w: World, lang: str, rng: random.Random) -> Item | None:
     if not q.casual or q.casual == q.text:
         return None
     swaps = []
-    noun = next(n for n in lex.nouns[q.category] if n in q.text) if any(
-        n in q.text for n in lex.nouns[q.category]) else ""
-    for key, table, pool in (("colour", lex.colours, COLOURS), ("material", lex.materials, MATERIALS)):
+    noun = (
+        next(n for n in lex.nouns[q.category] if n in q.text)
+        if any(n in q.text for n in lex.nouns[q.category])
+        else ""
+    )
+    for key, table, pool in (
+        ("colour", lex.colours, COLOURS),
+        ("material", lex.materials, MATERIALS),
+    ):
         if key in q.constraints:
             old = table[q.constraints[key]]
             swaps += [q.text.replace(old, table[o]) for o in rng.sample(pool, 4) if table[o] != old]
     if noun:
-        swaps += [q.text.replace(noun, lex.nouns[c][0]) for c in rng.sample(sorted(CATEGORIES), 4)
-                  if c != q.category]
+        swaps += [
+            q.text.replace(noun, lex.nouns[c][0])
+            for c in rng.sample(sorted(CATEGORIES), 4)
+            if c != q.category
+        ]
     rng.shuffle(swaps)
     prompt = lex.eval_prompts["query_rewriting"].format(query=q.casual)
     return _mc(prompt, q.text, swaps, rng, [])
@@ -182,12 +222,18 @@ def _dialogue_understanding(w: World, lang: str, rng: random.Random) -> Item | N
 
 
 BUILDERS: dict[str, Callable[[World, str, random.Random], Item | None]] = {
-    "brand_info": _brand_info, "attribute_extraction": _attribute_extraction,
-    "classification": _classification, "recommendation": _recommendation,
-    "similarity": _similarity, "numerical_reasoning": _numerical,
-    "info_generation": _info_generation, "product_question": _product_question,
-    "query_matching": _query_matching, "review_understanding": _review_understanding,
-    "query_rewriting": _query_rewriting, "dialogue_understanding": _dialogue_understanding,
+    "brand_info": _brand_info,
+    "attribute_extraction": _attribute_extraction,
+    "classification": _classification,
+    "recommendation": _recommendation,
+    "similarity": _similarity,
+    "numerical_reasoning": _numerical,
+    "info_generation": _info_generation,
+    "product_question": _product_question,
+    "query_matching": _query_matching,
+    "review_understanding": _review_understanding,
+    "query_rewriting": _query_rewriting,
+    "dialogue_understanding": _dialogue_understanding,
 }
 
 

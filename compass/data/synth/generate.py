@@ -60,8 +60,13 @@ def _dialogue(w: World, lang: str, rng: random.Random) -> tuple[str, dict]:
 
 def _math_problem(w: World, lang: str, rng: random.Random) -> tuple[str, dict]:
     pr = w.problem(lang, rng)
-    meta = {"kind": pr.kind, "answer": pr.answer, "answer_minor": pr.answer_minor,
-            "currency": pr.currency, "inputs": pr.inputs}
+    meta = {
+        "kind": pr.kind,
+        "answer": pr.answer,
+        "answer_minor": pr.answer_minor,
+        "currency": pr.currency,
+        "inputs": pr.inputs,
+    }
     return pr.render(), meta
 
 
@@ -87,8 +92,16 @@ def clean_docs(world: World, cfg: DataGenConfig, bar: tqdm | None = None) -> lis
         kind = rng.choices(kinds, weights)[0]
         lang = rng.choice(cfg.languages)
         text, meta = KINDS[kind](world, lang, rng)
-        docs.append({"id": f"{lang}-{kind}-{i:07d}", "text": text, "lang": lang,
-                     "source": kind, "noise": None, "meta": meta})
+        docs.append(
+            {
+                "id": f"{lang}-{kind}-{i:07d}",
+                "text": text,
+                "lang": lang,
+                "source": kind,
+                "noise": None,
+                "meta": meta,
+            }
+        )
         if bar is not None:
             bar.update()
     return docs
@@ -107,7 +120,11 @@ def noise_docs(world: World, cfg: DataGenConfig, clean: list[Doc], bar: tqdm | N
         meta: dict[str, Any] = {}
         source = kind
         if kind == "near_duplicate":
-            text, lang, source = noise.near_duplicate(base["text"], rng), base["lang"], base["source"]
+            text, lang, source = (
+                noise.near_duplicate(base["text"], rng),
+                base["lang"],
+                base["source"],
+            )
             meta = {"dup_of": base["id"]}
         elif kind == "mojibake":
             text, lang, source = noise.mojibake(base["text"]), base["lang"], base["source"]
@@ -121,8 +138,16 @@ def noise_docs(world: World, cfg: DataGenConfig, clean: list[Doc], bar: tqdm | N
             text = noise.keyword_stuffing(world, lang, rng)
         else:
             text = getattr(noise, kind)(lang, rng)
-        out.append({"id": f"{lang}-noise-{kind}-{i:07d}", "text": text, "lang": lang,
-                    "source": source, "noise": kind, "meta": meta})
+        out.append(
+            {
+                "id": f"{lang}-noise-{kind}-{i:07d}",
+                "text": text,
+                "lang": lang,
+                "source": source,
+                "noise": kind,
+                "meta": meta,
+            }
+        )
         if bar is not None:
             bar.update()
     return out
@@ -141,8 +166,9 @@ def generate(cfg: DataGenConfig, out_dir: str | Path, progress: bool = True) -> 
     world = World.build(cfg.seed, cfg.n_products, cfg.n_shops, cfg.n_users)
     world.save(out / "world.json")
     n_noise = round(cfg.n_docs * cfg.noise_fraction)
-    with tqdm(total=cfg.n_docs + n_noise, desc="generate docs", unit="doc",
-              disable=not progress) as bar:
+    with tqdm(
+        total=cfg.n_docs + n_noise, desc="generate docs", unit="doc", disable=not progress
+    ) as bar:
         clean = clean_docs(world, cfg, bar)
         docs = clean + noise_docs(world, cfg, clean, bar)
     random.Random(f"shuffle:{cfg.seed}").shuffle(docs)
@@ -152,8 +178,11 @@ def generate(cfg: DataGenConfig, out_dir: str | Path, progress: bool = True) -> 
         n_bytes += _write_jsonl(part, docs[k : k + cfg.docs_per_file])
     n_eval: dict[str, int] = {}
     for task in tqdm(TASKS, desc="eval items", disable=not progress):
-        items = [it for lang in cfg.languages
-                 for it in eval_items(world, task, lang, cfg.eval_items_per_task, cfg.seed)]
+        items = [
+            it
+            for lang in cfg.languages
+            for it in eval_items(world, task, lang, cfg.eval_items_per_task, cfg.seed)
+        ]
         _write_jsonl(out / "eval" / f"{task}.jsonl", items)
         n_eval[task] = len(items)
     metrics = {
@@ -166,6 +195,12 @@ def generate(cfg: DataGenConfig, out_dir: str | Path, progress: bool = True) -> 
         "products": len(world.products),
         "seconds": round(time.time() - t0, 2),
     }
-    log.info("wrote %d documents (%.1f MB) and %d eval items to %s in %.1fs", len(docs),
-             n_bytes / 1e6, sum(n_eval.values()), out, metrics["seconds"])
+    log.info(
+        "wrote %d documents (%.1f MB) and %d eval items to %s in %.1fs",
+        len(docs),
+        n_bytes / 1e6,
+        sum(n_eval.values()),
+        out,
+        metrics["seconds"],
+    )
     return metrics

@@ -17,7 +17,12 @@ if TYPE_CHECKING:
     from compass.data.synth.world import World
 
 NOISE_KINDS = (
-    "near_duplicate", "boilerplate", "spam", "keyword_stuffing", "mojibake", "mixed_language",
+    "near_duplicate",
+    "boilerplate",
+    "spam",
+    "keyword_stuffing",
+    "mojibake",
+    "mixed_language",
 )
 
 
@@ -55,7 +60,9 @@ def spam(lang: str, rng: random.Random) -> str:
         line = rng.choice(lines)
         out.append(line.upper() if rng.random() < 0.4 else line)
         if rng.random() < 0.4:
-            out.append("🔥🔥🔥 " + "!" * rng.randint(3, 9) + f" http://promo{rng.randint(1, 99)}.xyz")
+            out.append(
+                "🔥🔥🔥 " + "!" * rng.randint(3, 9) + f" http://promo{rng.randint(1, 99)}.xyz"
+            )
     return "\n".join(out)
 
 

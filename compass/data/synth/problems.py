@@ -70,14 +70,19 @@ def _finish(kind, lang, cur, rng, slots, steps, total, inputs, pid="") -> Proble
     question = fill(rng.choice(lex.problems[kind]), slots)
     assert question is not None, f"{lang}:{kind} question template has an unknown slot"
     text_steps = [lex.steps[key].format(**{**slots, **extra}) for key, extra in steps]
-    return Problem(kind, lang, question, text_steps, format_money(total, cur), total, cur,
-                   inputs, pid)
+    return Problem(
+        kind, lang, question, text_steps, format_money(total, cur), total, cur, inputs, pid
+    )
 
 
 def _base(world: World, p: Product, lang: str, cur: str, qty: int) -> dict:
     noun = get_lexicon(lang).nouns[p.category][0]
-    return {"product": short_name(p, lang), "noun": noun, "price": format_money(p.prices[cur], cur),
-            "qty": str(qty)}
+    return {
+        "product": short_name(p, lang),
+        "noun": noun,
+        "price": format_money(p.prices[cur], cur),
+        "qty": str(qty),
+    }
 
 
 def _discount(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
@@ -91,12 +96,24 @@ def _discount(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
     cut = price * pct // 100
     unit = price - cut
     total = unit * qty
-    m = {"cut": format_money(cut, cur), "unit": format_money(unit, cur),
-         "total": format_money(total, cur)}
+    m = {
+        "cut": format_money(cut, cur),
+        "unit": format_money(unit, cur),
+        "total": format_money(total, cur),
+    }
     slots = {**_base(world, p, lang, cur, qty), "pct": str(pct), **m}
     steps = [("disc_cut", {}), ("disc_after", {})] + ([("times_qty", {})] if qty > 1 else [])
-    return _finish("discount", lang, cur, rng, slots, steps, total,
-                   {"price": price, "pct": pct, "qty": qty}, p.id)
+    return _finish(
+        "discount",
+        lang,
+        cur,
+        rng,
+        slots,
+        steps,
+        total,
+        {"price": price, "pct": pct, "qty": qty},
+        p.id,
+    )
 
 
 def _bundle(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
@@ -108,10 +125,25 @@ def _bundle(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
     free = qty // group
     paid = qty - free
     total = paid * price
-    slots = {**_base(world, p, lang, cur, qty), "k": str(k), "group": str(group),
-             "free": str(free), "paid": str(paid), "total": format_money(total, cur)}
-    return _finish("bundle", lang, cur, rng, slots, [("bundle_sets", {}), ("bundle_pay", {})],
-                   total, {"price": price, "k": k, "qty": qty}, p.id)
+    slots = {
+        **_base(world, p, lang, cur, qty),
+        "k": str(k),
+        "group": str(group),
+        "free": str(free),
+        "paid": str(paid),
+        "total": format_money(total, cur),
+    }
+    return _finish(
+        "bundle",
+        lang,
+        cur,
+        rng,
+        slots,
+        [("bundle_sets", {}), ("bundle_pay", {})],
+        total,
+        {"price": price, "k": k, "qty": qty},
+        p.id,
+    )
 
 
 def _voucher(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
@@ -121,12 +153,25 @@ def _voucher(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
     minspend = round_price(rng.choice((10, 15, 20, 30, 50, 80)), cur, charm=False)
     voucher = round_price(rng.choice((1, 2, 3, 5)), cur, charm=False)
     total = subtotal - voucher if subtotal >= minspend else subtotal
-    slots = {**_base(world, p, lang, cur, qty), "subtotal": format_money(subtotal, cur),
-             "minspend": format_money(minspend, cur), "voucher": format_money(voucher, cur),
-             "total": format_money(total, cur)}
+    slots = {
+        **_base(world, p, lang, cur, qty),
+        "subtotal": format_money(subtotal, cur),
+        "minspend": format_money(minspend, cur),
+        "voucher": format_money(voucher, cur),
+        "total": format_money(total, cur),
+    }
     steps = [("subtotal", {}), ("voucher_ok" if subtotal >= minspend else "voucher_no", {})]
-    return _finish("voucher", lang, cur, rng, slots, steps, total,
-                   {"price": price, "qty": qty, "minspend": minspend, "voucher": voucher}, p.id)
+    return _finish(
+        "voucher",
+        lang,
+        cur,
+        rng,
+        slots,
+        steps,
+        total,
+        {"price": price, "qty": qty, "minspend": minspend, "voucher": voucher},
+        p.id,
+    )
 
 
 def _shipping(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
@@ -135,12 +180,25 @@ def _shipping(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
     fee, threshold = world.shop_fees(world.shop(p.shop_id), cur)
     subtotal = price * qty
     total = subtotal if subtotal >= threshold else subtotal + fee
-    slots = {**_base(world, p, lang, cur, qty), "subtotal": format_money(subtotal, cur),
-             "fee": format_money(fee, cur), "threshold": format_money(threshold, cur),
-             "total": format_money(total, cur)}
+    slots = {
+        **_base(world, p, lang, cur, qty),
+        "subtotal": format_money(subtotal, cur),
+        "fee": format_money(fee, cur),
+        "threshold": format_money(threshold, cur),
+        "total": format_money(total, cur),
+    }
     steps = [("subtotal", {}), ("ship_free" if subtotal >= threshold else "ship_add", {})]
-    return _finish("shipping", lang, cur, rng, slots, steps, total,
-                   {"price": price, "qty": qty, "fee": fee, "threshold": threshold}, p.id)
+    return _finish(
+        "shipping",
+        lang,
+        cur,
+        rng,
+        slots,
+        steps,
+        total,
+        {"price": price, "qty": qty, "fee": fee, "threshold": threshold},
+        p.id,
+    )
 
 
 def _unit_price(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
@@ -152,15 +210,30 @@ def _unit_price(world: World, lang: str, cur: str, rng: random.Random) -> Proble
     while ub == ua:
         ub = round_price(rng.uniform(0.4, 3.0), cur, charm=False)
     best, pack = (ua, "A") if ua < ub else (ub, "B")
-    slots = {"noun": get_lexicon(lang).nouns[cat][0],
-             "qa": f"{format_number(ka * 100, lang)} {unit}", "pa": format_money(ua * ka, cur),
-             "qb": f"{format_number(kb * 100, lang)} {unit}", "pb": format_money(ub * kb, cur),
-             "base": f"100 {unit}", "pack": pack}
-    steps = [("unit", {"pack": "A", "p": slots["pa"], "k": ka, "u": format_money(ua, cur)}),
-             ("unit", {"pack": "B", "p": slots["pb"], "k": kb, "u": format_money(ub, cur)}),
-             ("unit_pick", {})]
-    return _finish("unit_price", lang, cur, rng, slots, steps, best,
-                   {"qa": ka * 100, "pa": ua * ka, "qb": kb * 100, "pb": ub * kb, "pack": pack})
+    slots = {
+        "noun": get_lexicon(lang).nouns[cat][0],
+        "qa": f"{format_number(ka * 100, lang)} {unit}",
+        "pa": format_money(ua * ka, cur),
+        "qb": f"{format_number(kb * 100, lang)} {unit}",
+        "pb": format_money(ub * kb, cur),
+        "base": f"100 {unit}",
+        "pack": pack,
+    }
+    steps = [
+        ("unit", {"pack": "A", "p": slots["pa"], "k": ka, "u": format_money(ua, cur)}),
+        ("unit", {"pack": "B", "p": slots["pb"], "k": kb, "u": format_money(ub, cur)}),
+        ("unit_pick", {}),
+    ]
+    return _finish(
+        "unit_price",
+        lang,
+        cur,
+        rng,
+        slots,
+        steps,
+        best,
+        {"qa": ka * 100, "pa": ua * ka, "qb": kb * 100, "pb": ub * kb, "pack": pack},
+    )
 
 
 def _instalment(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
@@ -171,7 +244,19 @@ def _instalment(world: World, lang: str, cur: str, rng: random.Random) -> Proble
         if months:
             break
     m = rng.choice(months)
-    slots = {**_base(world, p, lang, cur, 1), "months": str(m),
-             "monthly": format_money(price // m, cur)}
-    return _finish("instalment", lang, cur, rng, slots, [("instal", {})], price // m,
-                   {"price": price, "months": m}, p.id)
+    slots = {
+        **_base(world, p, lang, cur, 1),
+        "months": str(m),
+        "monthly": format_money(price // m, cur),
+    }
+    return _finish(
+        "instalment",
+        lang,
+        cur,
+        rng,
+        slots,
+        [("instal", {})],
+        price // m,
+        {"price": price, "months": m},
+        p.id,
+    )

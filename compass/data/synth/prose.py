@@ -42,7 +42,7 @@ _CODE = (
 
 print({f}({a}, {p}))  # {a} -> {r1}
 ''',
-    '''def {f}(items: list[tuple[int, int]], fee: int, free_from: int) -> int:
+    """def {f}(items: list[tuple[int, int]], fee: int, free_from: int) -> int:
     # {total}
     subtotal = sum(price * qty for price, qty in items)
     if subtotal >= free_from:
@@ -52,7 +52,7 @@ print({f}({a}, {p}))  # {a} -> {r1}
 
 cart = [({a}, {q}), ({b}, 1)]
 assert {f}(cart, {fee}, {free}) == {r2}
-''',
+""",
     '''def {f}(price: int, amount: int) -> int:
     """{unit}"""
     if amount <= 0:
@@ -63,7 +63,7 @@ assert {f}(cart, {fee}, {free}) == {r2}
 for pack in [({a}, {q}00), ({b}, {q2}00)]:
     print(pack, {f}(*pack))
 ''',
-    '''function {f}(price, months) {{
+    """function {f}(price, months) {{
   // {instal}
   const each = Math.floor(price / months);
   // {check}
@@ -72,7 +72,7 @@ for pack in [({a}, {q}00), ({b}, {q2}00)]:
 }}
 
 console.log({f}({a}, {m}));
-''',
+""",
 )
 _FUNCS = ("apply_discount", "cart_total", "unit_price", "split_payment", "calc", "compute_total")
 
@@ -83,8 +83,17 @@ def code_doc(lang: str, rng: random.Random) -> str:
     q, p, fee, free = rng.randint(1, 5), rng.choice((10, 20, 25, 50)), rng.choice((300, 500)), 20000
     sub = a * q + b
     slots = {
-        **c, "f": rng.choice(_FUNCS), "a": a, "b": b, "q": q, "q2": q + 1, "p": p, "fee": fee,
-        "free": free, "m": rng.choice((3, 6, 12)), "r1": a - a * p // 100,
+        **c,
+        "f": rng.choice(_FUNCS),
+        "a": a,
+        "b": b,
+        "q": q,
+        "q2": q + 1,
+        "p": p,
+        "fee": fee,
+        "free": free,
+        "m": rng.choice((3, 6, 12)),
+        "r1": a - a * p // 100,
         "r2": sub if sub >= free else sub + fee,
     }
     parts = rng.sample(_CODE, rng.randint(1, 2))
@@ -107,7 +116,9 @@ def math_doc(lang: str, rng: random.Random) -> str:
             ]
         elif kind == 1:
             a, b = rng.choice((5, 10, 15, 20, 25, 50)), rng.randrange(20, 2000, 20)
-            lines.append(f"{w['percent'].format(a=a, b=b)} ${b} \\times {a} / 100 = {b * a // 100}$.")
+            lines.append(
+                f"{w['percent'].format(a=a, b=b)} ${b} \\times {a} / 100 = {b * a // 100}$."
+            )
         elif kind == 2:
             a, b = rng.randint(2, 30), rng.randint(2, 30)
             lines.append(f"{w['area'].format(a=a, b=b)} ${a} \\times {b} = {a * b}$.")

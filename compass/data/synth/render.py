@@ -12,7 +12,7 @@ import string
 from functools import cache
 from typing import TYPE_CHECKING
 
-from compass.data.synth.catalogue import CATEGORIES, city_name
+from compass.data.synth.catalogue import city_name
 from compass.data.synth.lexicon import get_lexicon
 from compass.data.synth.money import format_decimal, format_number
 
@@ -23,17 +23,34 @@ _SPACES = re.compile(r"[ \t]{2,}")
 _NO_SPACE_LANGS = ("zh", "th")
 
 
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
+
+
 @cache
 def slots_of(template: str) -> frozenset[str]:
+    """The slots a template needs; slots inside ``[...]`` groups are optional, not needed."""
+    return _fields(_OPTIONAL.sub("", template))
+
+
+@cache
+def _fields(template: str) -> frozenset[str]:
     return frozenset(f for _, f, _, _ in string.Formatter().parse(template) if f)
 
 
 def fill(template: str, slots: dict[str, object]) -> str | None:
-    """``template`` with ``slots`` filled, or None when a slot it needs is missing or empty."""
-    need = slots_of(template)
-    if any(slots.get(k) in (None, "") for k in need):
+    """``template`` with ``slots`` filled, or None when a slot it needs is missing or empty.
+
+    A ``[...]`` group is kept only when every slot inside it has a value, so one title template
+    serves a T-shirt (colour, material) and a shampoo (volume only)."""
+
+    def group(m: re.Match) -> str:
+        inner = m.group(1)
+        return inner if all(slots.get(k) not in (None, "") for k in _fields(inner)) else ""
+
+    if any(slots.get(k) in (None, "") for k in slots_of(template)):
         return None
-    return template.format(**{k: slots[k] for k in need})
+    text = _OPTIONAL.sub(group, template)
+    return text.format(**{k: slots[k] for k in _fields(text)})
 
 
 def fill_any(templates: tuple[str, ...], slots: dict[str, object], rng: random.Random) -> str:
@@ -115,15 +132,10 @@ def title(p: Product, lang: str, variant: int = 0) -> str:
         "material": lex.materials.get(p.material, ""),
         "spec": spec_text(p, lang),
     }
-    for k in range(len(lex.title)):
-        text = fill(lex.title[(variant + k) % len(lex.title)], slots)
-        if text is not None:
-            return _SPACES.sub(" ", text).strip()
-    # Products with few attributes: drop empty slots and tidy what they leave behind.
-    text = lex.title[variant % len(lex.title)].format(**slots)
-    text = re.sub(r"\(\s*,?\s*\)|,\s*(?=,|\)|$)|\s+-\s*$|^\s*-\s*", "", text)
-    text = re.sub(r"\(\s*,\s*", "(", text)
-    return _SPACES.sub(" ", text).strip(" ,-")
+    text = fill(lex.title[variant % len(lex.title)], slots)
+    if text is None:
+        raise KeyError(f"{lang} title template {variant} needs more than brand, model and noun")
+    return _SPACES.sub(" ", text).strip()
 
 
 def product_page(world: World, p: Product, lang: str, rng: random.Random) -> str:
@@ -132,12 +144,17 @@ def product_page(world: World, p: Product, lang: str, rng: random.Random) -> str
     cur = world.currency(lang, rng)
     slots = product_slots(world, p, lang, cur)
     slots["noun"] = noun(p, lang, rng.randrange(3))
-    sentences = []
+    # At most one sentence per set of facts: two rating sentences in one listing read as a bug.
+    sentences, used = [], set()
+    want = rng.randint(3, 6)
     for t in rng.sample(lex.desc, len(lex.desc)):
         s = fill(t, slots)
-        if s is not None:
-            sentences.append(s)
-        if len(sentences) >= rng.randint(3, 6):
+        key = slots_of(t) - {"noun", "brand", "model"}
+        if s is None or (key and key in used):
+            continue
+        sentences.append(s)
+        used.add(key)
+        if len(sentences) >= want:
             break
     lines = [title(p, lang, rng.randrange(4)), join_sentences(sentences, lang)]
     sheet = [("brand", p.brand), ("category", lex.nouns[p.category][0])]

@@ -51,7 +51,7 @@ def make_review(
     }
     picked = [s for t in rng.sample(pool, len(pool)) if (s := fill(t, slots)) is not None]
     body = join_sentences(picked[: rng.randint(1, 3)], lang)
-    user = rng.choice(world.users)
-    header = lex.review_head.format(name=user.name, title=title(p, lang, rng.randrange(4)),
-                                    stars=rating)
+    header = lex.review_head.format(
+        name=world.user_name(lang, rng), title=title(p, lang, rng.randrange(4)), stars=rating
+    )
     return Review(body, header, rating, sentiment, p.id, lang)

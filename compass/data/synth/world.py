@@ -150,6 +150,20 @@ class World:
     def in_category(self, category: str) -> list[Product]:
         return self._idx()["category"].get(category, [])
 
+    def user_name(self, lang: str, rng: random.Random) -> str:
+        """A shopper's name that fits ``lang`` text (a Thai review signed by a Thai name)."""
+        if "users_by_lang" not in self._idx():
+            by_lang: dict[str, list[User]] = {}
+            for u in self.users:
+                by_lang.setdefault(u.lang, []).append(u)
+            self._index["users_by_lang"] = by_lang
+        users = self._index["users_by_lang"].get(lang)
+        if users:
+            return rng.choice(users).name
+        from compass.data.synth.lexicon import get_lexicon
+
+        return rng.choice(get_lexicon(lang).names)
+
     # ------------------------------------------------------------------ money
     @staticmethod
     def currency(lang: str, rng: random.Random | None = None) -> str:
@@ -257,8 +271,14 @@ def _make_brands(rng: random.Random, n: int) -> list[Brand]:
             continue
         names.add(name)
         k = rng.randint(2, 4)
-        brands.append(Brand(name, rng.choice(sorted(MARKETS)), rng.randint(1978, 2021),
-                            sorted(rng.sample(cats, k))))
+        brands.append(
+            Brand(
+                name,
+                rng.choice(sorted(MARKETS)),
+                rng.randint(1978, 2021),
+                sorted(rng.sample(cats, k)),
+            )
+        )
     return brands
 
 
@@ -266,8 +286,15 @@ def _make_shop(rng: random.Random, i: int) -> Shop:
     market = rng.choice(sorted(MARKETS))
     suffix = rng.choice(("Official Store", "Mart", "Shop", "Store", "Outlet", "Corner", "Hub"))
     fee = rng.choice((1.0, 1.5, 2.0, 2.5, 3.0))
-    return Shop(f"S{i:03d}", f"{_name(rng, 2)} {suffix}", market, rng.choice(MARKETS[market][2]),
-                rng.randint(41, 50), fee, rng.choice((15.0, 20.0, 25.0, 30.0, 40.0)))
+    return Shop(
+        f"S{i:03d}",
+        f"{_name(rng, 2)} {suffix}",
+        market,
+        rng.choice(MARKETS[market][2]),
+        rng.randint(41, 50),
+        fee,
+        rng.choice((15.0, 20.0, 25.0, 30.0, 40.0)),
+    )
 
 
 def _make_user(rng: random.Random, i: int) -> User:
@@ -275,8 +302,9 @@ def _make_user(rng: random.Random, i: int) -> User:
 
     market = rng.choice(sorted(MARKETS))
     lang = MARKETS[market][0]
-    return User(f"U{i:04d}", rng.choice(get_lexicon(lang).names), lang,
-                rng.choice(MARKETS[market][2]))
+    return User(
+        f"U{i:04d}", rng.choice(get_lexicon(lang).names), lang, rng.choice(MARKETS[market][2])
+    )
 
 
 def _make_model(
@@ -304,12 +332,24 @@ def _make_model(
     for j, colour in enumerate(colours):
         charm = rng.random() < 0.6
         prices = {c: round_price(usd * rng.uniform(0.97, 1.03), c, charm) for c in CURRENCIES}
-        out.append(Product(
-            id=f"P{start + j:05d}", brand=brand.name, model=model, category=cat, colour=colour,
-            material=material, sizes=list(spec.sizes), spec=measure, prices=prices,
-            rating_x10=rng.choice((32, 35, 38, 40, 42, 44, 45, 46, 47, 48, 49, 50)),
-            sold=rng.choice((12, 35, 80, 150, 320, 760, 1200, 2500, 5400)) + rng.randint(0, 9),
-            stock=rng.randint(3, 250), warranty_months=warranty,
-            weight_g=rng.randint(*spec.weight_g), shop_id=shop.id, group=f"G{start:05d}",
-        ))
+        out.append(
+            Product(
+                id=f"P{start + j:05d}",
+                brand=brand.name,
+                model=model,
+                category=cat,
+                colour=colour,
+                material=material,
+                sizes=list(spec.sizes),
+                spec=measure,
+                prices=prices,
+                rating_x10=rng.choice((32, 35, 38, 40, 42, 44, 45, 46, 47, 48, 49, 50)),
+                sold=rng.choice((12, 35, 80, 150, 320, 760, 1200, 2500, 5400)) + rng.randint(0, 9),
+                stock=rng.randint(3, 250),
+                warranty_months=warranty,
+                weight_g=rng.randint(*spec.weight_g),
+                shop_id=shop.id,
+                group=f"G{start:05d}",
+            )
+        )
     return out

@@ -46,10 +46,10 @@ LEXICON = Lexicon(
     warranty="{n}-month warranty",
     no_warranty="no warranty",
     title=(
-        "{brand} {model} {material} {noun} {spec} - {colour}",
-        "{brand} {model} {colour} {noun}, {material}, {spec}",
-        "{brand} {model} {noun} ({colour}, {spec})",
-        "{colour} {material} {noun} {spec} by {brand} {model}",
+        "{brand} {model}[ {material}] {noun}[ {spec}][ - {colour}]",
+        "{brand} {model}[ {colour}] {noun}[, {material}][, {spec}]",
+        "{brand} {model} {noun}[ ({colour})][, {spec}]",
+        "[{colour} ][{material} ]{noun}[ {spec}] by {brand} {model}",
     ),
     desc=(
         "The {brand} {model} is a {colour} {noun} made of {material}.",

@@ -46,10 +46,10 @@ LEXICON = Lexicon(
     warranty="garantia de {n} meses",
     no_warranty="sem garantia",
     title=(
-        "{noun} {brand} {model} de {material} {colour} {spec}",
-        "{brand} {model} - {noun} {colour}, {material}, {spec}",
-        "{noun} {brand} {model} ({colour}, {spec})",
-        "{noun} {colour} de {material} {spec} da {brand} {model}",
+        "{noun} {brand} {model}[ de {material}][ {colour}][ {spec}]",
+        "{brand} {model} - {noun}[ {colour}][, {material}][, {spec}]",
+        "{noun} {brand} {model}[ ({colour})][ {spec}]",
+        "{noun}[ {colour}][ de {material}][ {spec}] da {brand} {model}",
     ),
     desc=(
         "O {brand} {model} é um(a) {noun} na cor {colour}, feito de {material}.",

@@ -46,10 +46,10 @@ LEXICON = Lexicon(
     warranty="รับประกัน {n} เดือน",
     no_warranty="ไม่มีการรับประกัน",
     title=(
-        "{brand} {model} {noun}{material} {colour} {spec}",
-        "{noun} {brand} {model} {colour} วัสดุ{material} {spec}",
-        "{brand} {model} {noun} ({colour}, {spec})",
-        "{noun}{material}{colour} {spec} จาก {brand} {model}",
+        "{brand} {model} {noun}[{material}][ {colour}][ {spec}]",
+        "{noun} {brand} {model}[ {colour}][ วัสดุ{material}][ {spec}]",
+        "{brand} {model} {noun}[ ({colour})][ {spec}]",
+        "{noun}[{material}][{colour}][ {spec}] จาก {brand} {model}",
     ),
     desc=(
         "{brand} {model} เป็น{noun}{colour} ทำจาก{material} ",
@@ -155,7 +155,7 @@ LEXICON = Lexicon(
         "instalment": ("{name} ซื้อ {product} ราคา {price} ผ่อน 0% {months} เดือน ผ่อนเดือนละเท่าไร",),
     },
     steps={
-        "subtotal": "ราคารวมก่อนหักส่วนลด: {qty} × {price} = {subtotal}",
+        "subtotal": "ราคาสินค้ารวม: {qty} × {price} = {subtotal}",
         "disc_cut": "ส่วนลดต่อชิ้น: {pct}% ของ {price} = {cut}",
         "disc_after": "ราคาหลังหักส่วนลด: {price} − {cut} = {unit}",
         "times_qty": "รวมทั้งหมด: {qty} × {unit} = {total}",

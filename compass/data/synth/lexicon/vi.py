@@ -46,10 +46,10 @@ LEXICON = Lexicon(
     warranty="bảo hành {n} tháng",
     no_warranty="không bảo hành",
     title=(
-        "{noun} {brand} {model} {material} màu {colour} {spec}",
-        "{brand} {model} - {noun} {colour}, chất liệu {material}, {spec}",
-        "{noun} {brand} {model} ({colour}, {spec})",
-        "{noun} {material} {colour} {spec} của {brand} {model}",
+        "{noun} {brand} {model}[ {material}][ màu {colour}][ {spec}]",
+        "{brand} {model} - {noun}[ {colour}][, chất liệu {material}][, {spec}]",
+        "{noun} {brand} {model}[ ({colour})][ {spec}]",
+        "{noun}[ {material}][ {colour}][ {spec}] của {brand} {model}",
     ),
     desc=(
         "{brand} {model} là {noun} màu {colour} làm từ {material}.",

@@ -45,10 +45,10 @@ LEXICON = Lexicon(
     warranty="保修{n}个月",
     no_warranty="不保修",
     title=(
-        "{brand} {model} {colour}{material}{noun} {spec}",
-        "{brand}{model}{noun} {material} {colour} {spec}",
-        "【{brand}】{model} {colour}{noun}（{spec}）",
-        "{brand} {model} {material}{noun}·{colour}",
+        "{brand} {model} [{colour}][{material}]{noun}[ {spec}]",
+        "{brand} {model} {noun}[ {material}][ {colour}][ {spec}]",
+        "【{brand}】{model} [{colour}]{noun}[（{spec}）]",
+        "{brand} {model} [{material}]{noun}[·{colour}]",
     ),
     desc=(
         "{brand} {model}是一款{colour}{material}{noun}。",
@@ -110,7 +110,7 @@ LEXICON = Lexicon(
         "好看的{colour}{material}{noun}",
         "{noun} {spec}",
     ),
-    query_doc="搜索：“{query}”\n搜索结果：\n{results}",
+    query_doc="搜索：“{query}”\n为您找到以下相关商品，按销量从高到低排列：\n{results}",
     query_casual=(
         "{noun}{colour}便宜点的",
         "想买{colour}的{noun} {material}质量好的",
