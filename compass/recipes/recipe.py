@@ -9,6 +9,7 @@ from compass.data.shards.config import ShardsConfig
 from compass.data.synth.config import DataGenConfig
 from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig
+from compass.serve.config import ServeConfig
 from compass.tokenizer.config import TokenizerConfig
 
 
@@ -21,3 +22,4 @@ class Recipe(Config):
     datagen: DataGenConfig = field(default_factory=DataGenConfig)
     shards: ShardsConfig = field(default_factory=ShardsConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)

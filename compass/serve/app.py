@@ -103,6 +103,7 @@ def create_app(
             "status": "draining" if service.state.draining else "ok",
             "model": backend.model_name,
             "auth": keys.enabled,
+            "max_new_tokens": config.max_new_tokens,
             "running": service.loop.num_running,
             "waiting": service.loop.num_waiting,
         }

@@ -49,7 +49,7 @@ class FakeBackend:
     def add(self, request_id: str, prompt_ids: list[int], params: GenParams) -> None:
         thinking = prompt_ids[-1] == 1
         reply = self.reply or (THINK_REPLY if thinking else PLAIN_REPLY)
-        if params.temperature > 0:
+        if params.temperature > 0 and params.seed is not None:
             rng = random.Random(params.seed)
             reply = "".join(rng.choice("abcdefgh") for _ in range(len(reply)))
         for s in params.stop:

@@ -30,7 +30,9 @@ def test_queue_full_is_429_with_retry_after():
         results = []
 
         def call():
-            results.append(httpx.post(url + "/v1/chat/completions", json=CHAT, timeout=30).status_code)
+            results.append(
+                httpx.post(url + "/v1/chat/completions", json=CHAT, timeout=30).status_code
+            )
 
         threads = [threading.Thread(target=call) for _ in range(2)]
         for t in threads:
@@ -87,4 +89,7 @@ def test_reasoning_splitter_tags_split_across_deltas():
         assert "".join(p[1] for p in parts) == "answer", cut
     assert split_reasoning("no tags here", enabled=False) == (None, "no tags here")
     assert split_reasoning("still thinking", enabled=True) == ("still thinking", "")
-    assert split_reasoning("opened by template</think>ok", enabled=True) == ("opened by template", "ok")
+    assert split_reasoning("opened by template</think>ok", enabled=True) == (
+        "opened by template",
+        "ok",
+    )

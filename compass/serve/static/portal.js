@@ -15,6 +15,10 @@ async function init() {
     $("model-name").textContent = h.model;
     $("key-row").hidden = !h.auth;
     $("status").textContent = h.status;
+    if (h.max_new_tokens) {
+      $("max_tokens").max = h.max_new_tokens;
+      $("max_tokens").value = Math.min(Number($("max_tokens").value), h.max_new_tokens);
+    }
   } catch (e) {
     $("status").textContent = "server unreachable";
   }
