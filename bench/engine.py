@@ -1,0 +1,226 @@
+"""Engine throughput and latency vs transformers ``generate`` (report Fig. 15/16, Table 4 analogue).
+
+For each concurrency c, c requests with 128-token prompts arrive together and each generates
+64 tokens (greedy, EOS ignored). Systems, on the same weights:
+- ``compass``: our engine (continuous batching, slot KV cache), requests added at once.
+- ``hf-batched``: transformers ``generate`` on the exported Qwen2-MoE checkpoint, all c prompts
+  in one static batch — the best case for it (equal lengths, simultaneous arrival).
+- ``hf-sequential``: the same ``generate`` one request at a time, as a server without a batching
+  engine serves concurrent clients; latency includes the queueing behind earlier requests.
+Output tokens/s = all generated tokens / wall time; latency = finish - arrival, averaged.
+Prints the ratios and writes bench/results/engine.md and engine.png.
+
+    .venv/bin/python bench/engine.py            # a few minutes on 2 CPU cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from compass.inference import Engine, SamplingParams
+from compass.model.io import save_model
+from compass.model.transformer import CompassModel
+from compass.recipes import get_recipe
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def build_models(recipe: str, tmp: Path):
+    """Our model (random init: only speed matters) and the HF model from its export."""
+    from transformers import AutoModelForCausalLM
+
+    model = CompassModel(get_recipe(recipe).model)
+    model.init_weights(0)
+    model.eval()
+    save_model(model, tmp / "ckpt")
+    try:
+        from compass.export.hf import export_hf
+
+        export_hf(tmp / "ckpt", tmp / "hf")
+        hf = AutoModelForCausalLM.from_pretrained(tmp / "hf", dtype=torch.float32)
+        source = "compass.export.hf (exported checkpoint)"
+    except ImportError:
+        hf, source = _random_hf_like(model.config), "random Qwen2MoeConfig of the same shape"
+    return model, hf.eval(), source
+
+
+def _random_hf_like(cfg):
+    from transformers import Qwen2MoeConfig, Qwen2MoeForCausalLM
+
+    hf_cfg = Qwen2MoeConfig(
+        vocab_size=cfg.vocab_size,
+        hidden_size=cfg.d_model,
+        num_hidden_layers=cfg.n_layers,
+        num_attention_heads=cfg.n_heads,
+        num_key_value_heads=cfg.n_kv_heads,
+        moe_intermediate_size=cfg.expert_dim,
+        shared_expert_intermediate_size=cfg.n_shared_experts * cfg.expert_dim,
+        num_experts=cfg.n_routed_experts,
+        num_experts_per_tok=cfg.top_k,
+        max_position_embeddings=cfg.max_seq_len,
+        norm_topk_prob=False,
+    )
+    return Qwen2MoeForCausalLM(hf_cfg)
+
+
+def run_compass(model, prompts: list[list[int]], new: int) -> tuple[float, float, list]:
+    engine = Engine(model, max_batch=max(64, len(prompts)), max_seq_len=len(prompts[0]) + new)
+    params = SamplingParams(temperature=0, max_tokens=new, ignore_eos=True)
+    t0 = time.perf_counter()
+    outs = engine.generate(prompts, params)
+    wall = time.perf_counter() - t0
+    return wall, sum(o.latency_s for o in outs) / len(outs), [o.token_ids for o in outs]
+
+
+@torch.inference_mode()
+def _hf_generate(hf, ids_BT: torch.Tensor, new: int) -> torch.Tensor:
+    out = hf.generate(
+        ids_BT,
+        attention_mask=torch.ones_like(ids_BT),
+        max_new_tokens=new,
+        min_new_tokens=new,
+        do_sample=False,
+        pad_token_id=0,
+    )
+    return out[:, ids_BT.shape[1] :]
+
+
+def run_hf_batched(hf, prompts: list[list[int]], new: int) -> tuple[float, float, list]:
+    t0 = time.perf_counter()
+    out = _hf_generate(hf, torch.tensor(prompts), new)
+    wall = time.perf_counter() - t0
+    return wall, wall, out.tolist()
+
+
+def run_hf_sequential(hf, prompts: list[list[int]], new: int) -> tuple[float, float, list]:
+    t0 = time.perf_counter()
+    latencies, outs = [], []
+    for p in prompts:
+        outs.append(_hf_generate(hf, torch.tensor([p]), new)[0].tolist())
+        latencies.append(time.perf_counter() - t0)  # every request arrived at t0
+    return time.perf_counter() - t0, sum(latencies) / len(latencies), outs
+
+
+SYSTEMS = {"compass": run_compass, "hf-batched": run_hf_batched, "hf-sequential": run_hf_sequential}
+
+
+def measure(model, hf, concurrencies, prompt_len, new, vocab) -> list[dict]:
+    gen = torch.Generator().manual_seed(0)
+    rows = []
+    for c in concurrencies:
+        prompts = torch.randint(0, vocab, (c, prompt_len), generator=gen).tolist()
+        row: dict = {"c": c}
+        tokens = {}
+        for name, fn in SYSTEMS.items():
+            target = model if name == "compass" else hf
+            wall, lat, tokens[name] = fn(target, prompts, new)
+            row[name] = {"tok_s": c * new / wall, "latency_s": lat, "wall_s": wall}
+            print(
+                f"c={c:3d} {name:14s} {c * new / wall:8.1f} tok/s  latency {lat:6.2f}s", flush=True
+            )
+        same = sum(a == b for a, b in zip(tokens["compass"], tokens["hf-batched"]))
+        row["greedy_match"] = f"{same}/{c}"
+        rows.append(row)
+    return rows
+
+
+def warm_up(model, hf, prompt_len, vocab) -> None:
+    prompts = torch.randint(0, vocab, (2, prompt_len)).tolist()
+    run_compass(model, prompts, 4)
+    run_hf_batched(hf, prompts, 4)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    cs = [r["c"] for r in rows]
+    for name in SYSTEMS:
+        ax1.plot(cs, [r[name]["tok_s"] for r in rows], marker="o", label=name)
+        ax2.plot(cs, [r[name]["latency_s"] for r in rows], marker="o", label=name)
+    for ax, title in ((ax1, "output tokens/s"), (ax2, "mean request latency (s)")):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("concurrency")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    ax2.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def write_report(rows, args, source: str, path: Path) -> None:
+    load = os.getloadavg()
+    lines = [
+        "# Engine throughput: compass engine vs transformers generate",
+        "",
+        f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs; "
+        f"load average at the end {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}), "
+        f"torch {torch.__version__}, {args.threads} intra-op thread(s), float32",
+        f"- model: recipe `{args.recipe}`, random init; HF side: {source}",
+        f"- workload: {args.prompt_len}-token prompts, {args.new_tokens} new tokens, greedy, "
+        "EOS ignored; all c requests arrive at once",
+        f"- command: `.venv/bin/python {' '.join(sys.argv)}`",
+        "",
+        "| c | compass tok/s | hf-batched tok/s | hf-sequential tok/s | ×batched | ×sequential "
+        "| compass lat s | hf-batched lat s | hf-seq lat s | greedy = HF |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ours, hb, hs = r["compass"], r["hf-batched"], r["hf-sequential"]
+        lines.append(
+            f"| {r['c']} | {ours['tok_s']:.0f} | {hb['tok_s']:.0f} | {hs['tok_s']:.0f} "
+            f"| {ours['tok_s'] / hb['tok_s']:.2f} | {ours['tok_s'] / hs['tok_s']:.2f} "
+            f"| {ours['latency_s']:.2f} | {hb['latency_s']:.2f} | {hs['latency_s']:.2f} "
+            f"| {r['greedy_match']} |"
+        )
+    lines += ["", "![throughput and latency](engine.png)", ""]
+    path.write_text("\n".join(lines))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--recipe", default="tiny")
+    ap.add_argument("--concurrency", default="1,4,16,32,64")
+    ap.add_argument("--prompt-len", type=int, default=128)
+    ap.add_argument("--new-tokens", type=int, default=64)
+    # One thread: on a shared, loaded 2-core box two OpenMP threads make small ops many times slower.
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=str(RESULTS / "engine.md"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        model, hf, source = build_models(args.recipe, Path(tmp))
+    vocab = model.config.vocab_size
+    warm_up(model, hf, args.prompt_len, vocab)
+    rows = measure(model, hf, concurrencies, args.prompt_len, args.new_tokens, vocab)
+    for r in rows:
+        ours = r["compass"]["tok_s"]
+        print(
+            f"c={r['c']:3d}: compass / hf-batched = {ours / r['hf-batched']['tok_s']:.2f}x, "
+            f"compass / hf-sequential = {ours / r['hf-sequential']['tok_s']:.2f}x"
+        )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plot(rows, out.with_suffix(".png"))
+    write_report(rows, args, source, out)
+    print(f"wrote {out} and {out.with_suffix('.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
