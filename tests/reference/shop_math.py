@@ -35,7 +35,7 @@ def money_regex(cur: str) -> str:
     prefix, suffix, thou, dec, decimals = FORMATS[cur]
     body = r"\d{1,3}(?:" + re.escape(thou) + r"\d{3})*"
     if decimals:
-        body += re.escape(dec) + r"\d{%d}" % decimals
+        body += re.escape(dec) + r"\d" + "{" + str(decimals) + "}"
     return re.escape(prefix) + body + re.escape(suffix)
 
 
