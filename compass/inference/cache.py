@@ -76,13 +76,22 @@ class SlotView:
         self._index = torch.tensor(slots, device=cache.k[0].device)
         # The forward only reads lengths when it is given no positions; the engine always gives them.
         self.lengths = None
+        self._mask: tuple[torch.Tensor, int, torch.Tensor] | None = None
+
+    def _allowed(self, positions_BT: torch.Tensor) -> tuple[int, torch.Tensor]:
+        """Key length and [B, T, S] validity mask: the same for every layer, so built once."""
+        if self._mask is None or self._mask[0] is not positions_BT:
+            s = int(positions_BT.max()) + 1
+            if s > self.max_len:
+                raise ValueError(f"position {s - 1} is beyond the KV cache length {self.max_len}")
+            key_pos_S = torch.arange(s, device=positions_BT.device)
+            self._mask = (positions_BT, s, key_pos_S[None, None, :] <= positions_BT[:, :, None])
+        return self._mask[1], self._mask[2]
 
     def update(
         self, layer: int, k_BKTd: torch.Tensor, v_BKTd: torch.Tensor, positions_BT: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        s = int(positions_BT.max()) + 1
-        if s > self.max_len:
-            raise ValueError(f"position {s - 1} is beyond the KV cache length {self.max_len}")
+        s, allowed_BTS = self._allowed(positions_BT)
         k_all, v_all = self.cache.k[layer], self.cache.v[layer]
         if self._range is not None:
             k_rows, v_rows = k_all[self._range], v_all[self._range]
@@ -97,8 +106,6 @@ class SlotView:
             v_all[rows_BT, :, positions_BT] = v_BKTd.transpose(1, 2)
             k_BKSd = k_all[self._index, :, :s]
             v_BKSd = v_all[self._index, :, :s]
-        key_pos_S = torch.arange(s, device=positions_BT.device)
-        allowed_BTS = key_pos_S[None, None, :] <= positions_BT[:, :, None]
         return k_BKSd, v_BKSd, allowed_BTS
 
     def advance(self, positions_BT: torch.Tensor) -> None:

@@ -2,8 +2,8 @@
 
 ``add_request`` queues a prompt; each ``step`` asks the scheduler what to run, runs it through the
 model with the KV cache, samples, detokenises and reports per-request increments. ``generate``,
-``stream``, ``score`` and the chat helpers are conveniences on top; the server drives ``step``
-from its own loop (``compass.inference.background``) so many clients share one batch.
+``stream``, ``score`` and the chat helpers are conveniences on top; a server drives ``add_request``
+/ ``step`` / ``abort`` from ONE loop thread (the engine is not thread-safe) so clients share a batch.
 """
 
 from __future__ import annotations
@@ -200,8 +200,8 @@ class Engine:
         if self.has_unfinished():
             raise RuntimeError(
                 f"{what}() drives the engine itself, but requests added with add_request() are "
-                "still running: drain them with step() first, or share the engine through "
-                "compass.inference.background.BackgroundEngine"
+                "still running: drain them with step() first, or drive everything through "
+                "add_request()/step() from one loop"
             )
 
     def generate(

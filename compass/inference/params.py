@@ -25,7 +25,7 @@ class SamplingParams:
     ignore_eos: bool = False
     seed: int | None = None  # per-request torch.Generator: same seed -> same sample
     logprobs: int | None = None  # None = none; n >= 0 = chosen token's logprob plus the top n
-    enable_thinking: bool = True  # think mode for chat prompts (the Qwen3/vLLM convention)
+    enable_thinking: bool = False  # deep (think) mode for chat prompts; fast mode by default
     truncate_prompt: bool = False  # keep the prompt's tail when it does not fit, instead of error
 
     def __post_init__(self) -> None:
@@ -55,6 +55,12 @@ class SamplingParams:
             errs.append(f"seed={self.seed!r} must be an integer or None")
         if errs:
             raise ConfigError("invalid sampling parameters: " + "; ".join(errs))
+
+    @classmethod
+    def report_defaults(cls, **overrides) -> SamplingParams:
+        """The settings the report evaluates Compass-v2 with (§7.1), as a chat default."""
+        base = dict(temperature=0.4, top_k=5, top_p=0.85, repetition_penalty=1.05, max_tokens=2048)
+        return cls(**{**base, **overrides})
 
     @property
     def greedy(self) -> bool:
