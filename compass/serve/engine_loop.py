@@ -74,6 +74,7 @@ class EngineLoop:
     def submit(self, rid: str, prompt_ids: list[int], params: GenParams) -> asyncio.Queue:
         if len(self._running) + len(self._waiting) >= self.max_concurrent + self.max_queue:
             raise QueueFull
+        self.start()  # normally done by the app's lifespan; this covers servers that skip it
         q: asyncio.Queue = asyncio.Queue()
         self._streams[rid] = q
         self._waiting.append((rid, prompt_ids, params))
