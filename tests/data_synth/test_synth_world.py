@@ -14,6 +14,7 @@ from compass.data.synth.dialogue import INTENTS
 from compass.data.synth.evalgen import TASKS
 from compass.data.synth.lexicon import get_lexicon
 from compass.data.synth.problems import KINDS
+from compass.data.synth.render import brand_page, guide_page
 from compass.data.synth.world import World
 
 PRODUCT = {
@@ -72,7 +73,7 @@ def test_lexicon_complete_and_templates_use_known_slots(lang: str) -> None:
     assert set(lex.intents) == set(lex.customer) == set(lex.agent) == set(INTENTS)
     assert set(lex.problems) == set(KINDS)
     assert set(lex.steps) == set(get_lexicon("en").steps)
-    assert set(lex.eval_prompts) == set(TASKS) - {"numerical_reasoning"}
+    assert set(lex.eval_prompts) == (set(TASKS) - {"numerical_reasoning"}) | {"brand_year"}
     for field, allowed in ALLOWED.items():
         for t in getattr(lex, field):
             assert _slots(t) <= allowed, (lang, field, t)
@@ -123,6 +124,8 @@ def test_every_text_kind_renders_cleanly(world: World, lang: str) -> None:
     texts += [world.review(p, lang, rng).document for p in world.products[:30]]
     texts += [world.query(lang, rng).document for _ in range(30)]
     texts += [world.dialogue(lang, rng, intent).render() for intent in INTENTS for _ in range(3)]
+    texts += [brand_page(world, b.name, lang, rng) for b in world.brands[:5]]
+    texts += [guide_page(world, lang, rng)[0] for _ in range(10)]
     for t in texts:
         assert t.strip() and "{" not in t and "[" not in t and "  " not in t, t
         assert " ," not in t and "()" not in t and "（）" not in t, t
@@ -146,6 +149,19 @@ def test_query_relevance_checked_independently(world: World) -> None:
             assert not set(q.relevant) & set(q.irrelevant)
             for pid in q.irrelevant:
                 assert not q.matches(world, world.product(pid))
+
+
+def test_guides_name_the_true_cheapest(world: World) -> None:
+    rng = random.Random(2)
+    for _ in range(40):
+        text, pids = guide_page(world, "en", rng)
+        products = [world.product(i) for i in pids]
+        assert len({p.category for p in products}) == 1
+        cheapest = min(products, key=lambda p: p.prices["USD"])
+        line = next((x for x in text.splitlines() if x.startswith("The cheapest")), None)
+        if line is not None:
+            assert line.endswith(f"at {world.format_price(cheapest, 'en')}.")
+            assert sum(p.prices["USD"] == cheapest.prices["USD"] for p in products) == 1
 
 
 def test_reviews_ratings_match_sentiment(world: World) -> None:

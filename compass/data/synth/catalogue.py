@@ -75,7 +75,7 @@ CATEGORIES: dict[str, CategorySpec] = {
         CategorySpec(
             "phone_case",
             (3, 15),
-            _BASIC + ("purple",),
+            (*_BASIC, "purple"),
             ("silicone", "leather", "plastic"),
             (),
             "",

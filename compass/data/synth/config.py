@@ -16,13 +16,14 @@ LANGS = ("en", "zh", "id", "ms", "th", "vi", "tl", "pt")
 # Document kinds and their share of the clean documents. Product facts need repetition to be
 # learned by a tiny model, so product pages and reviews dominate; prose keeps the corpus general.
 DEFAULT_MIX = {
-    "product": 0.22,
+    "product": 0.19,
     "brand": 0.03,
+    "guide": 0.06,
     "review": 0.16,
     "query": 0.09,
     "dialogue": 0.11,
     "math_problem": 0.14,
-    "prose": 0.17,
+    "prose": 0.14,
     "code": 0.04,
     "math": 0.04,
 }
@@ -42,9 +43,9 @@ DEFAULT_NOISE_MIX = {
 class DataGenConfig(Config):
     seed: int = 1234
     languages: list[str] = field(default_factory=lambda: list(LANGS))
-    n_products: int = 1200
-    n_shops: int = 80
-    n_users: int = 400
+    n_products: int = 500  # few enough that each product's facts recur ~2x per language
+    n_shops: int = 60
+    n_users: int = 300
     n_docs: int = 36_000  # clean documents; noise documents are added on top
     noise_fraction: float = 0.08  # noise documents per clean document
     mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))

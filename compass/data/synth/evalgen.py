@@ -56,11 +56,16 @@ def _mc(prompt: str, correct: str, distractors: list[str], rng: random.Random, p
 
 
 def _brand_info(w: World, lang: str, rng: random.Random) -> Item | None:
+    """Where a brand comes from, or when it was founded: facts its brand pages state."""
     lex = get_lexicon(lang)
     b = rng.choice(w.brands)
-    others = [lex.countries[m] for m in rng.sample(sorted(lex.countries), 5) if m != b.market]
-    prompt = lex.eval_prompts["brand_info"].format(brand=b.name)
-    return _mc(prompt, lex.countries[b.market], others, rng, [])
+    if rng.random() < 0.5:
+        others = [lex.countries[m] for m in rng.sample(sorted(lex.countries), 5) if m != b.market]
+        prompt = lex.eval_prompts["brand_info"].format(brand=b.name)
+        return _mc(prompt, lex.countries[b.market], others, rng, [])
+    years = [str(y) for y in rng.sample(range(1978, 2022), 6) if y != b.year]
+    prompt = lex.eval_prompts["brand_year"].format(brand=b.name)
+    return _mc(prompt, str(b.year), years, rng, [])
 
 
 def _attribute_extraction(w: World, lang: str, rng: random.Random) -> Item | None:

@@ -1,7 +1,7 @@
 """Write the built-in corpus: ``docs/*.jsonl``, ``eval/*.jsonl``, ``world.json``, manifest.
 
 Document record: ``{"id", "text", "lang", "source", "noise", "meta"}``. ``source`` is the kind
-of text (product, brand, review, query, dialogue, math_problem, prose, code, math, or a noise kind
+of text (product, brand, guide, review, query, dialogue, math_problem, prose, code, math, or a noise kind
 for pure-noise pages: boilerplate, spam, keyword_stuffing); ``noise`` is null for clean documents
 and the planted noise kind otherwise (a near-duplicate keeps its original ``source``).
 Every random choice flows from ``DataGenConfig.seed`` through named streams, so the same config
@@ -10,6 +10,7 @@ gives the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -25,7 +26,7 @@ from compass.data.synth import noise
 from compass.data.synth.config import DataGenConfig
 from compass.data.synth.evalgen import TASKS, eval_items
 from compass.data.synth.prose import code_doc, math_doc, prose_doc
-from compass.data.synth.render import brand_page
+from compass.data.synth.render import brand_page, guide_page
 from compass.data.synth.world import World
 from compass.utils.io import atomic_write_text
 
@@ -41,6 +42,11 @@ def _product(w: World, lang: str, rng: random.Random) -> tuple[str, dict]:
 def _brand(w: World, lang: str, rng: random.Random) -> tuple[str, dict]:
     b = rng.choice(w.brands)
     return brand_page(w, b.name, lang, rng), {"brand": b.name}
+
+
+def _guide(w: World, lang: str, rng: random.Random) -> tuple[str, dict]:
+    text, pids = guide_page(w, lang, rng)
+    return text, {"product_ids": pids}
 
 
 def _review(w: World, lang: str, rng: random.Random) -> tuple[str, dict]:
@@ -73,6 +79,7 @@ def _math_problem(w: World, lang: str, rng: random.Random) -> tuple[str, dict]:
 KINDS: dict[str, Callable[[World, str, random.Random], tuple[str, dict]]] = {
     "product": _product,
     "brand": _brand,
+    "guide": _guide,
     "review": _review,
     "query": _query,
     "dialogue": _dialogue,
@@ -88,10 +95,18 @@ def clean_docs(world: World, cfg: DataGenConfig, bar: tqdm | None = None) -> lis
     kinds = sorted(k for k, v in cfg.mix.items() if v > 0)
     weights = [cfg.mix[k] for k in kinds]
     docs = []
+    seen: set[str] = set()
     for i in range(cfg.n_docs):
-        kind = rng.choices(kinds, weights)[0]
-        lang = rng.choice(cfg.languages)
-        text, meta = KINDS[kind](world, lang, rng)
+        # Clean documents are unique, so every duplicate curation finds is a planted one; a
+        # kind that keeps repeating itself (few brands) gets a few redraws, then is let through.
+        for _ in range(20):
+            kind = rng.choices(kinds, weights)[0]
+            lang = rng.choice(cfg.languages)
+            text, meta = KINDS[kind](world, lang, rng)
+            digest = hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+            if digest not in seen:
+                break
+        seen.add(digest)
         docs.append(
             {
                 "id": f"{lang}-{kind}-{i:07d}",

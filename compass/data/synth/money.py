@@ -96,6 +96,12 @@ def format_decimal(value_x10: int, lang: str) -> str:
     return f"{format_number(whole, lang)}{LANG_SEPARATORS[lang][1]}{tenth}"
 
 
+def format_rating(value_x10: int, lang: str) -> str:
+    """A star rating with its one decimal always shown: 40 -> "4.0" (en) / "4,0" (pt)."""
+    whole, tenth = divmod(value_x10, 10)
+    return f"{whole}{LANG_SEPARATORS[lang][1]}{tenth}"
+
+
 _MONEY_RE = {
     code: re.compile(
         re.escape(c.prefix.strip())

@@ -44,7 +44,9 @@ def near_duplicate(text: str, rng: random.Random) -> str:
         else:
             words.append(rng.choice(("!", "...", "👍", "#sale")))
     joiner = " " if " " in text and len(words) < len(text) else ""
-    return joiner.join(words)
+    out = joiner.join(words)
+    # Upper-casing a Chinese or Thai word changes nothing: make sure the copy is not exact.
+    return out if out != text else out + rng.choice((" !", " ...", " 👍"))
 
 
 def boilerplate(lang: str, rng: random.Random) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from compass.data.synth.catalogue import city_name
 from compass.data.synth.lexicon import get_lexicon
-from compass.data.synth.money import format_decimal, format_number
+from compass.data.synth.money import format_decimal, format_money, format_number, format_rating
 
 if TYPE_CHECKING:
     from compass.data.synth.world import Product, World
@@ -64,9 +64,14 @@ def fill_any(templates: tuple[str, ...], slots: dict[str, object], rng: random.R
     raise KeyError(f"no template fills with slots {sorted(k for k, v in slots.items() if v)}")
 
 
+def sentence_case(text: str) -> str:
+    """Capitalise a sentence that starts with a lowercase title ("brown canvas backpack ...")."""
+    return text[:1].upper() + text[1:] if text[:1].islower() else text
+
+
 def join_sentences(parts: list[str], lang: str) -> str:
     sep = "" if lang in _NO_SPACE_LANGS else " "
-    return _SPACES.sub(" ", sep.join(parts)).strip()
+    return _SPACES.sub(" ", sep.join(sentence_case(p) for p in parts)).strip()
 
 
 def noun(p: Product, lang: str, k: int = 0) -> str:
@@ -114,7 +119,7 @@ def product_slots(world: World, p: Product, lang: str, currency: str | None = No
         "price": world.format_price(p, lang, currency),
         "shop": shop.name,
         "city": city_name(shop.city, shop.market, lang),
-        "rating": format_decimal(p.rating_x10, lang),
+        "rating": format_rating(p.rating_x10, lang),
         "sold": format_number(p.sold, lang),
         "stock": format_number(p.stock, lang),
         "warranty": lex.warranty.format(n=p.warranty_months) if p.warranty_months else "",
@@ -165,6 +170,7 @@ def product_page(world: World, p: Product, lang: str, rng: random.Random) -> str
 
 
 def brand_page(world: World, brand_name: str, lang: str, rng: random.Random) -> str:
+    """A brand profile: 3-5 facts in random order, then one of its products with its price."""
     lex = get_lexicon(lang)
     b = world.brand(brand_name)
     cats = [lex.nouns[c][0] for c in b.categories]
@@ -177,4 +183,57 @@ def brand_page(world: World, brand_name: str, lang: str, rng: random.Random) -> 
         "noun": rng.choice(cats),
     }
     parts = [s for t in lex.brand_profile if (s := fill(t, slots)) is not None]
+    parts = [parts[0], *rng.sample(parts[1:], rng.randint(2, len(parts) - 1))]
+    own = [p for p in world.products if p.brand == b.name]
+    if own:
+        parts.append(_guide_item(world, rng.choice(own), lang, world.currency(lang, rng), rng))
     return join_sentences(parts, lang)
+
+
+def _guide_item(world: World, p: Product, lang: str, cur: str, rng: random.Random) -> str:
+    name = title(p, lang, rng.randrange(4))
+    slots = {
+        "title": name,
+        "price": format_money(p.prices[cur], cur),
+        "spec": "" if spec_text(p, lang) in name else spec_text(p, lang),
+        "rating": format_rating(p.rating_x10, lang),
+    }
+    return fill(get_lexicon(lang).guide["item"], slots) or ""
+
+
+def guide_page(world: World, lang: str, rng: random.Random) -> tuple[str, list[str]]:
+    """A buying guide comparing 3-5 products of one category: the cheapest and the best rated
+    are named only when unique, so the comparison is always right. Returns (text, product ids)."""
+    lex = get_lexicon(lang)
+    pool: list[Product] = []
+    while len(pool) < 3:
+        pool = world.in_category(rng.choice(sorted({p.category for p in world.products})))
+    picked = rng.sample(pool, min(len(pool), rng.randint(3, 5)))
+    cur = world.currency(lang, rng)
+    titles = {p.id: title(p, lang, rng.randrange(4)) for p in picked}
+    lines = [lex.guide["intro"].format(noun=lex.nouns[picked[0].category][0], n=len(picked))]
+    for p in picked:
+        slots = {
+            "title": titles[p.id],
+            "price": format_money(p.prices[cur], cur),
+            "spec": spec_text(p, lang),
+            "rating": format_rating(p.rating_x10, lang),
+        }
+        lines.append(fill(lex.guide["item"], slots) or "")
+    cheap = min(picked, key=lambda p: p.prices[cur])
+    if sum(p.prices[cur] == cheap.prices[cur] for p in picked) == 1:
+        lines.append(
+            lex.guide["cheapest"].format(
+                title=titles[cheap.id], price=format_money(cheap.prices[cur], cur)
+            )
+        )
+    best = max(picked, key=lambda p: p.rating_x10)
+    if sum(p.rating_x10 == best.rating_x10 for p in picked) == 1:
+        lines.append(
+            lex.guide["best"].format(
+                title=titles[best.id], rating=format_rating(best.rating_x10, lang)
+            )
+        )
+    if rng.random() < 0.5:
+        lines.append(lex.guide["end"])
+    return "\n".join(sentence_case(line.strip()) for line in lines), [p.id for p in picked]

@@ -64,6 +64,9 @@ class Lexicon:
     # --- noise material
     boilerplate: tuple[str, ...]
     spam: tuple[str, ...]
+    # --- buying guides comparing products: intro(noun n) item(title price spec rating)
+    #     cheapest(title price) best(title rating) end()
+    guide: dict[str, str]
     # --- evaluation prompts: task -> template (see evalgen.py for slots)
     eval_prompts: dict[str, str]
     extra: dict[str, str] = field(default_factory=dict)

@@ -271,8 +271,16 @@ LEXICON = Lexicon(
         "FREE GIFT!!! Click the link www.best-deal-4u.xyz to claim your prize",
         "Cheapest price guaranteed!!! Follow us and win an iPhone!!!",
     ),
+    guide={
+        "intro": "Looking for a {noun}? Here are {n} popular choices and how they compare.",
+        "item": "{title} costs {price}[ and offers {spec}], rated {rating}/5.",
+        "cheapest": "The cheapest option is the {title} at {price}.",
+        "best": "The best rated is the {title}, with {rating} out of 5.",
+        "end": "Check the size and the shipping fee before you buy.",
+    },
     eval_prompts={
         "brand_info": "Which country is the brand {brand} from?",
+        "brand_year": "In which year was the brand {brand} founded?",
         "attribute_extraction": "{text}\nWhat is the {attr} of this product?",
         "classification": "Which category does this product belong to?\n{title}",
         "recommendation": "I need a {colour} {noun} under {budget}. Which one should I buy?",

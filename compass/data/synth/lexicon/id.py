@@ -222,8 +222,16 @@ LEXICON = Lexicon(
         "HADIAH GRATIS!!! Klik link www.best-deal-4u.xyz untuk klaim hadiah",
         "Harga termurah dijamin!!! Follow kami dan menangkan HP baru!!!",
     ),
+    guide={
+        "intro": "Lagi cari {noun}? Ini {n} pilihan populer dan perbandingannya.",
+        "item": "{title} harganya {price}[, spesifikasi {spec}], dengan nilai {rating}/5.",
+        "cheapest": "Pilihan paling murah adalah {title} seharga {price}.",
+        "best": "Nilai tertinggi didapat {title}, yaitu {rating} dari 5.",
+        "end": "Jangan lupa cek ukuran dan ongkos kirim sebelum checkout ya.",
+    },
     eval_prompts={
         "brand_info": "Merek {brand} berasal dari negara mana?",
+        "brand_year": "Merek {brand} berdiri pada tahun berapa?",
         "attribute_extraction": "{text}\nApa {attr} produk ini?",
         "classification": "Produk ini termasuk kategori apa?\n{title}",
         "recommendation": "Saya butuh {noun} warna {colour} di bawah {budget}. Sebaiknya beli yang mana?",

@@ -221,8 +221,16 @@ LEXICON = Lexicon(
         "HADIAH PERCUMA!!! Klik pautan www.best-deal-4u.xyz untuk tuntut hadiah anda",
         "Harga paling murah dijamin!!! Ikuti kami dan menangi telefon baharu!!!",
     ),
+    guide={
+        "intro": "Sedang mencari {noun}? Berikut {n} pilihan popular dan perbandingannya.",
+        "item": "{title} berharga {price}[, dengan spesifikasi {spec}], dinilai {rating}/5.",
+        "cheapest": "Pilihan paling murah ialah {title} pada harga {price}.",
+        "best": "Penilaian tertinggi ialah {title}, iaitu {rating} daripada 5.",
+        "end": "Sila semak saiz dan kos penghantaran sebelum membuat pembelian.",
+    },
     eval_prompts={
         "brand_info": "Jenama {brand} berasal dari negara mana?",
+        "brand_year": "Jenama {brand} ditubuhkan pada tahun berapa?",
         "attribute_extraction": "{text}\nApakah {attr} produk ini?",
         "classification": "Produk ini tergolong dalam kategori apa?\n{title}",
         "recommendation": "Saya perlukan {noun} warna {colour} bawah {budget}. Yang mana patut saya beli?",

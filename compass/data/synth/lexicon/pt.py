@@ -220,8 +220,16 @@ LEXICON = Lexicon(
         "BRINDE GRÁTIS!!! Clique no link www.best-deal-4u.xyz e resgate seu prêmio",
         "Menor preço garantido!!! Siga a gente e concorra a um celular novo!!!",
     ),
+    guide={
+        "intro": "Procurando {noun}? Veja {n} opções populares e como elas se comparam.",
+        "item": "{title} custa {price}[, com {spec}], e tem nota {rating}/5.",
+        "cheapest": "A opção mais barata é {title}, por {price}.",
+        "best": "A mais bem avaliada é {title}, com nota {rating} de 5.",
+        "end": "Confira o tamanho e o frete antes de comprar.",
+    },
     eval_prompts={
         "brand_info": "De que país é a marca {brand}?",
+        "brand_year": "Em que ano a marca {brand} foi fundada?",
         "attribute_extraction": "{text}\nQual é o(a) {attr} deste produto?",
         "classification": "A que categoria pertence este produto?\n{title}",
         "recommendation": "Preciso de um(a) {noun} {colour} até {budget}. Qual devo comprar?",

@@ -220,8 +220,16 @@ LEXICON = Lexicon(
         "แจกฟรี!!! คลิกลิงก์ www.best-deal-4u.xyz เพื่อรับรางวัล",
         "ราคาถูกที่สุดแน่นอน!!! กดติดตามลุ้นรับมือถือใหม่!!!",
     ),
+    guide={
+        "intro": "กำลังมองหา{noun}อยู่ใช่ไหม นี่คือ {n} รุ่นยอดนิยมพร้อมการเปรียบเทียบ ",
+        "item": "{title} ราคา {price}[ สเปก {spec}] คะแนน {rating}/5 ",
+        "cheapest": "รุ่นที่ถูกที่สุดคือ {title} ราคา {price} ",
+        "best": "รุ่นที่ได้คะแนนสูงสุดคือ {title} ได้ {rating} เต็ม 5 ",
+        "end": "อย่าลืมดูขนาดและค่าจัดส่งก่อนสั่งซื้อ ",
+    },
     eval_prompts={
         "brand_info": "แบรนด์ {brand} มาจากประเทศอะไร",
+        "brand_year": "แบรนด์ {brand} ก่อตั้งเมื่อปีใด",
         "attribute_extraction": "{text}\n{attr}ของสินค้านี้คืออะไร",
         "classification": "สินค้านี้อยู่ในหมวดหมู่ใด\n{title}",
         "recommendation": "ต้องการ{noun}{colour} ราคาไม่เกิน {budget} ควรซื้อชิ้นไหน",

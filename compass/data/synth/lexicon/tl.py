@@ -221,8 +221,16 @@ LEXICON = Lexicon(
         "LIBRENG REGALO!!! I-click ang link www.best-deal-4u.xyz para kunin ang premyo",
         "Pinakamurang presyo garantisado!!! I-follow kami at manalo ng bagong cellphone!!!",
     ),
+    guide={
+        "intro": "Naghahanap ka ba ng {noun}? Narito ang {n} sikat na pagpipilian at ang paghahambing nila.",
+        "item": "Ang {title} ay nagkakahalaga ng {price}[, may {spec}], at may markang {rating}/5.",
+        "cheapest": "Ang pinakamura ay ang {title} sa halagang {price}.",
+        "best": "Ang may pinakamataas na marka ay ang {title}, na may {rating} sa 5.",
+        "end": "Tingnan muna ang sukat at ang bayad sa padala bago bumili.",
+    },
     eval_prompts={
         "brand_info": "Saang bansa nagmula ang tatak na {brand}?",
+        "brand_year": "Kailan itinatag ang tatak na {brand}?",
         "attribute_extraction": "{text}\nAno ang {attr} ng produktong ito?",
         "classification": "Saang kategorya kabilang ang produktong ito?\n{title}",
         "recommendation": "Kailangan ko ng {noun} na kulay {colour} na hindi lalampas sa {budget}. Alin ang dapat kong bilhin?",

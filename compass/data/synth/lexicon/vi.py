@@ -220,8 +220,16 @@ LEXICON = Lexicon(
         "QUÀ TẶNG MIỄN PHÍ!!! Bấm link www.best-deal-4u.xyz để nhận thưởng",
         "Giá rẻ nhất thị trường!!! Theo dõi để trúng điện thoại mới!!!",
     ),
+    guide={
+        "intro": "Bạn đang tìm {noun}? Dưới đây là {n} lựa chọn phổ biến và so sánh giữa chúng.",
+        "item": "{title} có giá {price}[, thông số {spec}], được đánh giá {rating}/5.",
+        "cheapest": "Lựa chọn rẻ nhất là {title} với giá {price}.",
+        "best": "Được đánh giá cao nhất là {title}, đạt {rating} trên 5.",
+        "end": "Hãy kiểm tra kích thước và phí vận chuyển trước khi đặt hàng.",
+    },
     eval_prompts={
         "brand_info": "Thương hiệu {brand} đến từ quốc gia nào?",
+        "brand_year": "Thương hiệu {brand} được thành lập vào năm nào?",
         "attribute_extraction": "{text}\n{attr} của sản phẩm này là gì?",
         "classification": "Sản phẩm này thuộc danh mục nào?\n{title}",
         "recommendation": "Tôi cần {noun} màu {colour} dưới {budget}. Nên mua sản phẩm nào?",

@@ -217,8 +217,16 @@ LEXICON = Lexicon(
         "免费送礼！！！点击链接www.best-deal-4u.xyz领取大奖",
         "全网最低价！！！关注我们赢取最新手机！！！",
     ),
+    guide={
+        "intro": "想买{noun}？这里有{n}款热门商品的对比。",
+        "item": "{title}售价{price}[，规格{spec}]，评分{rating}。",
+        "cheapest": "最便宜的是{title}，只要{price}。",
+        "best": "评分最高的是{title}，得分{rating}。",
+        "end": "下单前记得看看尺寸和运费。",
+    },
     eval_prompts={
         "brand_info": "{brand}是哪个国家或地区的品牌？",
+        "brand_year": "{brand}品牌创立于哪一年？",
         "attribute_extraction": "{text}\n这个商品的{attr}是什么？",
         "classification": "这个商品属于哪个类目？\n{title}",
         "recommendation": "我想买一个{budget}以内的{colour}{noun}，应该选哪一个？",
