@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-slow lint format bench clean
+.PHONY: install demo test test-slow lint format bench clean browser-deps serve-load serve-fuzz
 
 install: $(STAMP)
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/compass run --recipe tiny --out runs/tiny
 
-test: install
+test: install browser-deps
 	$(BIN)/ruff check compass tests bench
 	$(BIN)/ruff format --check compass tests bench
 	$(BIN)/python -m pytest
@@ -37,3 +37,18 @@ lint: install
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
+
+# Headless Chromium + chromedriver for the portal's browser test (Debian packages; needs root).
+# When they cannot be installed the test skips and says why.
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -q >/dev/null 2>&1; apt-get install -y -q --no-install-recommends chromium chromium-driver fonts-thai-tlwg \
+	    fonts-wqy-zenhei >/dev/null 2>&1) || \
+	  echo "browser-deps: could not install chromium/chromedriver; the portal browser test will skip"
+
+# The long serving checks (issue #9): 1,000 chat requests at concurrency 32; schemathesis fuzz.
+serve-load: install
+	$(BIN)/python bench/serve_load.py --requests 1000 --concurrency 32
+
+serve-fuzz: install
+	$(BIN)/python bench/serve_fuzz.py --max-examples 300
