@@ -1,0 +1,79 @@
+"""What the harness asks of a model: log-likelihoods of continuations and greedy generations.
+
+Requests are encoded exactly as lm-evaluation-harness's HF backend does (trailing spaces of the
+context move to the continuation; the continuation's ids are the tail of the whole string's ids;
+no special tokens), so Compass's own harness and lm-eval score the same items identically.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from compass.inference.params import SamplingParams
+
+
+class Backend(Protocol):
+    def loglikelihood(self, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]: ...
+
+    def generate_until(self, requests: list[tuple[str, list[str], int]]) -> list[str]: ...
+
+
+def encode_text(tokenizer, text: str) -> list[int]:
+    """Ids without special tokens, for a Compass tokenizer or any Hugging Face tokenizer."""
+    try:
+        from transformers import PreTrainedTokenizerBase
+
+        if isinstance(tokenizer, PreTrainedTokenizerBase):
+            return tokenizer.encode(text, add_special_tokens=False)
+    except ImportError:
+        pass
+    return list(tokenizer.encode(text))
+
+
+def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    n_spaces = len(context) - len(context.rstrip())
+    if n_spaces:
+        continuation = context[-n_spaces:] + continuation
+        context = context[:-n_spaces]
+    whole = encode_text(tokenizer, context + continuation)
+    ctx = encode_text(tokenizer, context)
+    return ctx, whole[len(ctx) :]
+
+
+class EngineBackend:
+    """A Compass engine (local checkpoint, float or quantized) as an evaluation backend."""
+
+    def __init__(self, engine, tokenizer, batch_size: int = 16):
+        if tokenizer is None:
+            raise ValueError("evaluation needs a tokenizer: pass --tokenizer DIR")
+        self.engine, self.tokenizer, self.batch_size = engine, tokenizer, batch_size
+        self.max_len = engine.max_seq_len
+
+    def loglikelihood(self, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]:
+        pairs = []
+        for context, continuation in requests:
+            ctx, cont = encode_pair(self.tokenizer, context, continuation)
+            if not ctx:  # lm-eval scores an empty context after the end-of-text token
+                ctx = [min(self.engine.eos_ids)] if self.engine.eos_ids else [0]
+            whole = (ctx + cont)[-self.max_len :]
+            pairs.append((whole[: len(whole) - len(cont)], cont))
+        return self.engine.score_batch(pairs, self.batch_size)
+
+    def generate_until(self, requests: list[tuple[str, list[str], int]]) -> list[str]:
+        prompts, params = [], []
+        for context, until, max_tokens in requests:
+            ids = encode_text(self.tokenizer, context)
+            prompts.append(ids[-(self.max_len - max_tokens) :])
+            params.append(SamplingParams(temperature=0.0, max_tokens=max_tokens, stop=list(until)))
+        outs = self.engine.generate(prompts, params)
+        # Kept for inspection: byte-fallback pieces decode differently across tokenizer libraries
+        # (HF replaces a whole invalid byte run, SentencePiece only the invalid bytes).
+        self.last_token_ids = [o.token_ids for o in outs]
+        return [_cut(o.text, until) for o, (_, until, _) in zip(outs, requests)]
+
+
+def _cut(text: str, until: list[str]) -> str:
+    for s in until:
+        if s and s in text:
+            text = text.split(s)[0]
+    return text

@@ -1,0 +1,138 @@
+"""Task definitions and their items, read from local JSONL files (nothing is downloaded).
+
+A task file holds one item per line. Multiple choice: a prompt, a list of choices and the index of
+the right one. Generative: a prompt and the expected answer. Field names are configurable so a
+public benchmark file in its released schema plugs in with a spec, not with code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+
+class TaskFileError(ValueError):
+    """A task file or item that cannot be used; the message names the file, line and field."""
+
+
+@dataclass
+class TaskSpec:
+    name: str
+    path: str
+    kind: Literal["mc", "gen"] = "mc"
+    prompt_field: str = "prompt"
+    choices_field: str = "choices"
+    answer_field: str = "answer"
+    lang_field: str = "lang"
+    # How the prompt becomes the context; lm-eval's default shape: "{prompt}" + delimiter + choice.
+    template: str = "{prompt}"
+    target_delimiter: str = " "
+    num_fewshot: int = 0
+    fewshot_separator: str = "\n\n"
+    # Generative tasks: stop sequences, new-token cap and how to pull the answer out of the output.
+    stop: list[str] = field(default_factory=lambda: ["\n\n"])
+    max_tokens: int = 64
+    answer_regex: str | None = None  # first capture group is the answer; None = whole output
+    filters: dict[str, Any] = field(default_factory=dict)  # item field -> required value
+
+
+@dataclass
+class MCItem:
+    prompt: str
+    choices: list[str]
+    gold: int
+    lang: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GenItem:
+    prompt: str
+    answer: str
+    lang: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _field(rec: dict, name: str, where: str) -> Any:
+    if name not in rec:
+        raise TaskFileError(
+            f"{where}: field '{name}' is missing (fields present: {sorted(rec)}); set the task's "
+            f"field mapping if the file uses another name"
+        )
+    return rec[name]
+
+
+def _mc_item(spec: TaskSpec, rec: dict, where: str) -> MCItem:
+    choices = _field(rec, spec.choices_field, where)
+    if not isinstance(choices, list) or not choices:
+        raise TaskFileError(f"{where}: field '{spec.choices_field}' must be a non-empty list")
+    gold = _field(rec, spec.answer_field, where)
+    if isinstance(gold, str) and gold.strip().isdigit():
+        gold = int(gold)
+    elif isinstance(gold, str) and len(gold.strip()) == 1 and gold.strip().isalpha():
+        gold = ord(gold.strip().upper()) - ord("A")  # answer keys written as letters
+    if not isinstance(gold, int) or not 0 <= gold < len(choices):
+        raise TaskFileError(
+            f"{where}: field '{spec.answer_field}'={gold!r} is not an index into the "
+            f"{len(choices)} choices"
+        )
+    return MCItem(
+        str(_field(rec, spec.prompt_field, where)),
+        [str(c) for c in choices],
+        gold,
+        str(rec.get(spec.lang_field, "")),
+        rec,
+    )
+
+
+def load_items(spec: TaskSpec) -> list[MCItem | GenItem]:
+    path = Path(spec.path)
+    if not path.exists():
+        raise TaskFileError(f"task '{spec.name}': file {path} does not exist")
+    items: list[MCItem | GenItem] = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{n}"
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise TaskFileError(f"{where}: not valid JSON ({e.msg})") from None
+            if any(rec.get(k) != v for k, v in spec.filters.items()):
+                continue
+            if spec.kind == "mc":
+                items.append(_mc_item(spec, rec, where))
+            else:
+                items.append(
+                    GenItem(
+                        str(_field(rec, spec.prompt_field, where)),
+                        str(_field(rec, spec.answer_field, where)),
+                        str(rec.get(spec.lang_field, "")),
+                        rec,
+                    )
+                )
+    if not items:
+        raise TaskFileError(
+            f"task '{spec.name}': {path} holds no items (after filters {spec.filters})"
+        )
+    return items
+
+
+def builtin_suite(eval_dir: str | Path) -> list[TaskSpec]:
+    """One task per e-commerce category from ``compass data generate``'s ``eval/*.jsonl``."""
+    eval_dir = Path(eval_dir)
+    files = sorted(eval_dir.glob("*.jsonl"))
+    if not files:
+        raise TaskFileError(
+            f"{eval_dir}: no *.jsonl task files — run `compass data generate` first"
+        )
+    specs = []
+    for f in files:
+        with open(f, encoding="utf-8") as fh:
+            first = json.loads(fh.readline())
+        kind = "mc" if first.get("type", "mc") == "mc" else "gen"
+        specs.append(TaskSpec(name=f.stem, path=str(f), kind=kind, stop=["\n"], max_tokens=24))
+    return specs

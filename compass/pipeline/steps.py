@@ -1,0 +1,133 @@
+"""The tiny pipeline's stages as steps of ``compass run``; each calls its stage's library API.
+
+A step writes into its own directory ``<run>/<step>/`` and returns the metrics that go into its
+manifest and into ``REPORT.md``. Imports are local so ``compass run --dry-run`` stays fast.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from compass.config import ConfigError
+from compass.pipeline.runner import Step, StepContext
+
+
+def _generate(ctx: StepContext) -> dict[str, Any]:
+    from compass.data.synth.generate import generate
+
+    return generate(ctx.recipe.datagen, ctx.out, progress=True)
+
+
+def _curate(ctx: StepContext) -> dict[str, Any]:
+    from compass.data.curation.pipeline import curate
+
+    return curate([ctx.deps["generate"] / "docs"], ctx.out, ctx.recipe.curation)
+
+
+def _tokenizer(ctx: StepContext) -> dict[str, Any]:
+    from compass.tokenizer.build import train_tokenizer
+
+    metrics = train_tokenizer(
+        ctx.recipe.tokenizer,
+        [str(ctx.deps["curate"] / "curated")],
+        ctx.out,
+        model_max_length=ctx.recipe.model.max_seq_len,
+    )
+    if metrics["vocab_size"] > ctx.recipe.model.vocab_size:
+        raise ConfigError(
+            f"the tokenizer has {metrics['vocab_size']} tokens but model.vocab_size is "
+            f"{ctx.recipe.model.vocab_size}: pass --model.vocab_size={metrics['vocab_size']}"
+        )
+    return metrics
+
+
+def _tokenize(ctx: StepContext) -> dict[str, Any]:
+    from compass.data.shards.writer import tokenize_curated
+    from compass.tokenizer import load_tokenizer
+    from compass.utils.manifest import hash_path
+
+    tok_dir = ctx.deps["tokenizer"]
+    meta = tokenize_curated(
+        ctx.deps["curate"] / "curated",
+        load_tokenizer(tok_dir),
+        ctx.out / "shards",
+        ctx.recipe.shards,
+        tokenizer_hash=hash_path(tok_dir),
+    )
+    return {"splits": meta["splits"], "counts": meta["counts"]}
+
+
+def _pretrain(stage: str, init_from: str | None):
+    def fn(ctx: StepContext) -> dict[str, Any]:
+        from compass.pretrain.run import run_stage
+
+        init = ctx.deps[init_from] / "ckpt" if init_from else None
+        result = run_stage(
+            ctx.recipe, stage, ctx.deps["tokenize"] / "shards", ctx.out / "ckpt", init=init
+        )
+        # The tokenizer travels with the weights so export, serving and eval find it.
+        shutil.copytree(
+            ctx.deps["tokenizer"],
+            ctx.out / "ckpt" / "tokenizer",
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("manifest.json", "config.json"),
+        )
+        return {
+            "step": result.step,
+            "final_loss": result.losses[-1] if result.losses else None,
+            "eval": result.eval,
+            "tokens_per_s": round(result.tokens_per_s, 1),
+            "load_max_mean": result.load_max_mean,
+        }
+
+    return fn
+
+
+def _export(ctx: StepContext) -> dict[str, Any]:
+    from compass.export.hf import export_hf
+
+    export_hf(ctx.deps["pretrain_long"] / "ckpt", ctx.out / "hf")
+    return {"hf_dir": str(ctx.out / "hf")}
+
+
+def tiny_pipeline() -> list[Step]:
+    """Every stage that exists, in order; later stages are appended as they land."""
+    pre = ("model", "pretrain")
+    return [
+        Step(
+            "generate",
+            _generate,
+            ("datagen",),
+            describe="built-in multilingual e-commerce corpus",
+            estimate_s=20,
+        ),
+        Step("curate", _curate, ("curation",), ("generate",), "LID, filters, quality, dedup", 60),
+        Step("tokenizer", _tokenizer, ("tokenizer",), ("curate",), "SEA tokenizer", 40),
+        Step("tokenize", _tokenize, ("shards",), ("curate", "tokenizer"), "token shards", 30),
+        Step(
+            "pretrain_main",
+            _pretrain("main", None),
+            pre,
+            ("tokenize", "tokenizer"),
+            "pretraining stage 1 (main)",
+            150,
+        ),
+        Step(
+            "pretrain_anneal",
+            _pretrain("anneal", "pretrain_main"),
+            pre,
+            ("pretrain_main", "tokenize", "tokenizer"),
+            "stage 2 (high-quality anneal)",
+            60,
+        ),
+        Step(
+            "pretrain_long",
+            _pretrain("long", "pretrain_anneal"),
+            pre,
+            ("pretrain_anneal", "tokenize", "tokenizer"),
+            "stage 3 (long context, ABF)",
+            60,
+        ),
+        Step("export", _export, (), ("pretrain_long",), "Hugging Face Qwen2-MoE export", 10),
+    ]
