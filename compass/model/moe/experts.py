@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from compass.model.moe.dispatch import Dispatch, from_experts, to_experts
+
 _HAS_GROUPED_MM = hasattr(torch, "_grouped_mm")
 
 
@@ -37,30 +39,21 @@ class RoutedExperts(nn.Module):
     def forward(
         self, x_ND: torch.Tensor, weights_Nk: torch.Tensor, experts_Nk: torch.Tensor
     ) -> torch.Tensor:
-        k = experts_Nk.shape[1]
-        flat_A = experts_Nk.flatten()
-        order_A = torch.argsort(flat_A, stable=True)
-        expert_A = flat_A[order_A]
-        token_A = order_A // k
-        counts_E = torch.bincount(flat_A, minlength=self.n_experts)
-        x_AD = x_ND[token_A]
-        impl = self._choose(counts_E, x_AD)
-        if impl == "bmm":
-            y_AD = self._bmm(x_AD, expert_A, counts_E)
-        elif impl == "grouped_mm":
-            y_AD = self._grouped_mm(x_AD, counts_E)
-        else:
-            y_AD = self._loop(x_AD, counts_E)
-        y_AD = y_AD * weights_Nk.flatten()[order_A, None].to(y_AD.dtype)
-        return torch.zeros_like(x_ND).index_add_(0, token_A, y_AD)
+        N, k = experts_Nk.shape
+        plan = Dispatch.build(experts_Nk, self.n_experts)
+        impl = self._choose(plan.counts_E, N * k, x_ND.element_size())
+        if impl == "loop":
+            return self._loop(x_ND, weights_Nk, plan, k)
+        y_AD = self._bmm(x_ND, plan, k) if impl == "bmm" else self._grouped_mm(x_ND, plan, k)
+        y_NkD = y_AD.view(N, k, -1) * weights_Nk[..., None].to(y_AD.dtype)
+        return y_NkD.sum(1)
 
-    def _choose(self, counts_E: torch.Tensor, x_AD: torch.Tensor) -> str:
+    def _choose(self, counts_E: torch.Tensor, n_assign: int, elem_size: int) -> str:
         if self.impl != "auto":
             return self.impl
-        n_assign = x_AD.shape[0]
         if int(counts_E.max()) * self.n_experts <= 2 * max(n_assign, 1):
             return "bmm"
-        align = 16 // x_AD.element_size()
+        align = 16 // elem_size
         if _HAS_GROUPED_MM and self.d_model % align == 0 and self.expert_dim % align == 0:
             return "grouped_mm"
         return "loop"
@@ -69,33 +62,39 @@ class RoutedExperts(nn.Module):
         gate, up = h.chunk(2, dim=-1)
         return F.silu(gate) * up
 
-    def _loop(self, x_AD: torch.Tensor, counts_E: torch.Tensor) -> torch.Tensor:
+    def _loop(
+        self, x_ND: torch.Tensor, weights_Nk: torch.Tensor, plan: Dispatch, k: int
+    ) -> torch.Tensor:
+        """The reference: plain indexing, one expert at a time, accumulate with index_add_."""
+        token_A = plan.sorted_A // k
+        x_AD = x_ND[token_A]
         outs, start = [], 0
-        for e, n in enumerate(counts_E.tolist()):
+        for e, n in enumerate(plan.counts_E.tolist()):
             if n:
                 h = self._swiglu(F.linear(x_AD[start : start + n], self.gate_up_proj[e]))
                 outs.append(F.linear(h, self.down_proj[e]))
             start += n
-        return torch.cat(outs) if outs else x_AD.new_zeros(x_AD.shape)
+        y_AD = torch.cat(outs) if outs else x_AD.new_zeros(x_AD.shape)
+        y_AD = y_AD * weights_Nk.flatten()[plan.sorted_A, None].to(y_AD.dtype)
+        return torch.zeros_like(x_ND).index_add_(0, token_A, y_AD)
 
-    def _grouped_mm(self, x_AD: torch.Tensor, counts_E: torch.Tensor) -> torch.Tensor:
-        offs_E = torch.cumsum(counts_E, 0).to(torch.int32)
-        h_AI = self._swiglu(
-            torch._grouped_mm(x_AD, self.gate_up_proj.transpose(-2, -1), offs=offs_E)
+    def _grouped_mm(self, x_ND: torch.Tensor, plan: Dispatch, k: int) -> torch.Tensor:
+        """Rows sorted by expert, one grouped matmul per projection; returns rows in (n, j) order."""
+        x_SD = to_experts(x_ND, plan.sorted_A // k, plan.rank_A, k)
+        offs_E = torch.cumsum(plan.counts_E, 0).to(torch.int32)
+        h_SI = self._swiglu(
+            torch._grouped_mm(x_SD, self.gate_up_proj.transpose(-2, -1), offs=offs_E)
         )
-        return torch._grouped_mm(h_AI, self.down_proj.transpose(-2, -1), offs=offs_E)
+        y_SD = torch._grouped_mm(h_SI, self.down_proj.transpose(-2, -1), offs=offs_E)
+        return from_experts(y_SD, plan.rank_A, inverse_M=plan.sorted_A)
 
-    def _bmm(
-        self, x_AD: torch.Tensor, expert_A: torch.Tensor, counts_E: torch.Tensor
-    ) -> torch.Tensor:
-        capacity = max(int(counts_E.max()), 1)
-        starts_E = torch.cumsum(counts_E, 0) - counts_E
-        slot_A = torch.arange(x_AD.shape[0], device=x_AD.device) - starts_E[expert_A]
-        buf_ECD = x_AD.new_zeros(self.n_experts, capacity, self.d_model)
-        buf_ECD = buf_ECD.index_put((expert_A, slot_A), x_AD)
+    def _bmm(self, x_ND: torch.Tensor, plan: Dispatch, k: int) -> torch.Tensor:
+        """Rows gathered straight into a padded [E, C, D] buffer; returns rows in (n, j) order."""
+        token_EC, slot_A, capacity = plan.padded_slots(k)
+        buf_ECD = to_experts(x_ND, token_EC, slot_A, k).view(self.n_experts, capacity, -1)
         h_ECI = self._swiglu(torch.bmm(buf_ECD, self.gate_up_proj.transpose(1, 2)))
         y_ECD = torch.bmm(h_ECI, self.down_proj.transpose(1, 2))
-        return y_ECD[expert_A, slot_A]
+        return from_experts(y_ECD.view(-1, self.d_model), slot_A)
 
 
 class SharedExperts(nn.Module):
