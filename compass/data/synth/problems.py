@@ -210,13 +210,18 @@ def _unit_price(world: World, lang: str, cur: str, rng: random.Random) -> Proble
     while ub == ua:
         ub = round_price(rng.uniform(0.4, 3.0), cur, charm=False)
     best, pack = (ua, "A") if ua < ub else (ub, "B")
+    lex = get_lexicon(lang)
+
+    def qty(n: int) -> str:  # "500 ml", "500毫升", "500 มล."
+        return lex.measure[unit].format(n=format_number(n, lang))
+
     slots = {
-        "noun": get_lexicon(lang).nouns[cat][0],
-        "qa": f"{format_number(ka * 100, lang)} {unit}",
+        "noun": lex.nouns[cat][0],
+        "qa": qty(ka * 100),
         "pa": format_money(ua * ka, cur),
-        "qb": f"{format_number(kb * 100, lang)} {unit}",
+        "qb": qty(kb * 100),
         "pb": format_money(ub * kb, cur),
-        "base": f"100 {unit}",
+        "base": qty(100),
         "pack": pack,
     }
     steps = [
