@@ -1,0 +1,166 @@
+"""Turn a float ``CompassModel`` into a quantized one, in place (report §6.3).
+
+Quantized: attention q/k/v/o, the shared-expert MLP, the routed experts' stacked weights, and
+(optionally) the input embedding as INT8 rows. Kept in float32: the LM head, the MoE router and
+the norms. The same module walk builds an empty quantized skeleton when loading from disk.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from compass.model.transformer import CompassModel
+from compass.quant import int4
+from compass.quant.awq import ActivationCapture, expert_hidden, search_scale
+from compass.quant.config import QuantConfig
+from compass.quant.modules import QuantEmbedding, QuantLinear, QuantRoutedExperts
+from compass.quant.weights import WEIGHT_TYPES, Int8Weight, QuantWeight
+
+log = logging.getLogger(__name__)
+
+LINEARS = ("attn.q_proj", "attn.k_proj", "attn.v_proj", "attn.o_proj")
+SHARED = ("moe.shared.gate_proj", "moe.shared.up_proj", "moe.shared.down_proj")
+# Never quantized (report §6.3): recorded in quantization_config.json for readers.
+KEPT_FLOAT = ("lm_head", "router", "norm")
+
+
+@dataclass
+class Target:
+    name: str  # dotted module path, e.g. layers.0.attn.q_proj
+    parent: nn.Module
+    attr: str
+    kind: str  # linear | experts
+
+
+def targets(model: CompassModel) -> Iterator[Target]:
+    for i, layer in enumerate(model.layers):
+        names = LINEARS + (SHARED if layer.moe.shared is not None else ())
+        for rel in names:
+            *path, attr = rel.split(".")
+            parent = layer
+            for p in path:
+                parent = getattr(parent, p)
+            yield Target(f"layers.{i}.{rel}", parent, attr, "linear")
+        yield Target(f"layers.{i}.moe.experts", layer.moe, "experts", "experts")
+
+
+def _fake_quant(cfg: QuantConfig):
+    def fq(w: torch.Tensor) -> torch.Tensor:
+        return int4.dequantize_int4(int4.quantize_int4(w, cfg.group_size))
+
+    return fq
+
+
+@torch.no_grad()
+def capture_activations(
+    model: CompassModel, calib_ids: torch.Tensor, cfg: QuantConfig
+) -> ActivationCapture:
+    cap = ActivationCapture(cfg.calib_max_rows)
+    for t in targets(model):
+        mod = getattr(t.parent, t.attr)
+        (cap.add_experts if t.kind == "experts" else cap.add_linear)(t.name, mod)
+    model.eval()
+    try:
+        for b in tqdm(
+            range(0, len(calib_ids), cfg.calib_batch_size), desc="calibrate", leave=False
+        ):
+            model(calib_ids[b : b + cfg.calib_batch_size])
+    finally:
+        cap.remove()
+    return cap
+
+
+def _awq_scale(
+    w_NK: torch.Tensor, x_MK: torch.Tensor | None, cfg: QuantConfig, name: str, stats: dict
+) -> torch.Tensor:
+    if x_MK is None or x_MK.shape[0] == 0:
+        stats[name] = {"alpha": None, "rows": 0}
+        return torch.ones(w_NK.shape[-1])
+    r = search_scale(w_NK, x_MK, _fake_quant(cfg), cfg.awq_grid)
+    stats[name] = {"alpha": r.alpha, "err": r.err, "err_rtn": r.err_rtn, "rows": x_MK.shape[0]}
+    return r.scale_K
+
+
+def _quantize_linear(
+    w_NK: torch.Tensor, name: str, cfg: QuantConfig, cap: ActivationCapture | None, stats: dict
+) -> QuantWeight:
+    cls = WEIGHT_TYPES[cfg.weight_format]
+    scale = None
+    if cfg.method == "awq-int4":
+        scale = _awq_scale(w_NK, cap.get(name) if cap else None, cfg, name, stats)
+    return cls.from_float(w_NK, cfg.group_size, scale)
+
+
+def _quantize_experts(
+    experts: nn.Module, name: str, cfg: QuantConfig, cap: ActivationCapture | None, stats: dict
+) -> QuantRoutedExperts:
+    cls = WEIGHT_TYPES[cfg.weight_format]
+    gate_up, down = experts.gate_up_proj.detach().float(), experts.down_proj.detach().float()
+    if cfg.method != "awq-int4":
+        return QuantRoutedExperts(
+            cls.from_float(gate_up, cfg.group_size), cls.from_float(down, cfg.group_size)
+        )
+    s_gu, s_dn = [], []
+    for e in range(gate_up.shape[0]):
+        x = cap.get(f"{name}/{e}") if cap else None
+        s_gu.append(_awq_scale(gate_up[e], x, cfg, f"{name}.{e}.gate_up_proj", stats))
+        h = expert_hidden(gate_up[e], x) if x is not None else None
+        s_dn.append(_awq_scale(down[e], h, cfg, f"{name}.{e}.down_proj", stats))
+    return QuantRoutedExperts(
+        cls.from_float(gate_up, cfg.group_size, torch.stack(s_gu)),
+        cls.from_float(down, cfg.group_size, torch.stack(s_dn)),
+    )
+
+
+@torch.no_grad()
+def quantize_model(
+    model: CompassModel,
+    cfg: QuantConfig,
+    calib_ids: torch.Tensor | None = None,
+    stats: dict | None = None,
+) -> CompassModel:
+    """Quantize ``model`` in place; AWQ needs ``calib_ids [n, T]``. Per-weight AWQ results
+    (alpha, output error vs round-to-nearest) go into ``stats`` when given."""
+    cfg.validate()
+    stats = {} if stats is None else stats
+    cap = None
+    if cfg.method == "awq-int4":
+        if calib_ids is None:
+            raise ValueError("quant.method=awq-int4 needs calibration tokens (--calib DATA)")
+        cap = capture_activations(model, calib_ids, cfg)
+    for t in tqdm(list(targets(model)), desc=f"quantize {cfg.method}", leave=False):
+        mod = getattr(t.parent, t.attr)
+        if t.kind == "experts":
+            new = _quantize_experts(mod, t.name, cfg, cap, stats)
+        else:
+            new = QuantLinear(_quantize_linear(mod.weight.detach(), t.name, cfg, cap, stats))
+        setattr(t.parent, t.attr, new)
+    if cfg.quantize_embedding and not model.config.tie_embeddings:
+        model.embed = QuantEmbedding(Int8Weight.from_float(model.embed.weight.detach()))
+    model.quantization_config = cfg
+    return model
+
+
+def build_skeleton(model: CompassModel, cfg: QuantConfig) -> CompassModel:
+    """Replace the quantizable modules of a (meta or float) model with empty quantized ones of
+    the right shapes, ready for ``load_state_dict``."""
+    cls = WEIGHT_TYPES[cfg.weight_format]
+    awq = cfg.method == "awq-int4"
+    for t in targets(model):
+        mod = getattr(t.parent, t.attr)
+        if t.kind == "experts":
+            gu, dn = tuple(mod.gate_up_proj.shape), tuple(mod.down_proj.shape)
+            new = QuantRoutedExperts(cls(gu, cfg.group_size, awq), cls(dn, cfg.group_size, awq))
+        else:
+            new = QuantLinear(cls(tuple(mod.weight.shape), cfg.group_size, awq))
+        setattr(t.parent, t.attr, new)
+    if cfg.quantize_embedding and not model.config.tie_embeddings:
+        model.embed = QuantEmbedding(Int8Weight(tuple(model.embed.weight.shape)))
+    model.quantization_config = cfg
+    return model
