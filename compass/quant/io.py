@@ -76,7 +76,9 @@ def load_quant_config(path: str | Path) -> QuantConfig:
     try:
         meta = json.loads(file.read_text())
     except FileNotFoundError:
-        raise FileNotFoundError(f"{file} is missing: {file.parent} is not a quantized checkpoint")
+        raise FileNotFoundError(
+            f"{file} is missing: {file.parent} is not a quantized checkpoint"
+        ) from None
     if meta.get("format_version") != FORMAT_VERSION:
         raise ConfigError(
             f"{file}: format_version={meta.get('format_version')}, this code reads "

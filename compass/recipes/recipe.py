@@ -9,6 +9,7 @@ from compass.data.shards.config import ShardsConfig
 from compass.data.synth.config import DataGenConfig
 from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig
+from compass.quant.config import QuantConfig
 from compass.serve.config import ServeConfig
 from compass.tokenizer.config import TokenizerConfig
 
@@ -23,3 +24,4 @@ class Recipe(Config):
     shards: ShardsConfig = field(default_factory=ShardsConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    quant: QuantConfig = field(default_factory=QuantConfig)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from compass.data.synth.config import DataGenConfig
 from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
+from compass.quant.config import QuantConfig
 from compass.recipes.recipe import Recipe
 from compass.tokenizer.config import TokenizerConfig
 
@@ -26,6 +27,8 @@ def tiny() -> Recipe:
             max_seq_len=512,
         ),
         tokenizer=TokenizerConfig(vocab_size=4096),
+        # Input dims of 128: group 32 keeps INT4 group-wise rather than per-channel.
+        quant=QuantConfig(group_size=32),
     )
 
 
@@ -50,6 +53,7 @@ def micro() -> Recipe:
             vocab_size=1024, max_lines_per_lang=5000, max_bytes_per_lang=500_000
         ),
         pretrain=micro_pretrain(),
+        quant=QuantConfig(group_size=32),
         datagen=DataGenConfig(
             n_products=200, n_shops=20, n_users=100, n_docs=2000, eval_items_per_task=5
         ),
