@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from compass.data.synth.catalogue import CATEGORIES, COLOURS, MATERIALS
 from compass.data.synth.dialogue import INTENTS
 from compass.data.synth.lexicon import get_lexicon
-from compass.data.synth.money import format_money
+from compass.data.synth.money import format_money, round_budget
 from compass.data.synth.render import attr_value, title
 from compass.data.synth.reviews import SENTIMENTS
 
@@ -99,7 +99,7 @@ def _recommendation(w: World, lang: str, rng: random.Random) -> Item | None:
     lex = get_lexicon(lang)
     p = rng.choice([q for q in w.products if q.colour])
     cur = w.currency(lang)
-    budget = p.prices[cur] * 11 // 10
+    budget = round_budget(p.prices[cur] * 11 // 10, cur)
 
     def fits(q: Product) -> bool:
         return q.category == p.category and q.colour == p.colour and q.prices[cur] <= budget
@@ -149,7 +149,9 @@ def _info_generation(w: World, lang: str, rng: random.Random) -> Item | None:
     ]
     sep = "；" if lang == "zh" else "; "
     attrs = sep.join(f"{lex.labels[k]}: {attr_value(p, lang, k)}" for k in keys)
-    same = [q for q in w.in_category(p.category) if q.id != p.id]
+    # Distractors differ from p in at least one listed attribute, so exactly one title fits.
+    shown = [attr_value(p, lang, k) for k in keys]
+    same = [q for q in w.in_category(p.category) if [attr_value(q, lang, k) for k in keys] != shown]
     others = [title(q, lang) for q in rng.sample(same, min(8, len(same)))]
     prompt = lex.eval_prompts["info_generation"].format(attrs=attrs)
     return _mc(prompt, title(p, lang), others, rng, [p.id])

@@ -31,6 +31,9 @@ from compass.data.synth.world import World
 from compass.utils.io import atomic_write_text
 
 log = logging.getLogger(__name__)
+# Sources whose ``lang`` a language-ID model should reproduce. Code and math documents carry the
+# language of their comments and words, but are mostly symbols: exempt them from LID agreement.
+LID_EXEMPT_SOURCES = frozenset({"code", "math"})
 Doc = dict[str, Any]
 
 

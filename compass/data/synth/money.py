@@ -96,6 +96,13 @@ def format_decimal(value_x10: int, lang: str) -> str:
     return f"{format_number(whole, lang)}{LANG_SEPARATORS[lang][1]}{tenth}"
 
 
+def round_budget(minor: int, currency: str) -> int:
+    """Round a budget up the way people say it ("under RM 50", "dưới 1.500.000 ₫")."""
+    c = CURRENCIES[currency]
+    unit = max(c.step, 10**c.decimals) * (10 if c.decimals == 0 and minor >= 100_000 else 1)
+    return -(-minor // unit) * unit
+
+
 def format_rating(value_x10: int, lang: str) -> str:
     """A star rating with its one decimal always shown: 40 -> "4.0" (en) / "4,0" (pt)."""
     whole, tenth = divmod(value_x10, 10)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from compass.data.synth.lexicon import get_lexicon
-from compass.data.synth.money import CURRENCIES, format_money
+from compass.data.synth.money import format_money, round_budget
 from compass.data.synth.render import fill, slots_of, spec_text, title
 
 if TYPE_CHECKING:
@@ -46,11 +46,7 @@ def make_query(world: World, lang: str, rng: random.Random) -> Query:
     lex = get_lexicon(lang)
     anchor = rng.choice(world.products)
     cur = world.currency(lang)
-    # A round budget the way people say it ("under RM 50"), at or above the anchor's price.
-    c = CURRENCIES[cur]
-    unit = max(c.step, 10**c.decimals)
-    raw = anchor.prices[cur] * rng.choice((11, 12, 15)) // 10
-    budget_minor = -(-raw // unit) * unit
+    budget_minor = round_budget(anchor.prices[cur] * rng.choice((11, 12, 15)) // 10, cur)
     slots = {
         "noun": lex.nouns[anchor.category][rng.randrange(2)],
         "colour": lex.colours.get(anchor.colour, ""),

@@ -2,26 +2,33 @@
 
 One ``World`` feeds pretraining documents (this package), SFT instructions (issue 6), preference
 pairs (issue 7) and evaluation items (issue 10), so a fact learned in pretraining ("the Lumora
-Nova 3 rice cooker costs RM 219.90") is the fact those stages ask about.
+Nova 3 rice cooker costs RM 219.90") is the fact those stages ask about. Facts are language
+neutral keys (``colour="navy"``); ``lexicon/<lang>.py`` renders them in each of the 8 languages.
 
-API (all deterministic given the seed and the ``random.Random`` you pass)::
+API (deterministic given the seed and the ``random.Random`` you pass)::
 
     from compass.data.synth.world import World
-    w = World.build(seed=1234, n_products=1200)       # or World.load("DIR/world.json")
-    p = w.products[0]                                  # Product: id, brand, model, category,
-                                                       #   colour, material, sizes, spec, prices,
-                                                       #   rating_x10, sold, stock, warranty_months
-    w.title(p, "vi"); w.price(p, "id")                 # "..."; (minor units, "IDR")
-    w.format_price(p, "pt")                            # "R$ 89,90"
-    w.describe(p, "th", rng)                           # product page text
-    w.review(p, "ms", rng, sentiment=None)             # Review(text, rating, sentiment, ...)
-    w.query(lang, rng)                                 # Query(text, relevant, irrelevant, ...)
-    w.dialogue(lang, rng, intent=None)                 # Dialogue(turns, intent, product_id)
-    w.problem(lang, rng, kind=None)                    # Problem(question, steps, answer, ...)
-    w.save(path); World.load(path)                     # world.json round trip
+    w = World.build(seed=1234, n_products=500)      # or World.load("DIR/world.json")
+    p = w.products[0]       # Product: id brand model category colour material sizes spec
+                            #   prices{currency: minor units} rating_x10 sold stock
+                            #   warranty_months weight_g shop_id group (colour variants share it)
+    w.product(pid); w.shop(sid); w.brand(name); w.in_category("rice_cooker")
+    w.title(p, "vi", variant=0)        # listing title (4 variants per language)
+    w.price(p, "id")                   # (150000, "IDR"): minor units (IDR has none) + code
+    w.format_price(p, "pt")            # "R$ 89,90"; money.format_money / parse_money
+    w.describe(p, "th", rng)           # product page text
+    w.review(p, "ms", rng, sentiment=None)   # Review(text, header, rating 1-5, sentiment, ...)
+    w.query(lang, rng)                 # Query(text, category, constraints, budget,
+                                       #   relevant[ids], irrelevant[ids], casual, document)
+    w.dialogue(lang, rng, intent=None) # Dialogue(turns[(role, text)], intent, product_id)
+    w.problem(lang, rng, kind=None)    # Problem(question, steps, answer, answer_minor,
+                                       #   currency, inputs, kind, product_id); .render()
+    w.user_name(lang, rng)             # a shopper name that fits the language
+    w.save(path); World.load(path)     # world.json round trip (versioned)
 
-Text renderers live in ``render.py``, ``reviews.py``, ``search.py``, ``dialogue.py`` and
-``problems.py``; their records (Review, Query, Dialogue, Problem) are plain dataclasses.
+Also: ``render.guide_page`` / ``render.brand_page`` (comparisons, brand facts),
+``evalgen.eval_items(world, task, lang, n, seed)`` (held-out items, 12 task categories),
+``problems.KINDS``, ``dialogue.INTENTS``, ``reviews.SENTIMENTS``, ``evalgen.TASKS``.
 """
 
 from __future__ import annotations
