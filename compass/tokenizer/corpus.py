@@ -1,7 +1,7 @@
 """Training text for the tokenizer: read JSONL / parquet / plain text, sample a balanced set per language.
 
-Inputs are a directory of ``*.jsonl`` (fields ``text``, ``lang``; what ``compass data generate``
-writes) or ``*.parquet`` (columns ``text``, ``lang``; what ``compass data curate`` writes), or
+Inputs are a directory of ``*.jsonl`` (fields ``text``, ``lang``; ``compass data generate``
+writes them under ``OUT/docs/``, which is read when ``OUT`` is given) or ``*.parquet`` (columns ``text``, ``lang``; what ``compass data curate`` writes), or
 ``lang=path`` pairs where ``path`` is a file or directory of JSONL, parquet or plain text (blank
 lines separate documents). A line that is not valid UTF-8 or not valid JSON is skipped and recorded
 with its file and line number; it never stops the run.
@@ -67,6 +67,8 @@ def parse_sources(specs: list[str]) -> list[Source]:
         p = Path(path)
         if not p.exists():
             raise ConfigError(f"--data {spec}: '{p}' does not exist")
+        if not sep and (p / "docs").is_dir():
+            p = p / "docs"  # `compass data generate` output: documents only, not eval/ items
         if not sep and p.is_dir() and not _data_files(p, DATA_SUFFIXES):
             raise ConfigError(
                 f"--data {spec}: no *.jsonl or *.parquet files under '{p}'; give a data directory "

@@ -145,4 +145,11 @@ def merge_sub_tokenizers(
         reserved=budget - len(keep),
     )
     log.info("merged vocabulary: %s", stats.to_dict())
+    if stats.reserved > 0.01 * vocab_size:
+        log.warning(
+            "%d of %d ids are reserved fillers: the sub-tokenizers found fewer distinct pieces "
+            "than tokenizer.vocab_size; give them more text or lower the size",
+            stats.reserved,
+            vocab_size,
+        )
     return proto, stats

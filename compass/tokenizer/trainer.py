@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import random
+from collections import Counter
 
 import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
@@ -20,6 +21,8 @@ from compass.tokenizer.config import GroupSpec, TokenizerConfig
 from compass.tokenizer.specials import SPECIAL_TOKENS
 
 log = logging.getLogger(__name__)
+
+MAX_COVERAGE_TRIES = 5
 
 
 def group_lines(
@@ -39,46 +42,84 @@ def group_lines(
     return lines, langs
 
 
+def _fitting_coverage(lines: list[str], max_chars: int) -> float:
+    """The character coverage at which SentencePiece keeps at most ``max_chars`` characters.
+
+    Rarer characters then fall back to byte pieces, which is lossless; a small vocabulary over
+    Chinese or Thai text would otherwise be refused for having more characters than ids.
+    """
+    counts: Counter[str] = Counter()
+    for line in lines:
+        counts.update(line.replace(" ", "\u2581"))
+    total = sum(counts.values())
+    top = sorted(counts.values(), reverse=True)[: max(1, max_chars - 1)]
+    return sum(top) / total
+
+
 def train_sub_tokenizer(
     lines: list[str], group: GroupSpec, cfg: TokenizerConfig
 ) -> sp_pb2.ModelProto:
     """One BPE model over ``lines``; its vocab counts our special tokens, so sizes add up as told."""
     # SentencePiece's own vocab holds <unk> + 256 bytes + pieces; our other specials come later.
     spm_vocab = group.vocab_size - (len(SPECIAL_TOKENS) - 1)
-    buf = io.BytesIO()
-    try:
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(lines),
-            model_writer=buf,
-            model_type="bpe",
-            vocab_size=spm_vocab,
-            max_sentencepiece_length=cfg.max_piece_length,
-            byte_fallback=True,
-            split_digits=True,
-            normalization_rule_name="identity",
-            add_dummy_prefix=False,
-            remove_extra_whitespaces=False,
-            allow_whitespace_only_pieces=True,
-            character_coverage=cfg.character_coverage,
-            max_sentence_length=cfg.max_line_bytes + 16,
-            input_sentence_size=0,
-            shuffle_input_sentence=False,
-            num_threads=cfg.num_threads,
-            unk_id=0,
-            bos_id=-1,
-            eos_id=-1,
-            pad_id=-1,
-            minloglevel=2,
-        )
-    except RuntimeError as e:
+    coverage = cfg.character_coverage
+    max_chars = (spm_vocab - 1 - 256) // 2  # at most half the learnable ids go to characters
+    for _ in range(MAX_COVERAGE_TRIES):
+        try:
+            proto = _train(lines, spm_vocab, coverage, cfg)
+            break
+        except RuntimeError as e:
+            if "required_chars" not in str(e):
+                raise ConfigError(
+                    f"tokenizer group '{group.name}': SentencePiece could not train a "
+                    f"{group.vocab_size} vocabulary on {len(lines)} lines ({e}); give the group "
+                    "more text or a smaller size in tokenizer.groups / tokenizer.vocab_size"
+                ) from None
+            coverage = min(coverage, _fitting_coverage(lines, max_chars))
+            max_chars = int(max_chars * 0.9)
+            log.warning(
+                "group '%s': too many distinct characters for %d ids; character_coverage "
+                "lowered to %.5f (rarer characters are spelled in bytes)",
+                group.name,
+                group.vocab_size,
+                coverage,
+            )
+    else:
         raise ConfigError(
-            f"tokenizer group '{group.name}': SentencePiece could not train a {group.vocab_size} "
-            f"vocabulary on {len(lines)} lines ({e}); give the group more text or a smaller size "
-            "in tokenizer.groups / tokenizer.vocab_size"
-        ) from None
-    proto = sp_pb2.ModelProto()
-    proto.ParseFromString(buf.getvalue())
+            f"tokenizer group '{group.name}': vocab {group.vocab_size} cannot hold the text's "
+            "characters even at low coverage; raise its size"
+        )
     log.info(
         "sub-tokenizer '%s': %d pieces from %d lines", group.name, len(proto.pieces), len(lines)
     )
+    return proto
+
+
+def _train(lines: list[str], spm_vocab: int, coverage: float, cfg: TokenizerConfig):
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines),
+        model_writer=buf,
+        model_type="bpe",
+        vocab_size=spm_vocab,
+        max_sentencepiece_length=cfg.max_piece_length,
+        byte_fallback=True,
+        split_digits=True,
+        normalization_rule_name="identity",
+        add_dummy_prefix=False,
+        remove_extra_whitespaces=False,
+        allow_whitespace_only_pieces=True,
+        character_coverage=coverage,
+        max_sentence_length=cfg.max_line_bytes + 16,
+        input_sentence_size=0,
+        shuffle_input_sentence=False,
+        num_threads=cfg.num_threads,
+        unk_id=0,
+        bos_id=-1,
+        eos_id=-1,
+        pad_id=-1,
+        minloglevel=2,
+    )
+    proto = sp_pb2.ModelProto()
+    proto.ParseFromString(buf.getvalue())
     return proto

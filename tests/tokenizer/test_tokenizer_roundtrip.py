@@ -55,3 +55,27 @@ def test_special_ids_fixed_and_matched_in_text(tok):
 def test_whitespace_preserved_exactly(tok):
     for text in [" x", "x ", "  x  y   ", "\n\n\nx\t\t", "\u3000x\u00a0"]:
         assert tok.decode(tok.encode(text)) == text
+
+
+def test_small_vocab_over_many_characters_falls_back_to_bytes(tmp_path):
+    """1,500 distinct CJK characters cannot all be pieces of a 600 vocab: rare ones become bytes."""
+    import json
+    import random
+
+    from compass.tokenizer.build import train_tokenizer
+    from compass.tokenizer.config import TokenizerConfig
+
+    rng = random.Random(0)
+    chars = [chr(0x4E00 + i) for i in range(1500)]
+    weights = [1.0 / (i + 1) for i in range(1500)]  # Zipf-like, as in real text
+    docs = ["".join(rng.choices(chars, weights, k=60)) for _ in range(800)]
+    (tmp_path / "d").mkdir()
+    with open(tmp_path / "d" / "zh.jsonl", "w", encoding="utf-8") as f:
+        f.writelines(json.dumps({"text": d, "lang": "zh"}, ensure_ascii=False) + "\n" for d in docs)
+    train_tokenizer(TokenizerConfig(vocab_size=600), [str(tmp_path / "d")], tmp_path / "tok")
+    tok = load_tokenizer(tmp_path / "tok")
+    assert tok.vocab_size == 600
+    text = "".join(chars[::7])
+    ids = tok.encode(text)
+    assert tok.decode(ids) == text
+    assert any(S.BYTE_OFFSET <= i < S.FIRST_PIECE_ID for i in ids)
