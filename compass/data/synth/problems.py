@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from compass.data.synth.lexicon import get_lexicon
 from compass.data.synth.money import format_money, format_number, round_price
-from compass.data.synth.render import fill
+from compass.data.synth.render import fill, sentence_case
 
 if TYPE_CHECKING:
     from compass.data.synth.world import Product, World
@@ -69,6 +69,7 @@ def _finish(kind, lang, cur, rng, slots, steps, total, inputs, pid="") -> Proble
     slots = {**slots, "name": rng.choice(lex.names)}
     question = fill(rng.choice(lex.problems[kind]), slots)
     assert question is not None, f"{lang}:{kind} question template has an unknown slot"
+    question = sentence_case(question)
     text_steps = [lex.steps[key].format(**{**slots, **extra}) for key, extra in steps]
     return Problem(
         kind, lang, question, text_steps, format_money(total, cur), total, cur, inputs, pid

@@ -186,24 +186,19 @@ LEXICON = Lexicon(
         ),
         "bundle": (
             "The shop has a buy {k} get 1 free deal on {noun} at {price} each. "
-            "{name} takes {qty} pieces. How much does {name} pay?",
-        ),
+            "{name} takes {qty} pieces. How much does {name} pay?", "Buy {k}, get 1 free: {noun} cost {price} each. If {name} leaves with {qty} pieces, what is the bill?"),
         "voucher": (
             "{name} buys {qty} × {product} at {price} each and has a voucher for {voucher} off "
-            "with a minimum spend of {minspend}. How much does {name} pay?",
-        ),
+            "with a minimum spend of {minspend}. How much does {name} pay?", "A voucher gives {voucher} off orders of at least {minspend}. {name} orders {qty} {noun} at {price} each. What is the final price?"),
         "shipping": (
             "A {product} costs {price}. Shipping is {fee}, free for orders of {threshold} or "
-            "more. What is the total for {qty} pieces?",
-        ),
+            "more. What is the total for {qty} pieces?", "{name} orders {qty} × {product} at {price} each. Delivery costs {fee} unless the order reaches {threshold}. How much is the order in total?"),
         "unit_price": (
             "Pack A of {noun} has {qa} for {pa}. Pack B has {qb} for {pb}. Which pack is cheaper "
-            "per {base}, and what is that price?",
-        ),
+            "per {base}, and what is that price?", "Which is the better deal per {base}: {qa} of {noun} for {pa} (pack A) or {qb} for {pb} (pack B)? Give its price per {base}."),
         "instalment": (
             "{name} buys a {product} for {price} and pays in {months} equal monthly instalments "
-            "with 0% interest. How much is each instalment?",
-        ),
+            "with 0% interest. How much is each instalment?", "The {product} costs {price}. Paid over {months} months with no interest, what is the monthly payment?"),
     },
     steps={
         "subtotal": "Subtotal: {qty} × {price} = {subtotal}.",
