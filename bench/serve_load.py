@@ -7,8 +7,8 @@ ratio of the concurrent run against a named baseline measured in the same run: t
 sent one at a time (``sequential``), which is what a server without continuous batching gives.
 
     .venv/bin/python bench/serve_load.py                       # 1,000 requests at concurrency 32
-    .venv/bin/python bench/serve_load.py --requests 200 --concurrency 16
-Writes bench/results/serve_load.md.
+    .venv/bin/python bench/serve_load.py --max-queue 8 --name serve_load_overload  # 429s
+Writes bench/results/NAME.md (default serve_load.md).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ async def run_load(url: str, n: int, concurrency: int, max_tokens: int) -> dict:
                 return
             lat.append(time.perf_counter() - t0)
             if body["stream"]:
-                usage = [json.loads(x[6:]) for x in r.text.splitlines() if x.startswith("data: {")][
+                usage = [json.loads(x[6:]) for x in r.text.split("\n") if x.startswith("data: {")][
                     -1
                 ]
                 tokens += usage["usage"]["completion_tokens"]
@@ -159,7 +159,8 @@ def main() -> int:
     ap.add_argument("--baseline-requests", type=int, default=32)
     ap.add_argument("--max-tokens", type=int, default=16)
     ap.add_argument("--max-concurrent", type=int, default=16)
-    ap.add_argument("--max-queue", type=int, default=8)
+    ap.add_argument("--max-queue", type=int, default=16)
+    ap.add_argument("--name", default="serve_load", help="results file: bench/results/NAME.md")
     ap.add_argument(
         "--checkpoint", help="serve this checkpoint instead of a random-init tiny model"
     )
@@ -242,7 +243,7 @@ def main() -> int:
         ]
     )
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "serve_load.md").write_text(report + "\n", encoding="utf-8")
+    (RESULTS / f"{args.name}.md").write_text(report + "\n", encoding="utf-8")
     sys.stdout.write(report + "\n")
     return 0 if passed else 1
 

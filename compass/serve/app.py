@@ -115,6 +115,7 @@ def create_app(
             "requests_waiting": service.loop.num_waiting,
             "requests_in_flight": service.state.in_flight,
             "engine_steps_total": service.loop.steps,
+            "requests_cancelled_total": service.loop.cancelled,
         }
         return metrics.render(gauges)
 

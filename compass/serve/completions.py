@@ -95,6 +95,15 @@ async def create_completion(service: Service, req: CompletionRequest, who: str, 
     )
 
 
+def _prompt_text(service: Service, prompt, batch: list[list[int]], i: int) -> str:
+    """The prompt as the client wrote it when it was text; decoded when it was token ids."""
+    if isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, list) and prompt and isinstance(prompt[0], str):
+        return prompt[i]
+    return service.backend.decode(batch[i])
+
+
 def _seed(seed: int | None, j: int) -> int | None:
     return None if seed is None else seed + j  # n choices with one seed must still differ
 
@@ -110,9 +119,12 @@ async def _complete(service, req, rid, batch, jobs, max_tokens, who, t0) -> dict
     prompt_lps = {}
     if req.echo and req.logprobs is not None:
         for i, ids in enumerate(batch):
-            prompt_lps[i] = await service.loop.run_job(
-                lambda ids=ids: service.backend.prompt_logprobs(ids, req.logprobs)
-            )
+            try:
+                prompt_lps[i] = await service.loop.run_job(
+                    lambda ids=ids: service.backend.prompt_logprobs(ids, req.logprobs)
+                )
+            except ValueError as e:
+                raise APIError(400, f"cannot score the prompt: {e}", param="prompt") from None
     choices = []
     for k, out in enumerate(outs):
         i = k // req.n
@@ -120,9 +132,7 @@ async def _complete(service, req, rid, batch, jobs, max_tokens, who, t0) -> dict
         if req.logprobs is not None:
             lp = logprobs_block(out.logprobs)
         if req.echo:
-            prompt_text = (
-                req.prompt if isinstance(req.prompt, str) else service.backend.decode(batch[i])
-            )
+            prompt_text = _prompt_text(service, req.prompt, batch, i)
             text = prompt_text + text
             if lp is not None:
                 echo = _echo_logprobs(service, batch[i], prompt_lps[i])

@@ -48,6 +48,7 @@ class EngineLoop:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.steps = 0
+        self.cancelled = 0  # requests dropped before finishing (client gone, timeout)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -85,6 +86,7 @@ class EngineLoop:
         """Drop a request (client gone, timeout): frees its slot and KV cache on the next tick."""
         if self._streams.pop(rid, None) is None:
             return
+        self.cancelled += 1
         for item in self._waiting:
             if item[0] == rid:
                 self._waiting.remove(item)

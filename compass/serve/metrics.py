@@ -14,7 +14,6 @@ class Metrics:
         self.tokens: dict[tuple[str, str], int] = defaultdict(int)  # (key label, prompt|completion)
         self.key_requests: dict[str, int] = defaultdict(int)
         self.rejected: dict[str, int] = defaultdict(int)  # reason -> count
-        self.cancelled = 0
         self._lat_counts = [0] * (len(LATENCY_BUCKETS_S) + 1)
         self._lat_sum = 0.0
         self._lat_n = 0
@@ -52,10 +51,6 @@ class Metrics:
         lines.append("# TYPE compass_rejected_total counter")
         for reason, n in sorted(self.rejected.items()):
             lines.append(f'compass_rejected_total{{reason="{reason}"}} {n}')
-        lines += [
-            "# TYPE compass_cancelled_total counter",
-            f"compass_cancelled_total {self.cancelled}",
-        ]
         lines.append("# TYPE compass_request_latency_seconds histogram")
         cum = 0
         for le, c in zip((*LATENCY_BUCKETS_S, float("inf")), self._lat_counts):
@@ -68,5 +63,6 @@ class Metrics:
         lines.append(f"compass_time_to_first_token_seconds_sum {self.ttft_sum:.6f}")
         lines.append(f"compass_time_to_first_token_seconds_count {self.ttft_n}")
         for name, v in sorted(gauges.items()):
-            lines += [f"# TYPE compass_{name} gauge", f"compass_{name} {v:g}"]
+            kind = "counter" if name.endswith("_total") else "gauge"
+            lines += [f"# TYPE compass_{name} {kind}", f"compass_{name} {v:g}"]
         return "\n".join(lines) + "\n"

@@ -84,20 +84,6 @@ class ChatCompletionRequest(SamplingFields):
         return value
 
 
-class Usage(BaseModel):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-
-class ModelCard(BaseModel):
-    id: str
-    object: Literal["model"] = "model"
-    created: int
-    owned_by: str = "compass"
-    max_model_len: int
-
-
 def error_body(message: str, type_: str, param: str | None = None, code: str | None = None):
     """The OpenAI error shape: ``{"error": {"message", "type", "param", "code"}}``."""
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}

@@ -10,9 +10,12 @@ from collections.abc import AsyncIterator
 from compass.serve.backend import Delta
 from compass.serve.errors import APIError
 
+# Valid inside JSON strings, but str.splitlines() and some SSE readers break lines on them.
+_LINE_BREAKERS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+
 
 def sse_event(obj: dict) -> str:
-    return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
+    return f"data: {json.dumps(obj, ensure_ascii=False).translate(_LINE_BREAKERS)}\n\n"
 
 
 async def sse_stream(

@@ -204,3 +204,12 @@ def test_stream_disconnect_aborts_generation(make_client):
     while backend.active and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not backend.active and len(backend.aborted) == 1
+
+
+def test_sse_event_survives_unicode_line_breakers():
+    """A random model can emit U+2028 / U+0085; str.splitlines() must not cut an event there."""
+    from compass.serve.sse import sse_event
+
+    event = sse_event({"text": "a\u2028b\u2029c\x85d\ne"})
+    assert event.count("\n") == 2 and len(event.rstrip("\n").splitlines()) == 1
+    assert json.loads(event[6:]) == {"text": "a\u2028b\u2029c\x85d\ne"}

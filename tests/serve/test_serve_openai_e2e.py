@@ -150,3 +150,15 @@ def test_disconnect_frees_kv_cache(live_server, engine_backend):
         time.sleep(0.02)
     assert not engine.has_unfinished()
     assert engine.cache.num_free == engine.cache.n_slots
+
+
+def test_chat_logprobs(client):
+    r = client.chat.completions.create(
+        model="micro", messages=MSGS, max_tokens=4, temperature=0, logprobs=True, top_logprobs=3
+    )
+    content = r.choices[0].logprobs.content
+    assert len(content) == 4
+    for entry in content:
+        assert len(entry.top_logprobs) == 3
+        # greedy: the chosen token is the most likely one
+        assert math.isclose(entry.logprob, entry.top_logprobs[0].logprob, abs_tol=1e-5)
