@@ -88,5 +88,7 @@ class TokenizerConfig(Config):
                 )
         if self.max_lines_per_lang <= 0 or self.max_bytes_per_lang <= 0:
             raise ConfigError("tokenizer.max_lines_per_lang and max_bytes_per_lang must be > 0")
-        if not 0.9 <= self.character_coverage <= 1.0:
-            raise ConfigError("tokenizer.character_coverage must be in [0.9, 1.0]")
+        if not 0.98 <= self.character_coverage <= 1.0:
+            raise ConfigError(
+                "tokenizer.character_coverage must be in [0.98, 1.0] (SentencePiece's range)"
+            )

@@ -22,8 +22,6 @@ from compass.tokenizer.specials import SPECIAL_TOKENS
 
 log = logging.getLogger(__name__)
 
-MAX_COVERAGE_TRIES = 5
-
 
 def group_lines(
     group: GroupSpec, samples: dict[str, list[str]], seed: int
@@ -42,18 +40,21 @@ def group_lines(
     return lines, langs
 
 
-def _fitting_coverage(lines: list[str], max_chars: int) -> float:
-    """The character coverage at which SentencePiece keeps at most ``max_chars`` characters.
+def _keep_common_chars(lines: list[str], max_chars: int) -> list[str]:
+    """Lines with every character outside the ``max_chars`` most frequent replaced by a space.
 
-    Rarer characters then fall back to byte pieces, which is lossless; a small vocabulary over
-    Chinese or Thai text would otherwise be refused for having more characters than ids.
+    SentencePiece then makes pieces of the common characters only, and the rare ones fall back
+    to byte pieces at encoding time, which is lossless. Without this a small vocabulary over
+    Chinese or Thai text is refused for having more characters than ids (and SentencePiece
+    accepts no character_coverage below 0.98).
     """
     counts: Counter[str] = Counter()
     for line in lines:
-        counts.update(line.replace(" ", "\u2581"))
-    total = sum(counts.values())
-    top = sorted(counts.values(), reverse=True)[: max(1, max_chars - 1)]
-    return sum(top) / total
+        counts.update(line)
+    keep = {c for c, _ in counts.most_common(max_chars)}
+    rare = {c for c in counts if c not in keep}
+    table = str.maketrans(dict.fromkeys(rare, " "))
+    return [line.translate(table) for line in lines]
 
 
 def train_sub_tokenizer(
@@ -62,33 +63,30 @@ def train_sub_tokenizer(
     """One BPE model over ``lines``; its vocab counts our special tokens, so sizes add up as told."""
     # SentencePiece's own vocab holds <unk> + 256 bytes + pieces; our other specials come later.
     spm_vocab = group.vocab_size - (len(SPECIAL_TOKENS) - 1)
-    coverage = cfg.character_coverage
-    max_chars = (spm_vocab - 1 - 256) // 2  # at most half the learnable ids go to characters
-    for _ in range(MAX_COVERAGE_TRIES):
-        try:
-            proto = _train(lines, spm_vocab, coverage, cfg)
-            break
-        except RuntimeError as e:
-            if "required_chars" not in str(e):
-                raise ConfigError(
-                    f"tokenizer group '{group.name}': SentencePiece could not train a "
-                    f"{group.vocab_size} vocabulary on {len(lines)} lines ({e}); give the group "
-                    "more text or a smaller size in tokenizer.groups / tokenizer.vocab_size"
-                ) from None
-            coverage = min(coverage, _fitting_coverage(lines, max_chars))
-            max_chars = int(max_chars * 0.9)
-            log.warning(
-                "group '%s': too many distinct characters for %d ids; character_coverage "
-                "lowered to %.5f (rarer characters are spelled in bytes)",
-                group.name,
-                group.vocab_size,
-                coverage,
-            )
-    else:
-        raise ConfigError(
-            f"tokenizer group '{group.name}': vocab {group.vocab_size} cannot hold the text's "
-            "characters even at low coverage; raise its size"
+    try:
+        proto = _train(lines, spm_vocab, cfg.character_coverage, cfg)
+    except RuntimeError as e:
+        if "required_chars" not in str(e):
+            raise ConfigError(
+                f"tokenizer group '{group.name}': SentencePiece could not train a "
+                f"{group.vocab_size} vocabulary on {len(lines)} lines ({e}); give the group "
+                "more text or a smaller size in tokenizer.groups / tokenizer.vocab_size"
+            ) from None
+        max_chars = (spm_vocab - 1 - 256) // 2  # at most half the learnable ids for characters
+        log.warning(
+            "group '%s': more distinct characters than %d ids allow; keeping the %d most "
+            "frequent as pieces, the rest are spelled in bytes",
+            group.name,
+            group.vocab_size,
+            max_chars,
         )
+        try:
+            proto = _train(_keep_common_chars(lines, max_chars), spm_vocab, 1.0, cfg)
+        except RuntimeError as e2:
+            raise ConfigError(
+                f"tokenizer group '{group.name}': SentencePiece could not train a "
+                f"{group.vocab_size} vocabulary ({e2}); raise its size"
+            ) from None
     log.info(
         "sub-tokenizer '%s': %d pieces from %d lines", group.name, len(proto.pieces), len(lines)
     )
