@@ -19,13 +19,17 @@ from compass.model.transformer import CompassModel
 from compass.quant import int4
 from compass.quant.awq import ActivationCapture, expert_hidden, search_scale
 from compass.quant.config import QuantConfig
-from compass.quant.modules import QuantEmbedding, QuantLinear, QuantRoutedExperts
+from compass.quant.modules import (
+    QuantEmbedding,
+    QuantLinear,
+    QuantRoutedExperts,
+    QuantSharedExperts,
+)
 from compass.quant.weights import WEIGHT_TYPES, Int8Weight, QuantWeight
 
 log = logging.getLogger(__name__)
 
 LINEARS = ("attn.q_proj", "attn.k_proj", "attn.v_proj", "attn.o_proj")
-SHARED = ("moe.shared.gate_proj", "moe.shared.up_proj", "moe.shared.down_proj")
 # Never quantized (report §6.3): recorded in quantization_config.json for readers.
 KEPT_FLOAT = ("lm_head", "router", "norm")
 
@@ -35,18 +39,17 @@ class Target:
     name: str  # dotted module path, e.g. layers.0.attn.q_proj
     parent: nn.Module
     attr: str
-    kind: str  # linear | experts
+    kind: str  # linear | shared | experts
 
 
 def targets(model: CompassModel) -> Iterator[Target]:
     for i, layer in enumerate(model.layers):
-        names = LINEARS + (SHARED if layer.moe.shared is not None else ())
-        for rel in names:
-            *path, attr = rel.split(".")
-            parent = layer
-            for p in path:
-                parent = getattr(parent, p)
-            yield Target(f"layers.{i}.{rel}", parent, attr, "linear")
+        for rel in LINEARS:
+            attr = rel.split(".")[1]
+            yield Target(f"layers.{i}.{rel}", layer.attn, attr, "linear")
+        # The whole shared MLP is replaced, so its forward never depends on the float module's.
+        if layer.moe.shared is not None:
+            yield Target(f"layers.{i}.moe.shared", layer.moe, "shared", "shared")
         yield Target(f"layers.{i}.moe.experts", layer.moe, "experts", "experts")
 
 
@@ -88,13 +91,27 @@ def _awq_scale(
 
 
 def _quantize_linear(
-    w_NK: torch.Tensor, name: str, cfg: QuantConfig, cap: ActivationCapture | None, stats: dict
+    w_NK: torch.Tensor, name: str, cfg: QuantConfig, x_MK: torch.Tensor | None, stats: dict
 ) -> QuantWeight:
     cls = WEIGHT_TYPES[cfg.weight_format]
     scale = None
     if cfg.method == "awq-int4":
-        scale = _awq_scale(w_NK, cap.get(name) if cap else None, cfg, name, stats)
+        scale = _awq_scale(w_NK, x_MK, cfg, name, stats)
     return cls.from_float(w_NK, cfg.group_size, scale)
+
+
+def _quantize_shared(
+    shared: nn.Module, name: str, cfg: QuantConfig, cap: ActivationCapture | None, stats: dict
+) -> QuantSharedExperts:
+    gate, up = shared.gate_proj.weight.detach().float(), shared.up_proj.weight.detach().float()
+    down = shared.down_proj.weight.detach().float()
+    x = cap.get(name) if cap else None
+    h = expert_hidden(torch.cat([gate, up]), x) if x is not None else None
+    return QuantSharedExperts(
+        _quantize_linear(gate, f"{name}.gate_proj", cfg, x, stats),
+        _quantize_linear(up, f"{name}.up_proj", cfg, x, stats),
+        _quantize_linear(down, f"{name}.down_proj", cfg, h, stats),
+    )
 
 
 def _quantize_experts(
@@ -138,8 +155,11 @@ def quantize_model(
         mod = getattr(t.parent, t.attr)
         if t.kind == "experts":
             new = _quantize_experts(mod, t.name, cfg, cap, stats)
+        elif t.kind == "shared":
+            new = _quantize_shared(mod, t.name, cfg, cap, stats)
         else:
-            new = QuantLinear(_quantize_linear(mod.weight.detach(), t.name, cfg, cap, stats))
+            x = cap.get(t.name) if cap else None
+            new = QuantLinear(_quantize_linear(mod.weight.detach(), t.name, cfg, x, stats))
         setattr(t.parent, t.attr, new)
     if cfg.quantize_embedding and not model.config.tie_embeddings:
         model.embed = QuantEmbedding(Int8Weight.from_float(model.embed.weight.detach()))
@@ -157,6 +177,11 @@ def build_skeleton(model: CompassModel, cfg: QuantConfig) -> CompassModel:
         if t.kind == "experts":
             gu, dn = tuple(mod.gate_up_proj.shape), tuple(mod.down_proj.shape)
             new = QuantRoutedExperts(cls(gu, cfg.group_size, awq), cls(dn, cfg.group_size, awq))
+        elif t.kind == "shared":
+            shapes = [
+                tuple(lin.weight.shape) for lin in (mod.gate_proj, mod.up_proj, mod.down_proj)
+            ]
+            new = QuantSharedExperts(*(cls(s, cfg.group_size, awq) for s in shapes))
         else:
             new = QuantLinear(cls(tuple(mod.weight.shape), cfg.group_size, awq))
         setattr(t.parent, t.attr, new)

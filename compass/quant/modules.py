@@ -61,6 +61,19 @@ class QuantRoutedExperts(nn.Module):
         return torch.zeros_like(x_ND).index_add_(0, token_A, y_AD)
 
 
+class QuantSharedExperts(nn.Module):
+    """``SharedExperts`` (one SwiGLU MLP of width n_shared·I) over three quantized linears."""
+
+    def __init__(self, gate: QuantWeight, up: QuantWeight, down: QuantWeight):
+        super().__init__()
+        self.gate_proj, self.up_proj, self.down_proj = (
+            QuantLinear(gate), QuantLinear(up), QuantLinear(down),
+        )  # fmt: skip
+
+    def forward(self, x_ND: torch.Tensor) -> torch.Tensor:
+        return self.down_proj(F.silu(self.gate_proj(x_ND)) * self.up_proj(x_ND))
+
+
 class QuantEmbedding(nn.Module):
     """Token embedding as INT8 rows with a scale per row: a lookup dequantizes only the rows used.
 
