@@ -55,7 +55,7 @@ def test_quant_experts_equal_float_experts_on_dequantized_weights(fmt, n_tokens)
         y, y_ref = q(x, w_Nk, e_Nk), ref(x, w_Nk, e_Nk)
     counts = torch.bincount(e_Nk.flatten(), minlength=E).tolist()
     kernel = fmt != "fp8" and any(0 < c <= KERNEL_MAX_ROWS for c in counts)
-    assert kernel == (n_tokens == 3)  # both paths are exercised
+    assert kernel == (n_tokens == 3 and fmt != "fp8")  # both paths are exercised
     tol = 2e-2 if kernel else 1e-5  # packed kernels take bfloat16 activations
     assert float((y - y_ref).abs().max()) <= tol * float(y_ref.abs().max())
 
