@@ -45,7 +45,7 @@ ALLOWED = {
     "query": {"noun", "colour", "material", "brand", "spec", "budget"},
     "query_casual": {"noun", "colour", "material", "brand", "spec", "budget"},
     "greet": CS,
-    "prose": {"city", "food", "activity", "day", "weather", "name", "n"},
+    "prose": {"city", "food", "activity", "day", "weather", "name", "n", "hour"},
 }
 PROBLEM_SLOTS = {
     "discount": PROBLEM | {"pct"},

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from compass.data.synth.lexicon import get_lexicon
 from compass.data.synth.money import format_money
-from compass.data.synth.render import attr_value, fill_any, title
+from compass.data.synth.render import attr_label, attr_value, fill_any, sentence_case, title
 
 if TYPE_CHECKING:
     from compass.data.synth.world import World
@@ -54,14 +54,14 @@ def make_dialogue(
         "product": title(p, lang, rng.randrange(4)),
         "fee": format_money(fee, cur),
         "threshold": format_money(threshold, cur),
-        "attr": lex.labels[label_key].lower() if lang != "zh" else lex.labels[label_key],
+        "attr": attr_label(lang, label_key),
         "value": attr_value(p, lang, attr),
         "shop": shop.name,
     }
     turns = [
-        ("agent", fill_any(lex.greet, slots, rng)),
-        ("customer", fill_any(lex.customer[intent], slots, rng)),
-        ("agent", fill_any(lex.agent[intent], slots, rng)),
+        ("agent", sentence_case(fill_any(lex.greet, slots, rng))),
+        ("customer", sentence_case(fill_any(lex.customer[intent], slots, rng))),
+        ("agent", sentence_case(fill_any(lex.agent[intent], slots, rng))),
     ]
     if rng.random() < 0.7:
         turns += [("customer", lex.close[0 if rng.random() < 0.5 else 1]), ("agent", lex.close[2])]

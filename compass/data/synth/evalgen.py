@@ -17,7 +17,7 @@ from compass.data.synth.catalogue import CATEGORIES, COLOURS, MATERIALS
 from compass.data.synth.dialogue import INTENTS
 from compass.data.synth.lexicon import get_lexicon
 from compass.data.synth.money import format_money, round_budget
-from compass.data.synth.render import attr_value, title
+from compass.data.synth.render import attr_label, attr_value, title
 from compass.data.synth.reviews import SENTIMENTS
 
 if TYPE_CHECKING:
@@ -78,8 +78,7 @@ def _attribute_extraction(w: World, lang: str, rng: random.Random) -> Item | Non
         return None
     others = [attr_value(q, lang, attr) for q in rng.sample(w.products, 40)]
     others = [o for o in others if o and o not in text]
-    label = lex.labels[attr] if lang in ("zh", "th") else lex.labels[attr].lower()
-    prompt = lex.eval_prompts["attribute_extraction"].format(text=text, attr=label)
+    prompt = lex.eval_prompts["attribute_extraction"].format(text=text, attr=attr_label(lang, attr))
     return _mc(prompt, value, others, rng, [p.id])
 
 

@@ -24,6 +24,7 @@ def prose_doc(lang: str, rng: random.Random) -> str:
         "weather": rng.choice(lex.weather),
         "name": rng.choice(lex.names),
         "n": str(rng.randint(2, 40)),
+        "hour": str(rng.randint(5, 9)),
     }
     picked = rng.sample(lex.prose, rng.randint(4, min(8, len(lex.prose))))
     paragraphs = []

@@ -105,6 +105,14 @@ def attr_value(p: Product, lang: str, attr: str) -> str:
     raise KeyError(f"unknown attribute '{attr}'")
 
 
+def attr_label(lang: str, key: str) -> str:
+    """An attribute's name inside a sentence: "colour", "warna", "a cor" (pt needs the article)."""
+    lex = get_lexicon(lang)
+    if f"label_{key}" in lex.extra:
+        return lex.extra[f"label_{key}"]
+    return lex.labels[key] if lang in _NO_SPACE_LANGS else lex.labels[key].lower()
+
+
 def product_slots(world: World, p: Product, lang: str, currency: str | None = None) -> dict:
     lex = get_lexicon(lang)
     shop = world.shop(p.shop_id)

@@ -102,7 +102,7 @@ LEXICON = Lexicon(
         "The {colour} is a bit darker than the photo but fine.",
         "It does the job, but the packaging could be better.",
     ),
-    review_head="{name} rated {title} {stars} stars:",
+    review_head="{name} gave {stars} stars to {title}:",
     sentiments={"positive": "positive", "negative": "negative", "neutral": "neutral"},
     query=(
         "{colour} {noun}",
@@ -225,7 +225,7 @@ LEXICON = Lexicon(
         "A good {food} is cheap and easy to find in {city}.",
         "Traffic in {city} is heavy in the morning, so many people leave home early.",
         "When it is {weather}, {name} prefers to stay home and read.",
-        "The market near the station opens at {n} o'clock.",
+        "The market near the station opens at {hour} o'clock.",
         "Every {day}, the library holds a free class for children.",
         "{name} says the best way to learn a language is to practise every day.",
         "Drinking enough water is important when the weather is {weather}.",

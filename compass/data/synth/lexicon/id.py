@@ -104,7 +104,7 @@ LEXICON = Lexicon(
         "Warna {colour}-nya agak lebih gelap dari foto tapi masih oke.",
         "Bisa dipakai, tapi kemasannya bisa lebih baik lagi.",
     ),
-    review_head="{name} memberi {title} bintang {stars}:",
+    review_head="{name} memberi bintang {stars} untuk {title}:",
     sentiments={"positive": "positif", "negative": "negatif", "neutral": "netral"},
     query=(
         "{noun} {colour}",
@@ -181,7 +181,7 @@ LEXICON = Lexicon(
         "{food} yang enak gampang dicari dan harganya murah di {city}.",
         "Jalanan di {city} macet pada pagi hari, jadi banyak orang berangkat lebih awal.",
         "Kalau cuacanya {weather}, {name} lebih suka di rumah saja sambil baca buku.",
-        "Pasar dekat stasiun buka jam {n} pagi.",
+        "Pasar dekat stasiun buka jam {hour} pagi.",
         "Setiap hari {day}, perpustakaan mengadakan kelas gratis untuk anak-anak.",
         "Kata {name}, cara paling ampuh belajar bahasa ya latihan tiap hari, jangan sampai bolos.",
         "Minum air yang cukup itu penting kalau cuacanya {weather}.",

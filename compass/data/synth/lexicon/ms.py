@@ -103,7 +103,7 @@ LEXICON = Lexicon(
         "Warna {colour} agak gelap sedikit daripada gambar tetapi masih okey.",
         "Boleh guna, cuma bungkusan boleh diperbaiki lagi.",
     ),
-    review_head="{name} memberi {title} {stars} bintang:",
+    review_head="{name} memberi {stars} bintang kepada {title}:",
     sentiments={"positive": "positif", "negative": "negatif", "neutral": "neutral"},
     query=(
         "{noun} {colour}",
@@ -180,7 +180,7 @@ LEXICON = Lexicon(
         "{food} yang sedap mudah didapati dan harganya berpatutan di {city}.",
         "Jalan raya di {city} sesak pada waktu pagi, jadi ramai orang keluar rumah awal.",
         "Apabila cuaca {weather}, {name} lebih suka duduk di rumah dan membaca.",
-        "Pasar berhampiran stesen dibuka pada pukul {n} pagi.",
+        "Pasar berhampiran stesen dibuka pada pukul {hour} pagi.",
         "Setiap hari {day}, perpustakaan mengadakan kelas percuma untuk kanak-kanak.",
         "Menurut {name}, cara terbaik belajar bahasa ialah berlatih setiap hari.",
         "Minum air secukupnya sangat penting apabila cuaca {weather}.",

@@ -103,7 +103,7 @@ LEXICON = Lexicon(
         "Medyo mas madilim ang {colour} kaysa sa litrato pero ayos lang.",
         "Nagagamit naman, pero puwede pang pagandahin ang balot.",
     ),
-    review_head="Binigyan ni {name} ang {title} ng {stars} bituin:",
+    review_head="Binigyan ni {name} ng {stars} bituin ang {title}:",
     sentiments={"positive": "positibo", "negative": "negatibo", "neutral": "neutral"},
     query=(
         "{noun} na kulay {colour}",
@@ -180,7 +180,7 @@ LEXICON = Lexicon(
         "Madaling makahanap ng masarap at murang {food} sa {city}.",
         "Matrapik sa {city} tuwing umaga, kaya maagang umaalis ng bahay ang marami.",
         "Kapag {weather} ang panahon, mas gusto ni {name} na manatili sa bahay at magbasa.",
-        "Nagbubukas ang palengke malapit sa istasyon nang alas-{n} ng umaga.",
+        "Nagbubukas ang palengke malapit sa istasyon nang alas-{hour} ng umaga.",
         "Tuwing {day}, may libreng klase para sa mga bata sa aklatan.",
         "Sabi ni {name}, ang pinakamabuting paraan para matuto ng wika ay magsanay araw-araw.",
         "Mahalagang uminom ng sapat na tubig kapag {weather} ang panahon.",

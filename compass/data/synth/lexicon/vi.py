@@ -102,7 +102,7 @@ LEXICON = Lexicon(
         "Màu {colour} hơi đậm hơn trong ảnh nhưng vẫn ổn.",
         "Dùng được, nhưng đóng gói cần cải thiện thêm.",
     ),
-    review_head="{name} đã chấm {title} {stars} sao:",
+    review_head="{name} đã chấm {stars} sao cho {title}:",
     sentiments={"positive": "tích cực", "negative": "tiêu cực", "neutral": "trung lập"},
     query=(
         "{noun} {colour}",
@@ -179,7 +179,7 @@ LEXICON = Lexicon(
         "Ở {city}, {food} ngon vừa rẻ vừa dễ tìm.",
         "Buổi sáng đường phố {city} rất đông, nên nhiều người ra khỏi nhà sớm.",
         "Khi trời {weather}, {name} thích ở nhà đọc sách hơn.",
-        "Chợ gần nhà ga mở cửa lúc {n} giờ sáng.",
+        "Chợ gần nhà ga mở cửa lúc {hour} giờ sáng.",
         "Mỗi {day}, thư viện tổ chức một lớp học miễn phí cho trẻ em.",
         "{name} nói rằng cách tốt nhất để học ngoại ngữ là luyện tập mỗi ngày.",
         "Uống đủ nước rất quan trọng khi trời {weather}.",
