@@ -102,7 +102,7 @@ LEXICON = Lexicon(
         "The {colour} is a bit darker than the photo but fine.",
         "It does the job, but the packaging could be better.",
     ),
-    review_head="{name} gave {stars} stars to {title}:",
+    review_head="{name} gave {title} a {stars}-star rating:",
     sentiments={"positive": "positive", "negative": "negative", "neutral": "neutral"},
     query=(
         "{colour} {noun}",

@@ -102,7 +102,7 @@ LEXICON = Lexicon(
         "O {colour} é um pouco mais escuro que na foto, mas tudo bem.",
         "Cumpre o que promete, mas a embalagem podia ser melhor.",
     ),
-    review_head="{name} deu {stars} estrelas para {title}:",
+    review_head="{name} deu nota {stars} de 5 para {title}:",
     sentiments={"positive": "positiva", "negative": "negativa", "neutral": "neutra"},
     query=(
         "{noun} {colour}",
