@@ -54,6 +54,12 @@ class Engine:
         self.cache = SlotCache.for_model(
             self.config, max_batch, self.max_seq_len, self.dtype, self.device
         )
+        log.info(
+            "KV cache: %d slots x %d positions = %.1f MiB",
+            max_batch,
+            self.max_seq_len,
+            self.cache.nbytes() / 2**20,
+        )
         self.scheduler = Scheduler(self.cache, max_batch, token_budget or max(2048, max_batch))
         self.runner = ModelRunner(model, self.cache, self.device)
         self.sampler = Sampler()
@@ -116,12 +122,19 @@ class Engine:
         return request_id
 
     def _prompt_ids(self, prompt: list[int] | str, params: SamplingParams) -> list[int]:
-        ids = encode(self.tokenizer, prompt) if isinstance(prompt, str) else list(prompt)
+        vocab = self.config.vocab_size
+        try:
+            ids = (
+                encode(self.tokenizer, prompt)
+                if isinstance(prompt, str)
+                else list(map(int, prompt))
+            )
+        except (TypeError, ValueError):
+            raise ValueError("a prompt is a string or a list of token ids") from None
         if not ids:
             raise ValueError("the prompt is empty: give at least one token")
-        vocab = self.config.vocab_size
-        if any(not isinstance(t, int) or not 0 <= t < vocab for t in ids):
-            raise ValueError(f"prompt token ids must be ints in [0, {vocab}) (the vocabulary)")
+        if not all(0 <= t < vocab for t in ids):
+            raise ValueError(f"prompt token ids must lie in [0, {vocab}) (the vocabulary)")
         if len(ids) >= self.max_seq_len and not params.truncate_prompt:
             raise ValueError(
                 f"the prompt has {len(ids)} tokens but the context holds {self.max_seq_len} "

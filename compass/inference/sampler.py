@@ -52,13 +52,14 @@ class Sampler:
         logits_BV = logits_BV.float()
         want_lp = [r.params.logprobs is not None for r in requests]
         raw_logprobs_BV = torch.log_softmax(logits_BV, dim=-1) if any(want_lp) else None
-        rows = []
-        for i, r in enumerate(requests):
-            row = logits_BV[i]
-            if r.params.repetition_penalty != 1.0:
-                row = apply_repetition_penalty(row, r.all_ids(), r.params.repetition_penalty)
-            rows.append(row)
-        logits_BV = torch.stack(rows) if rows else logits_BV
+        penalised = [i for i, r in enumerate(requests) if r.params.repetition_penalty != 1.0]
+        if penalised:
+            logits_BV = logits_BV.clone()
+            for i in penalised:
+                r = requests[i]
+                logits_BV[i] = apply_repetition_penalty(
+                    logits_BV[i], r.all_ids(), r.params.repetition_penalty
+                )
         tokens = logits_BV.argmax(dim=-1).tolist()
         sampled = [i for i, r in enumerate(requests) if not r.params.greedy]
         if sampled:
