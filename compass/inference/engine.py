@@ -123,14 +123,13 @@ class Engine:
 
     def _prompt_ids(self, prompt: list[int] | str, params: SamplingParams) -> list[int]:
         vocab = self.config.vocab_size
-        try:
-            ids = (
-                encode(self.tokenizer, prompt)
-                if isinstance(prompt, str)
-                else list(map(int, prompt))
-            )
-        except (TypeError, ValueError):
-            raise ValueError("a prompt is a string or a list of token ids") from None
+        if isinstance(prompt, str):
+            ids = encode(self.tokenizer, prompt)
+        else:
+            try:
+                ids = list(map(int, prompt))
+            except (TypeError, ValueError):
+                raise ValueError("a prompt is a string or a list of token ids") from None
         if not ids:
             raise ValueError("the prompt is empty: give at least one token")
         if not all(0 <= t < vocab for t in ids):
