@@ -79,3 +79,15 @@ def test_small_vocab_over_many_characters_falls_back_to_bytes(tmp_path):
     ids = tok.encode(text)
     assert tok.decode(ids) == text
     assert any(S.BYTE_OFFSET <= i < S.FIRST_PIECE_ID for i in ids)
+
+
+def test_load_from_run_dir_and_errors(tmp_path, tiny_tok_dir):
+    import shutil
+
+    from compass.config import ConfigError
+
+    shutil.copytree(tiny_tok_dir, tmp_path / "run" / "tokenizer")
+    tok = load_tokenizer(tmp_path / "run")
+    assert tok.hf_dir == tmp_path / "run" / "tokenizer" and len(tok) == tok.vocab_size
+    with pytest.raises(ConfigError, match="no tokenizer model"):
+        load_tokenizer(tmp_path / "nothing")
