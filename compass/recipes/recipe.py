@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from compass.config import Config
+from compass.data.curation.config import CurationConfig
 from compass.data.shards.config import ShardsConfig
 from compass.data.synth.config import DataGenConfig
 from compass.model.config import ModelConfig
@@ -21,6 +22,7 @@ class Recipe(Config):
     model: ModelConfig = field(default_factory=ModelConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     datagen: DataGenConfig = field(default_factory=DataGenConfig)
+    curation: CurationConfig = field(default_factory=CurationConfig)
     shards: ShardsConfig = field(default_factory=ShardsConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
