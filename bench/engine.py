@@ -113,20 +113,27 @@ def run_hf_sequential(hf, prompts: list[list[int]], new: int) -> tuple[float, fl
 SYSTEMS = {"compass": run_compass, "hf-batched": run_hf_batched, "hf-sequential": run_hf_sequential}
 
 
-def measure(model, hf, concurrencies, prompt_len, new, vocab) -> list[dict]:
+def measure(model, hf, concurrencies, prompt_len, new, vocab, repeats: int) -> list[dict]:
+    """Best of ``repeats`` interleaved runs for the two batched systems (the box is shared, so
+    the minimum is the least disturbed figure); the long sequential baseline runs once."""
     gen = torch.Generator().manual_seed(0)
     rows = []
     for c in concurrencies:
         prompts = torch.randint(0, vocab, (c, prompt_len), generator=gen).tolist()
         row: dict = {"c": c}
         tokens = {}
-        for name, fn in SYSTEMS.items():
-            target = model if name == "compass" else hf
-            wall, lat, tokens[name] = fn(target, prompts, new)
+        best: dict[str, tuple] = {}
+        for rep in range(repeats):
+            for name, fn in SYSTEMS.items():
+                if name == "hf-sequential" and rep:
+                    continue
+                target = model if name == "compass" else hf
+                wall, lat, tokens[name] = fn(target, prompts, new)
+                if name not in best or wall < best[name][0]:
+                    best[name] = (wall, lat)
+        for name, (wall, lat) in best.items():
             row[name] = {"tok_s": c * new / wall, "latency_s": lat, "wall_s": wall}
-            print(
-                f"c={c:3d} {name:14s} {c * new / wall:8.1f} tok/s  latency {lat:6.2f}s", flush=True
-            )
+            print(f"c={c:3d} {name:14s} {c * new / wall:8.1f} tok/s  latency {lat:6.2f}s")
         same = sum(a == b for a, b in zip(tokens["compass"], tokens["hf-batched"]))
         row["greedy_match"] = f"{same}/{c}"
         rows.append(row)
@@ -169,7 +176,8 @@ def write_report(rows, args, source: str, path: Path) -> None:
         f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs; "
         f"load average at the end {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}), "
-        f"torch {torch.__version__}, {args.threads} intra-op thread(s), float32",
+        f"torch {torch.__version__}, {args.threads} intra-op thread(s), float32; "
+        f"compass and hf-batched: best of {args.repeats} interleaved runs",
         f"- model: recipe `{args.recipe}`, random init; HF side: {source}",
         f"- workload: {args.prompt_len}-token prompts, {args.new_tokens} new tokens, greedy, "
         "EOS ignored; all c requests arrive at once",
@@ -199,6 +207,7 @@ def main() -> int:
     ap.add_argument("--new-tokens", type=int, default=64)
     # One thread: on a shared, loaded 2-core box two OpenMP threads make small ops many times slower.
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3, help="best-of-N for the batched systems")
     ap.add_argument("--out", default=str(RESULTS / "engine.md"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -207,7 +216,7 @@ def main() -> int:
         model, hf, source = build_models(args.recipe, Path(tmp))
     vocab = model.config.vocab_size
     warm_up(model, hf, args.prompt_len, vocab)
-    rows = measure(model, hf, concurrencies, args.prompt_len, args.new_tokens, vocab)
+    rows = measure(model, hf, concurrencies, args.prompt_len, args.new_tokens, vocab, args.repeats)
     for r in rows:
         ours = r["compass"]["tok_s"]
         print(
