@@ -148,3 +148,14 @@ def test_different_seed_different_corpus(tmp_path: Path) -> None:
     b = [d["text"] for d in clean_docs(World.build(99, 40, 5, 20), cfg)]
     assert a == [d["text"] for d in clean_docs(w, DataGenConfig(n_products=40, n_docs=50))]
     assert a != b
+
+
+def test_one_language_small_corpus(tmp_path: Path) -> None:
+    from compass.data.synth.generate import generate
+
+    cfg = DataGenConfig(
+        languages=["th"], n_products=20, n_docs=30, noise_fraction=0.5, eval_items_per_task=2
+    )
+    metrics = generate(cfg, tmp_path, progress=False)
+    assert metrics["by_lang"] == {"th": 45} and "mixed_language" not in metrics["by_noise"]
+    assert all(n == 2 for n in metrics["eval_items"].values())

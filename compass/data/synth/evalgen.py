@@ -76,7 +76,7 @@ def _attribute_extraction(w: World, lang: str, rng: random.Random) -> Item | Non
     text = next((t for k in range(4) if value in (t := title(p, lang, k))), "")
     if not value or not text:
         return None
-    others = [attr_value(q, lang, attr) for q in rng.sample(w.products, 40)]
+    others = [attr_value(q, lang, attr) for q in rng.sample(w.products, min(40, len(w.products)))]
     others = [o for o in others if o and o not in text]
     prompt = lex.eval_prompts["attribute_extraction"].format(text=text, attr=attr_label(lang, attr))
     return _mc(prompt, value, others, rng, [p.id])
@@ -103,7 +103,7 @@ def _recommendation(w: World, lang: str, rng: random.Random) -> Item | None:
     def fits(q: Product) -> bool:
         return q.category == p.category and q.colour == p.colour and q.prices[cur] <= budget
 
-    others = [q for q in rng.sample(w.products, 60) if not fits(q)]
+    others = [q for q in rng.sample(w.products, min(60, len(w.products))) if not fits(q)]
     others.sort(key=lambda q: q.category != p.category)  # hardest distractors first
     prompt = lex.eval_prompts["recommendation"].format(
         colour=lex.colours[p.colour],
@@ -120,7 +120,11 @@ def _similarity(w: World, lang: str, rng: random.Random) -> Item | None:
     if not twins:
         return None
     twin = rng.choice(twins)
-    others = [title(q, lang) for q in rng.sample(w.products, 12) if q.category != p.category]
+    others = [
+        title(q, lang)
+        for q in rng.sample(w.products, min(12, len(w.products)))
+        if q.category != p.category
+    ]
     prompt = lex.eval_prompts["similarity"].format(title=title(p, lang))
     return _mc(prompt, title(twin, lang), others, rng, [p.id, twin.id])
 
@@ -243,11 +247,23 @@ BUILDERS: dict[str, Callable[[World, str, random.Random], Item | None]] = {
 }
 
 
-def eval_items(world: World, task: str, lang: str, n: int, seed: int) -> list[Item]:
-    """``n`` items of one task in one language, from the stream ``eval:{seed}:{task}:{lang}``."""
-    rng = random.Random(f"eval:{seed}:{task}:{lang}")
+def eval_items(
+    world: World,
+    task: str,
+    lang: str,
+    n: int,
+    seed: int,
+    exclude: set[str] | frozenset[str] = frozenset(),
+    stream: str = "eval",
+) -> list[Item]:
+    """``n`` items of one task in one language, from the stream ``{stream}:{seed}:{task}:{lang}``.
+
+    Training-set builders (SFT, preference pairs) call this with their own ``stream`` and
+    ``exclude`` = the prompts of the held-out ``eval/*.jsonl`` items: knowledge questions about a
+    finite world repeat (a brand has one founding year), and a repeated prompt would leak."""
+    rng = random.Random(f"{stream}:{seed}:{task}:{lang}")
     items: list[Item] = []
-    seen: set[str] = set()
+    seen: set[str] = set(exclude)
     for _ in range(n * 20):
         item = BUILDERS[task](world, lang, rng)
         if item is None or item["prompt"] in seen:

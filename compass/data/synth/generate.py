@@ -127,7 +127,12 @@ def clean_docs(world: World, cfg: DataGenConfig, bar: tqdm | None = None) -> lis
 
 def noise_docs(world: World, cfg: DataGenConfig, clean: list[Doc], bar: tqdm | None = None):
     rng = random.Random(f"noise:{cfg.seed}")
-    kinds = sorted(k for k, v in cfg.noise_mix.items() if v > 0)
+    # Mixing languages needs two of them; a one-language corpus plants the other kinds only.
+    kinds = sorted(
+        k
+        for k, v in cfg.noise_mix.items()
+        if v > 0 and (k != "mixed_language" or len(cfg.languages) > 1)
+    )
     weights = [cfg.noise_mix[k] for k in kinds]
     unicode_docs = [d for d in clean if not d["text"].isascii()] or clean
     out = []
@@ -137,6 +142,12 @@ def noise_docs(world: World, cfg: DataGenConfig, clean: list[Doc], bar: tqdm | N
         base = rng.choice(unicode_docs if kind == "mojibake" else clean)
         meta: dict[str, Any] = {}
         source = kind
+        if kind == "mixed_language":
+            pool = rng.sample(clean, min(60, len(clean)))
+            other = next((d for d in pool if d["lang"] != base["lang"]), None)
+            other = other or next((d for d in clean if d["lang"] != base["lang"]), None)
+            if other is None:  # every clean document is in one language: nothing to mix
+                kind = "near_duplicate"
         if kind == "near_duplicate":
             text, lang, source = (
                 noise.near_duplicate(base["text"], rng),
@@ -147,11 +158,10 @@ def noise_docs(world: World, cfg: DataGenConfig, clean: list[Doc], bar: tqdm | N
         elif kind == "mojibake":
             text, lang, source = noise.mojibake(base["text"]), base["lang"], base["source"]
             meta = {"of": base["id"]}
-        elif kind == "mixed_language":
-            other = [d for d in rng.sample(clean, 30) if d["lang"] != base["lang"]]
-            text = noise.mixed_language(base["text"], other[0]["text"] if other else "", rng)
+        elif kind == "mixed_language" and other is not None:
+            text = noise.mixed_language(base["text"], other["text"], rng)
             lang, source = base["lang"], base["source"]
-            meta = {"of": [base["id"], other[0]["id"] if other else None]}
+            meta = {"of": [base["id"], other["id"]]}
         elif kind == "keyword_stuffing":
             text = noise.keyword_stuffing(world, lang, rng)
         else:

@@ -75,7 +75,11 @@ def make_query(world: World, lang: str, rng: random.Random) -> Query:
     pool = world.in_category(anchor.category)
     q.relevant = [p.id for p in pool if q.matches(world, p)][:8]
     near = [p.id for p in pool if not q.matches(world, p)]
-    far = [p.id for p in rng.sample(world.products, 12) if p.category != anchor.category]
+    far = [
+        p.id
+        for p in rng.sample(world.products, min(12, len(world.products)))
+        if p.category != anchor.category
+    ]
     q.irrelevant = (rng.sample(near, min(3, len(near))) + far)[:8]
     shown = [title(world.product(i), lang, rng.randrange(4)) for i in q.relevant[:4]]
     q.document = lex.query_doc.format(
