@@ -29,6 +29,6 @@ def base_url():
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors(case, base_url):
     case.call_and_validate(base_url=base_url, checks=[not_a_server_error])

@@ -162,3 +162,20 @@ def test_chat_logprobs(client):
         assert len(entry.top_logprobs) == 3
         # greedy: the chosen token is the most likely one
         assert math.isclose(entry.logprob, entry.top_logprobs[0].logprob, abs_tol=1e-5)
+
+
+def test_queue_full_is_rate_limit_error(engine_backend):
+    """One generation slot, no queue: a second request while the first streams gets 429."""
+    from compass.serve.app import create_app
+    from compass.serve.config import ServeConfig
+    from compass.serve.server import BackgroundServer
+
+    app = create_app(engine_backend, ServeConfig(max_concurrent=1, max_queue=0, max_new_tokens=200))
+    with BackgroundServer(app) as url:
+        c = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0)
+        first = c.chat.completions.create(model="micro", messages=MSGS, max_tokens=200, stream=True)
+        next(iter(first))
+        with pytest.raises(openai.RateLimitError) as e:
+            c.chat.completions.create(model="micro", messages=MSGS, max_tokens=4)
+        assert e.value.response.headers["retry-after"] == "1"
+        first.close()
