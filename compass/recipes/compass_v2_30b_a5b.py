@@ -6,6 +6,7 @@ from __future__ import annotations
 from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
 from compass.recipes.recipe import Recipe
+from compass.serve.config import ServeConfig
 from compass.tokenizer.config import REPORT_GROUPS, TokenizerConfig
 
 
@@ -37,6 +38,15 @@ def compass_v2_30b_a5b() -> Recipe:
             num_threads=32,
         ),
         pretrain=report_pretrain(),
+        # Serving the full model (GPU): wide batches, answers up to the 4k context.
+        serve=ServeConfig(
+            max_new_tokens=4096,
+            default_max_tokens=1024,
+            max_concurrent=64,
+            max_queue=256,
+            max_body_bytes=4_000_000,
+            request_timeout_s=600.0,
+        ),
     )
 
 
