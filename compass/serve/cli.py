@@ -30,6 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-batch", type=int, help="engine batch slots (default serve.max_concurrent)"
     )
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    p.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "bfloat16", "float16"],
+        help="weights dtype (float32 on CPU: bf16 matmul is ~10x slower there)",
+    )
     add_recipe_args(p)
     p.set_defaults(func=_serve)
 
@@ -53,6 +60,8 @@ def _serve(args: argparse.Namespace) -> int:
     recipe, cfg = _serve_config(args)
     if args.dry_run:
         return dry_run(recipe)
+    import torch
+
     from compass.serve.app import create_app
     from compass.serve.engine_adapter import EngineBackend
     from compass.serve.keys import load_api_keys
@@ -67,6 +76,8 @@ def _serve(args: argparse.Namespace) -> int:
         args.tokenizer,
         cfg.model_name,
         max_batch=args.max_batch or cfg.max_concurrent,
+        device=args.device,
+        dtype=getattr(torch, args.dtype),
     )
     app = create_app(backend, cfg, keys)
     log.info(

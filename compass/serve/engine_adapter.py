@@ -46,13 +46,16 @@ class EngineBackend:
         tokenizer: str | Path | None = None,
         model_name: str = "",
         max_batch: int = 16,
+        device: str = "cpu",
+        dtype=None,
     ) -> EngineBackend:
         tok_dir = find_tokenizer(checkpoint, tokenizer)
         if tok_dir is None:
             log.warning(
                 "no tokenizer found: only token-id completions will work (give --tokenizer)"
             )
-        engine = Engine.from_checkpoint(checkpoint, tokenizer=tok_dir, max_batch=max_batch)
+        kw = {"device": device} | ({"dtype": dtype} if dtype is not None else {})
+        engine = Engine.from_checkpoint(checkpoint, tokenizer=tok_dir, max_batch=max_batch, **kw)
         n_tok = getattr(engine.tokenizer, "vocab_size", None)
         if n_tok is not None and n_tok != engine.config.vocab_size:
             log.warning(
