@@ -124,6 +124,14 @@ class Service:
     # -- running ----------------------------------------------------------------------------
     def start(self, jobs: list[tuple[list[int], GenParams]]) -> list[tuple[str, asyncio.Queue]]:
         """Queue every choice of a request, or none of them (429 when the queue is full)."""
+        capacity = self.config.max_concurrent + self.config.max_queue
+        if len(jobs) > capacity:
+            raise APIError(
+                400,
+                f"this request needs {len(jobs)} generations (prompts x n); the server holds at "
+                f"most {capacity} at once. Split it.",
+                param="n",
+            )
         started: list[tuple[str, asyncio.Queue]] = []
         try:
             for ids, params in jobs:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 
 from compass.serve.backend import Delta
 from compass.serve.errors import APIError
+
+log = logging.getLogger(__name__)
 
 # Valid inside JSON strings, but str.splitlines() and some SSE readers break lines on them.
 _LINE_BREAKERS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
@@ -70,4 +73,10 @@ async def guarded(events: AsyncIterator[str]) -> AsyncIterator[str]:
             yield e
     except APIError as err:
         yield sse_event(err.body())
+        yield "data: [DONE]\n\n"
+    except Exception:  # a bug must not cut the stream without a word, nor leak a traceback
+        log.exception("streaming response failed")
+        yield sse_event(
+            APIError(500, "internal server error; the server log has the details").body()
+        )
         yield "data: [DONE]\n\n"

@@ -213,3 +213,26 @@ def test_sse_event_survives_unicode_line_breakers():
     event = sse_event({"text": "a\u2028b\u2029c\x85d\ne"})
     assert event.count("\n") == 2 and len(event.rstrip("\n").splitlines()) == 1
     assert json.loads(event[6:]) == {"text": "a\u2028b\u2029c\x85d\ne"}
+
+
+def test_stream_error_becomes_an_event():
+    import asyncio
+
+    from compass.serve.sse import guarded
+
+    async def broken():
+        yield "data: {}\n\n"
+        raise RuntimeError("bug")
+
+    async def collect():
+        return [e async for e in guarded(broken())]
+
+    events = asyncio.run(collect())
+    assert json.loads(events[1][6:])["error"]["type"] == "server_error"
+    assert events[-1] == "data: [DONE]\n\n" and "bug" not in events[1]
+
+
+def test_more_choices_than_capacity_is_400(make_client):
+    c = make_client(max_concurrent=2, max_queue=1, max_n=4)
+    r = c.post("/v1/completions", json={"prompt": ["a", "b"], "n": 2, "max_tokens": 1})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "n"
