@@ -57,14 +57,21 @@ def _keep_common_chars(lines: list[str], max_chars: int) -> list[str]:
     return [line.translate(table) for line in lines]
 
 
+def _n_chars(proto: sp_pb2.ModelProto) -> int:
+    return sum(1 for p in proto.pieces if p.type == 1 and len(p.piece) == 1)
+
+
 def train_sub_tokenizer(
     lines: list[str], group: GroupSpec, cfg: TokenizerConfig
 ) -> sp_pb2.ModelProto:
     """One BPE model over ``lines``; its vocab counts our special tokens, so sizes add up as told."""
     # SentencePiece's own vocab holds <unk> + 256 bytes + pieces; our other specials come later.
     spm_vocab = group.vocab_size - (len(SPECIAL_TOKENS) - 1)
+    # At most half the learnable ids go to single characters; the rest must be merges.
+    max_chars = (spm_vocab - 1 - 256) // 2
     try:
         proto = _train(lines, spm_vocab, cfg.character_coverage, cfg)
+        too_many = _n_chars(proto) > max_chars
     except RuntimeError as e:
         if "required_chars" not in str(e):
             raise ConfigError(
@@ -72,9 +79,10 @@ def train_sub_tokenizer(
                 f"{group.vocab_size} vocabulary on {len(lines)} lines ({e}); give the group "
                 "more text or a smaller size in tokenizer.groups / tokenizer.vocab_size"
             ) from None
-        max_chars = (spm_vocab - 1 - 256) // 2  # at most half the learnable ids for characters
+        too_many = True
+    if too_many:
         log.warning(
-            "group '%s': more distinct characters than %d ids allow; keeping the %d most "
+            "group '%s': too many distinct characters for %d ids; keeping the %d most "
             "frequent as pieces, the rest are spelled in bytes",
             group.name,
             group.vocab_size,
@@ -82,10 +90,10 @@ def train_sub_tokenizer(
         )
         try:
             proto = _train(_keep_common_chars(lines, max_chars), spm_vocab, 1.0, cfg)
-        except RuntimeError as e2:
+        except RuntimeError as e:
             raise ConfigError(
                 f"tokenizer group '{group.name}': SentencePiece could not train a "
-                f"{group.vocab_size} vocabulary ({e2}); raise its size"
+                f"{group.vocab_size} vocabulary ({e}); raise its size"
             ) from None
     log.info(
         "sub-tokenizer '%s': %d pieces from %d lines", group.name, len(proto.pieces), len(lines)

@@ -57,8 +57,10 @@ def test_whitespace_preserved_exactly(tok):
         assert tok.decode(tok.encode(text)) == text
 
 
-def test_small_vocab_over_many_characters_falls_back_to_bytes(tmp_path):
-    """1,500 distinct CJK characters cannot all be pieces of a 600 vocab: rare ones become bytes."""
+@pytest.mark.parametrize(("n_chars", "vocab"), [(1500, 600), (600, 1024)])
+def test_small_vocab_over_many_characters_falls_back_to_bytes(tmp_path, n_chars, vocab):
+    """More distinct characters than a small vocab can hold (1500 > 600: SentencePiece refuses;
+    600 fit 1024 but leave no room for merges): the rare ones are spelled in bytes."""
     import json
     import random
 
@@ -66,15 +68,18 @@ def test_small_vocab_over_many_characters_falls_back_to_bytes(tmp_path):
     from compass.tokenizer.config import TokenizerConfig
 
     rng = random.Random(0)
-    chars = [chr(0x4E00 + i) for i in range(1500)]
-    weights = [1.0 / (i + 1) for i in range(1500)]  # Zipf-like, as in real text
+    chars = [chr(0x4E00 + i) for i in range(n_chars)]
+    weights = [1.0 / (i + 1) for i in range(n_chars)]  # Zipf-like, as in real text
     docs = ["".join(rng.choices(chars, weights, k=60)) for _ in range(800)]
     (tmp_path / "d").mkdir()
     with open(tmp_path / "d" / "zh.jsonl", "w", encoding="utf-8") as f:
         f.writelines(json.dumps({"text": d, "lang": "zh"}, ensure_ascii=False) + "\n" for d in docs)
-    train_tokenizer(TokenizerConfig(vocab_size=600), [str(tmp_path / "d")], tmp_path / "tok")
-    tok = load_tokenizer(tmp_path / "tok")
-    assert tok.vocab_size == 600
+    metrics = train_tokenizer(
+        TokenizerConfig(vocab_size=vocab), [str(tmp_path / "d")], tmp_path / "t"
+    )
+    tok = load_tokenizer(tmp_path / "t")
+    assert tok.vocab_size == vocab
+    assert metrics["merge"]["chars"] <= (vocab - S.FIRST_PIECE_ID) // 2 + 1
     text = "".join(chars[::7])
     ids = tok.encode(text)
     assert tok.decode(ids) == text
