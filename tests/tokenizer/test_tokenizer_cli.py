@@ -76,3 +76,11 @@ def test_compression_table_shape(tiny_tok_dir):
     enc = load_encoder(f"c={tiny_tok_dir}")
     table = compression_table([enc], {"en": ["hello world"], "th": ["สวัสดี"]})
     assert set(table["c"]) == {"en", "th"} and table["c"]["en"]["tokens"] > 0
+
+
+def test_train_cli_bad_input_exits_2_with_the_reason(tmp_path, caplog):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.jsonl").write_bytes(b"\xff\xfe\n")
+    argv = ["tokenizer", "train", "--recipe", "micro", "--data", str(tmp_path / "d")]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    assert "no usable text" in caplog.text and "not UTF-8" in caplog.text
