@@ -9,10 +9,53 @@ import sys
 import time
 
 import httpx
+import pytest
 
+from compass.cli import main
+from compass.config import ConfigError
+from compass.serve.keys import ENV_VAR, load_api_keys
 from compass.serve.server import free_port
 
 
+def test_cli_wires_keys_overrides_and_manifest(e2e_artifacts, tmp_path, monkeypatch):
+    """The whole ``_serve`` path in-process, with uvicorn replaced by a stand-in."""
+    import compass.serve.server as server
+
+    ckpt, tok = e2e_artifacts
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# team keys\nsk-cli-test-key alice\n\nsk-second-key-123\n")
+    seen = {}
+
+    def fake_serve_forever(app, host, port, drain_timeout_s):
+        seen.update(host=host, port=port, app=app)
+
+    monkeypatch.setattr(server, "serve_forever", fake_serve_forever)
+    out = tmp_path / "run"
+    rc = main(["serve", str(ckpt), "--tokenizer", str(tok), "--port", "9123", "--api-keys", str(keys),
+               "--recipe", "micro", "--out", str(out), "--serve.max_new_tokens=16"])  # fmt: skip
+    assert rc == 0 and seen["host"] == "127.0.0.1" and seen["port"] == 9123
+    service = seen["app"].state.service
+    assert service.config.max_new_tokens == 16 and service.backend.model_name == "ckpt"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stage"] == "serve" and manifest["config"]["serve"]["max_new_tokens"] == 16
+    assert (out / "config.json").exists()
+
+
+def test_api_key_sources(tmp_path, monkeypatch):
+    f = tmp_path / "keys"
+    f.write_text("sk-from-file-1 ops team  # comment\n# only a comment\n")
+    monkeypatch.setenv(ENV_VAR, "sk-from-env-1, ")
+    keys = load_api_keys(["sk-from-flag-1"], f)
+    assert keys["sk-from-file-1"] == "ops team"
+    assert set(keys) == {"sk-from-file-1", "sk-from-env-1", "sk-from-flag-1"}
+    f.write_text("short\n")
+    with pytest.raises(ConfigError, match="shorter than 8"):
+        load_api_keys([], f)
+    with pytest.raises(ConfigError, match="no such file"):
+        load_api_keys([], tmp_path / "missing")
+
+
+@pytest.mark.slow  # covered in-process by the two tests above and test_serve_limits' drain test
 def test_cli_serves_and_exits_on_sigterm(e2e_artifacts, tmp_path):
     ckpt, tok = e2e_artifacts
     port = free_port()
