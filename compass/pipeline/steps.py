@@ -6,6 +6,7 @@ manifest and into ``REPORT.md``. Imports are local so ``compass run --dry-run`` 
 
 from __future__ import annotations
 
+import copy
 import shutil
 from typing import Any
 
@@ -20,9 +21,12 @@ def _generate(ctx: StepContext) -> dict[str, Any]:
 
 
 def _curate(ctx: StepContext) -> dict[str, Any]:
-    from compass.data.curation.pipeline import curate
+    from compass.data.curation.run import curate
 
-    return curate([ctx.deps["generate"] / "docs"], ctx.out, ctx.recipe.curation)
+    cfg = copy.deepcopy(ctx.recipe.curation)
+    cfg.inputs = [str(ctx.deps["generate"] / "docs")]
+    report = curate(cfg, ctx.out)
+    return {k: report[k] for k in ("accounting", "mixture") if k in report}
 
 
 def _tokenizer(ctx: StepContext) -> dict[str, Any]:
