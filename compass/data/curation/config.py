@@ -45,12 +45,17 @@ class LangIdConfig(Config):
     min_confidence: float = 0.5  # below it the document is `other`
     max_chars: int = 2000  # LID reads the first N characters; longer adds time, not accuracy
     idms_resolver: Literal["lingua", "markers", "none"] = "lingua"
-    mixed_max_second_share: float = 0.30  # second language's share of the text above this: mixed
+    mixed_max_second_share: float = 0.25  # second language's share of the text above this: mixed
 
 
 @dataclass
 class FilterConfig(Config):
-    """General prose rules (Gopher / C4 / FineWeb style); each key is one rule's threshold."""
+    """General prose rules (Gopher / C4 / FineWeb style); each key is one rule's threshold.
+
+    The repetition limits are looser than Gopher's (0.20/0.18/0.16, 0.15/0.10): templated
+    e-commerce text (listings, spec sheets, worked price problems) repeats n-grams by nature,
+    and Gopher's values rejected a quarter of the generator's clean documents.
+    """
 
     min_words: int = 6
     max_words: int = 200_000
@@ -60,23 +65,23 @@ class FilterConfig(Config):
     max_symbol_word_ratio: float = 0.1  # '#' and '…' per word
     max_bullet_line_frac: float = 0.9
     max_ellipsis_line_frac: float = 0.3
-    min_alpha_word_frac: float = 0.6
+    min_alpha_word_frac: float = 0.5
     min_terminal_punct_line_frac: float = 0.0  # C4's rule; 0 disables it (titles and queries)
     max_dup_line_frac: float = 0.3
     max_dup_para_frac: float = 0.3
     max_dup_line_char_frac: float = 0.2
-    max_top_2gram_frac: float = 0.20
-    max_top_3gram_frac: float = 0.18
-    max_top_4gram_frac: float = 0.16
-    max_dup_5gram_frac: float = 0.15
-    max_dup_10gram_frac: float = 0.10
+    max_top_2gram_frac: float = 0.30
+    max_top_3gram_frac: float = 0.30
+    max_top_4gram_frac: float = 0.30
+    max_dup_5gram_frac: float = 0.75
+    max_dup_10gram_frac: float = 0.60
     max_top_word_frac: float = 0.25  # keyword stuffing
     min_words_for_word_frac: int = 30
     max_boilerplate_hits: int = 1
     max_replacement_char_frac: float = 0.001
     max_mojibake_frac: float = 0.005
     max_url_word_frac: float = 0.2
-    max_upper_frac: float = 0.5
+    max_upper_frac: float = 0.6
     max_exclaim_frac: float = 0.02
 
 

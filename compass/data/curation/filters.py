@@ -84,6 +84,17 @@ def dup_ngram_frac(tokens: list[str] | str, n: int) -> float:
     return dup_chars / max(1, sum(len(t) for t in tokens))
 
 
+def encoding_check(text: str, cfg: FilterConfig) -> tuple[str | None, float]:
+    """Broken decoding (U+FFFD, UTF-8 read as Latin-1/cp1252): checked before LID, which would
+    otherwise call mojibake a foreign language and hide the real cause."""
+    n_chars = max(1, len(text))
+    if (v := text.count("\ufffd") / n_chars) > cfg.max_replacement_char_frac:
+        return "max_replacement_char_frac", v
+    if (v := len(_MOJIBAKE.findall(text)) / n_chars) > cfg.max_mojibake_frac:
+        return "max_mojibake_frac", v
+    return None, 0.0
+
+
 def general_filter(text: str, lang: str, cfg: FilterConfig) -> tuple[str | None, float]:
     """(name of the first broken rule or None, the measured value)."""
     no_space = lang in NO_SPACE_LANGS
@@ -98,10 +109,6 @@ def general_filter(text: str, lang: str, cfg: FilterConfig) -> tuple[str | None,
     if n_words > cfg.max_words:
         return "max_words", n_words
     n_chars = max(1, len(text))
-    if (v := text.count("\ufffd") / n_chars) > cfg.max_replacement_char_frac:
-        return "max_replacement_char_frac", v
-    if (v := len(_MOJIBAKE.findall(text)) / n_chars) > cfg.max_mojibake_frac:
-        return "max_mojibake_frac", v
     if not no_space:
         mean_len = sum(len(w) for w in words) / len(words)
         if mean_len < cfg.min_mean_word_len:

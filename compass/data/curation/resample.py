@@ -26,7 +26,7 @@ def doc_weights(
     threshold: float,
     cfg: ResampleConfig,
 ) -> np.ndarray:
-    q = np.clip((quality - threshold) / max(1e-6, 1.0 - threshold), 0.0, 1.0)
+    q = np.clip((quality - threshold) / np.maximum(1e-6, 1.0 - threshold), 0.0, 1.0)
     factor = 1.0 + cfg.quality_boost * q
     occurrence = dup_count.astype(np.float64) ** cfg.occurrence_power / np.maximum(kept_copies, 1)
     return np.clip(factor * occurrence, 0.0, cfg.max_weight).astype(np.float32)

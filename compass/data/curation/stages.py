@@ -16,7 +16,7 @@ import numpy as np
 
 from compass.data.curation.code_math import code_filter, detect_domain, math_filter
 from compass.data.curation.config import NO_SPACE_LANGS, CurationConfig
-from compass.data.curation.filters import general_filter
+from compass.data.curation.filters import encoding_check, general_filter
 from compass.data.curation.langid import LanguageIdentifier
 from compass.data.curation.minhash import minhash_signatures, perm_params
 from compass.data.curation.normalize import normalize_text
@@ -42,6 +42,10 @@ def phase_a(
             text.encode("utf-8")
         except UnicodeEncodeError as e:  # lone surrogates from JSON "\ud800" escapes
             reject(rec, "normalize", "invalid_utf8", f"char {e.start}: {e.reason}")
+            continue
+        rule, value = encoding_check(text, cfg.filters)
+        if rule:
+            reject(rec, "normalize", rule, f"{value:.4g}")
             continue
         domain = detect_domain(text, rec["source"], cfg.source_domains)
         rec["domain"] = domain
