@@ -67,14 +67,19 @@ class Dispatch:
     counts_E: torch.Tensor  # assignments per expert
     sorted_A: torch.Tensor  # assignment ids, expert-major
     rank_A: torch.Tensor  # inverse of sorted_A: the sorted position of assignment a
+    expert_S: torch.Tensor  # expert of each sorted position
+    arange_A: torch.Tensor
 
     @classmethod
     def build(cls, experts_Nk: torch.Tensor, n_experts: int) -> Dispatch:
+        # Index bookkeeping uses scatter_/index_select: CPU index_put_ and repeat_interleave cost
+        # milliseconds each at these sizes, more than the gathers they serve.
         flat_A = experts_Nk.flatten()
         sorted_A = torch.argsort(flat_A, stable=True)
-        rank_A = torch.empty_like(sorted_A)
-        rank_A[sorted_A] = torch.arange(sorted_A.numel(), device=sorted_A.device)
-        return cls(torch.bincount(flat_A, minlength=n_experts), sorted_A, rank_A)
+        arange_A = torch.arange(sorted_A.numel(), device=sorted_A.device)
+        rank_A = torch.empty_like(sorted_A).scatter_(0, sorted_A, arange_A)
+        counts_E = torch.bincount(flat_A, minlength=n_experts)
+        return cls(counts_E, sorted_A, rank_A, flat_A.index_select(0, sorted_A), arange_A)
 
     def padded_slots(self, k: int) -> tuple[torch.Tensor, torch.Tensor, int]:
         """For a padded ``[E, C]`` layout: the token feeding each slot and each assignment's slot.
@@ -84,11 +89,8 @@ class Dispatch:
         n_experts = self.counts_E.numel()
         capacity = max(int(self.counts_E.max()), 1)
         starts_E = torch.cumsum(self.counts_E, 0) - self.counts_E
-        expert_S = torch.repeat_interleave(
-            torch.arange(n_experts, device=self.counts_E.device), self.counts_E
-        )  # expert of each sorted position
-        within_S = torch.arange(self.sorted_A.numel(), device=expert_S.device) - starts_E[expert_S]
-        slot_S = expert_S * capacity + within_S
-        token_EC = torch.zeros(n_experts * capacity, dtype=torch.long, device=expert_S.device)
-        token_EC[slot_S] = self.sorted_A // k
-        return token_EC, slot_S[self.rank_A], capacity
+        within_S = self.arange_A - starts_E.index_select(0, self.expert_S)
+        slot_S = self.expert_S * capacity + within_S
+        token_EC = torch.zeros(n_experts * capacity, dtype=torch.long, device=slot_S.device)
+        token_EC.scatter_(0, slot_S, self.sorted_A // k)
+        return token_EC, slot_S.index_select(0, self.rank_A), capacity

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from compass.model.moe.dispatch import Dispatch, from_experts, to_experts
+from compass.model.moe.swiglu import swiglu
 
 _HAS_GROUPED_MM = hasattr(torch, "_grouped_mm")
 
@@ -45,8 +46,9 @@ class RoutedExperts(nn.Module):
         if impl == "loop":
             return self._loop(x_ND, weights_Nk, plan, k)
         y_AD = self._bmm(x_ND, plan, k) if impl == "bmm" else self._grouped_mm(x_ND, plan, k)
-        y_NkD = y_AD.view(N, k, -1) * weights_Nk[..., None].to(y_AD.dtype)
-        return y_NkD.sum(1)
+        # Σ_j w_nj · y_nj as one batched [1, k] @ [k, D] product: one pass instead of mul + sum.
+        w_N1k = weights_Nk.to(y_AD.dtype).unsqueeze(1)
+        return torch.bmm(w_N1k, y_AD.view(N, k, -1)).squeeze(1)
 
     def _choose(self, counts_E: torch.Tensor, n_assign: int, elem_size: int) -> str:
         if self.impl != "auto":
@@ -82,9 +84,7 @@ class RoutedExperts(nn.Module):
         """Rows sorted by expert, one grouped matmul per projection; returns rows in (n, j) order."""
         x_SD = to_experts(x_ND, plan.sorted_A // k, plan.rank_A, k)
         offs_E = torch.cumsum(plan.counts_E, 0).to(torch.int32)
-        h_SI = self._swiglu(
-            torch._grouped_mm(x_SD, self.gate_up_proj.transpose(-2, -1), offs=offs_E)
-        )
+        h_SI = swiglu(torch._grouped_mm(x_SD, self.gate_up_proj.transpose(-2, -1), offs=offs_E))
         y_SD = torch._grouped_mm(h_SI, self.down_proj.transpose(-2, -1), offs=offs_E)
         return from_experts(y_SD, plan.rank_A, inverse_M=plan.sorted_A)
 
@@ -92,7 +92,7 @@ class RoutedExperts(nn.Module):
         """Rows gathered straight into a padded [E, C, D] buffer; returns rows in (n, j) order."""
         token_EC, slot_A, capacity = plan.padded_slots(k)
         buf_ECD = to_experts(x_ND, token_EC, slot_A, k).view(self.n_experts, capacity, -1)
-        h_ECI = self._swiglu(torch.bmm(buf_ECD, self.gate_up_proj.transpose(1, 2)))
+        h_ECI = swiglu(torch.bmm(buf_ECD, self.gate_up_proj.transpose(1, 2)))
         y_ECD = torch.bmm(h_ECI, self.down_proj.transpose(1, 2))
         return from_experts(y_ECD.view(-1, self.d_model), slot_A)
 
@@ -111,4 +111,6 @@ class SharedExperts(nn.Module):
         self.down_proj = nn.Linear(width, d_model, bias=False)
 
     def forward(self, x_ND: torch.Tensor) -> torch.Tensor:
-        return self.down_proj(F.silu(self.gate_proj(x_ND)) * self.up_proj(x_ND))
+        # One [2W, D] projection instead of two: one matmul (and one input gradient) fewer.
+        gate_up = torch.cat([self.gate_proj.weight, self.up_proj.weight])
+        return self.down_proj(swiglu(F.linear(x_ND, gate_up)))
