@@ -4,9 +4,12 @@ SentencePiece's BPE encoder repeatedly joins the adjacent pair whose concatenati
 the highest score. A merged vocabulary therefore needs one total order over all pieces:
 
 * Each sub-tokenizer's learned pieces come in merge order (rank 0 = its first merge). A piece's
-  merged priority is its best ``(rank, group index)`` over the groups that learned it, so the
-  groups' merge sequences interleave rank by rank, and a piece's own parts (learned earlier in the
-  group that ranks it best) always rank before it: every piece keeps a derivation.
+  merged priority is its best ``(rank / group size, group index)`` over the groups that learned
+  it: the groups' merge sequences interleave by relative position, so a 20k group spreads over the
+  whole range instead of crowding the top next to a 150k group's most frequent merges (measured
+  on held-out text: 3-6% fewer tokens for id, ms, tl, pt, en than interleaving by raw rank, 3%
+  more for fr). A piece's own parts, learned earlier in the group that ranks it best, always rank
+  before it: every piece keeps a derivation.
 * Scores are ``-position``: all distinct, so no tie is left to the implementation, and the
   HF ``tokenizer.json`` built from the same order gives the same ids.
 * A piece that still cannot be produced from its own text (a higher-priority piece from another
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
@@ -62,12 +66,12 @@ def _learned_and_chars(proto: sp_pb2.ModelProto) -> tuple[list[str], list[str]]:
 
 def merge_order(protos: list[sp_pb2.ModelProto]) -> tuple[list[str], list[str]]:
     """All learned pieces in merged priority order, and the union of single characters."""
-    best: dict[str, tuple[int, int]] = {}
+    best: dict[str, tuple[Fraction, int]] = {}
     chars: dict[str, None] = {}
     for gi, proto in enumerate(protos):
         learned, group_chars = _learned_and_chars(proto)
         for rank, piece in enumerate(learned):
-            key = (rank, gi)
+            key = (Fraction(rank, len(learned)), gi)  # exact: no float ties between groups
             if piece not in best or key < best[piece]:
                 best[piece] = key
         chars.update(dict.fromkeys(group_chars))

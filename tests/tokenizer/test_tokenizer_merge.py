@@ -29,7 +29,7 @@ def test_merge_order_interleaves_ranks_and_dedups():
     a = _proto(["ab", "abc", "cd"], "abcd")
     b = _proto(["cd", "xy", "ab"], "cdxy")
     order, chars = merge_order([a, b])
-    # rank 0: ab (group 0), cd (group 1); rank 1: abc, xy; cd/ab already placed.
+    # position 0: ab (group 0), cd (group 1); 1/3: abc, xy; cd/ab already placed.
     assert order == ["ab", "cd", "abc", "xy"]
     assert chars == ["a", "b", "c", "d", "x", "y"]
 
@@ -43,8 +43,9 @@ def test_merge_exact_size_truncates_lowest_priority_and_pads():
     assert len(proto.pieces) == n_fixed + 20 and stats.reserved == 20 - 12
     proto, stats = merge_sub_tokenizers([a, b], n_fixed + 8)
     learned = [p.piece for p in proto.pieces if p.type == 1 and len(p.piece) > 1]
-    # (rank, group) order; the lowest-priority candidates go, and every kept piece's parts stay.
-    assert learned == ["ab", "xy", "abc", "xyz", "abcd", "xyzw", "abcde", "abcdef"]
+    # (rank / group size, group) order: a = 0/9, 1/9, ...; b = 0/3, 1/3, 2/3. The lowest-priority
+    # candidates go, and every kept piece's parts stay.
+    assert learned == ["ab", "xy", "abc", "abcd", "abcde", "xyz", "abcdef", "abcdefg"]
     assert stats.dropped_over_size == 4 and stats.reserved == 0
     scores = [p.score for p in proto.pieces if p.type == 1]
     assert len(set(scores)) == len(scores), "scores must be distinct: no ties in BPE"
