@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from pathlib import Path
 
 from compass.utils.cli import add_recipe_args, dry_run, resolve_recipe, save_resolved
 
@@ -52,6 +53,8 @@ def _serve_config(args: argparse.Namespace):
         cfg.port = args.port
     if args.model_name:
         cfg.model_name = args.model_name
+    if args.out and not cfg.accounting_log:
+        cfg.accounting_log = str(Path(args.out) / "accounting.jsonl")
     cfg.validate()
     return recipe, cfg
 
@@ -60,6 +63,8 @@ def _serve(args: argparse.Namespace) -> int:
     recipe, cfg = _serve_config(args)
     if args.dry_run:
         return dry_run(recipe)
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
     import torch
 
     from compass.serve.app import create_app

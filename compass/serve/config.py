@@ -23,6 +23,7 @@ class ServeConfig(Config):
     rate_limit_per_min: int = 0  # requests per minute per API key (0 = no limit) -> 429
     retry_after_s: int = 1  # the Retry-After a 429 carries when the queue is full
     drain_timeout_s: float = 30.0  # graceful shutdown: how long in-flight requests may finish
+    accounting_log: str = ""  # JSONL file: one record per request (key label, tokens, latency)
     max_logprobs: int = 20  # most alternatives per position for logprobs / top_logprobs
 
     def validate(self) -> None:

@@ -7,6 +7,7 @@ The endpoint modules (``completions``, ``chat``) turn a validated request into p
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -181,15 +182,21 @@ class Service:
     def account(
         self, who: str, endpoint: str, prompt_tokens: int, completion_tokens: int, t0: float
     ) -> None:
+        """Per-key usage: metrics, a log line and, when configured, one JSONL record."""
+        latency = time.monotonic() - t0
         self.metrics.record_usage(who, prompt_tokens, completion_tokens)
         log.info(
             "%s key=%s prompt_tokens=%d completion_tokens=%d latency=%.3fs",
-            endpoint,
-            who,
-            prompt_tokens,
-            completion_tokens,
-            time.monotonic() - t0,
-        )
+            endpoint, who, prompt_tokens, completion_tokens, latency,
+        )  # fmt: skip
+        if self.config.accounting_log:
+            record = {
+                "time": round(time.time(), 3), "key": who, "endpoint": endpoint,
+                "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                "latency_s": round(latency, 4),
+            }  # fmt: skip
+            with open(self.config.accounting_log, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
 
 
 async def until_disconnect(request, coro):

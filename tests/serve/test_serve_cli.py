@@ -27,7 +27,13 @@ def test_cli_wires_keys_overrides_and_manifest(e2e_artifacts, tmp_path, monkeypa
     seen = {}
 
     def fake_serve_forever(app, host, port, drain_timeout_s):
+        from fastapi.testclient import TestClient
+
         seen.update(host=host, port=port, app=app)
+        with TestClient(app) as c:  # one request, to see it accounted to its key's label
+            body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}
+            h = {"Authorization": "Bearer sk-cli-test-key"}
+            assert c.post("/v1/chat/completions", json=body, headers=h).status_code == 200
 
     monkeypatch.setattr(server, "serve_forever", fake_serve_forever)
     out = tmp_path / "run"
@@ -39,6 +45,8 @@ def test_cli_wires_keys_overrides_and_manifest(e2e_artifacts, tmp_path, monkeypa
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stage"] == "serve" and manifest["config"]["serve"]["max_new_tokens"] == 16
     assert (out / "config.json").exists()
+    record = json.loads((out / "accounting.jsonl").read_text().splitlines()[0])
+    assert record["key"] == "alice" and record["completion_tokens"] == 3
 
 
 def test_api_key_sources(tmp_path, monkeypatch):
