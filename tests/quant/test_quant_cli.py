@@ -1,0 +1,88 @@
+"""``compass quantize`` and ``compass export gguf`` end to end on a micro checkpoint."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from compass.cli import main
+from compass.config import ConfigError
+from compass.export.gguf import read_gguf
+from compass.model.config import ModelConfig
+from compass.model.io import save_model
+from compass.model.transformer import CompassModel
+from compass.quant import load_calibration, load_quantized
+from compass.quant.modules import QuantRoutedExperts
+
+MICRO = dict(
+    vocab_size=256, d_model=64, n_layers=1, n_heads=4, n_kv_heads=2, head_dim=16,
+    n_shared_experts=2, n_routed_experts=4, top_k=2, expert_dim=64, max_seq_len=64,
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # The box is shared and loaded: two threads ran these many small matmuls several times slower.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ckpt")
+    m = CompassModel(ModelConfig(**MICRO))
+    m.init_weights(0)
+    save_model(m, d / "float")
+    ids = np.random.default_rng(0).integers(0, 256, 4000)
+    np.save(d / "calib.npy", ids)
+    return d
+
+
+def test_quantize_awq_cli_then_gguf(ckpt, tmp_path):
+    out = tmp_path / "awq"
+    rc = main(
+        ["quantize", str(ckpt / "float"), "--method", "awq-int4", "--calib",
+         str(ckpt / "calib.npy"), "--out", str(out), "--recipe", "micro",
+         "--quant.awq_grid=3", "--quant.calib_samples=4", "--quant.calib_seq_len=32",
+         "--quant.calib_max_rows=64"]
+    )  # fmt: skip
+    assert rc == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stage"] == "quantize" and "calib" in manifest["inputs"]
+    assert manifest["metrics"]["awq_err_over_rtn"] <= 1.0
+    assert json.loads((out / "config.json").read_text())["quant"]["method"] == "awq-int4"
+    model = load_quantized(out)
+    assert isinstance(model.layers[0].moe.experts, QuantRoutedExperts)
+    assert model.layers[0].moe.experts.gate_up_proj.input_scale is not None
+    assert main(["export", "gguf", str(out), "--out", str(tmp_path / "g"), "--type", "q8_0"]) == 0
+    arrays, types = read_gguf(tmp_path / "g" / "model-q8_0.gguf")
+    assert types["blk.0.ffn_up_exps.weight"] == "Q8_0" and arrays["output.weight"].shape == (
+        256,
+        64,
+    )
+
+
+def test_quantize_cli_bad_input(ckpt, tmp_path):
+    args = ["quantize", str(ckpt / "float"), "--out", str(tmp_path / "x"), "--recipe", "micro"]
+    assert main([*args, "--method", "awq-int4"]) == 2  # AWQ without --calib: refused
+    assert main([*args, "--method", "rtn-int4", "--quant.group_size=48"]) == 2
+    assert not (tmp_path / "x").exists()
+    assert main([*args, "--method", "int8"]) == 0
+
+
+def test_calibration_sources(ckpt, tmp_path):
+    ids = load_calibration(ckpt / "calib.npy", n_samples=5, seq_len=100)
+    assert ids.shape == (5, 100) and ids.dtype == torch.int64
+    torch.save(torch.arange(50), tmp_path / "ids.pt")
+    assert load_calibration(tmp_path / "ids.pt", 8, 20).shape == (2, 20)
+    with pytest.raises(ConfigError, match="vocab_size"):
+        load_calibration(ckpt / "calib.npy", 2, 10, vocab_size=100)
+    (tmp_path / "c.csv").write_text("1,2\n")
+    with pytest.raises(ConfigError, match=r"\.jsonl"):
+        load_calibration(tmp_path / "c.csv", 2, 10)
+    (tmp_path / "c.jsonl").write_text('{"text": "hi"}\n')
+    with pytest.raises(ConfigError, match="--tokenizer"):
+        load_calibration(tmp_path / "c.jsonl", 2, 10)
