@@ -27,26 +27,26 @@ NOISE_KINDS = (
 
 
 def near_duplicate(text: str, rng: random.Random) -> str:
-    """1-3 small edits: drop, repeat or re-case a word (characters for unspaced scripts), or
-    add a trailing line — what mirrored listings and re-posts look like."""
-    words = text.split(" ")
+    """1-3 small edits: drop, repeat or re-case a word, or add a trailing mark — what mirrored
+    listings and re-posts look like. Chinese and Thai have no spaces between words (a "word"
+    would be a whole clause), so there the edits act on single characters."""
+    tokens = text.split(" ")
+    by_word = len(tokens) >= 8 and max(len(t) for t in tokens) <= 30
+    units = tokens if by_word else list(text)
     for _ in range(rng.randint(1, 3)):
+        i = rng.randrange(len(units))
         op = rng.randrange(4)
-        if len(words) < 4:
-            words = list(text)  # unspaced script: edit characters instead
-        i = rng.randrange(len(words))
-        if op == 0 and len(words) > 8:
-            del words[i]
+        if op == 0 and len(units) > 8 and units[i].strip():
+            del units[i]
         elif op == 1:
-            words.insert(i, words[i])
-        elif op == 2:
-            words[i] = words[i].upper()
+            units.insert(i, units[i])
+        elif op == 2 and by_word:
+            units[i] = units[i].upper()
         else:
-            words.append(rng.choice(("!", "...", "👍", "#sale")))
-    joiner = " " if " " in text and len(words) < len(text) else ""
-    out = joiner.join(words)
-    # Upper-casing a Chinese or Thai word changes nothing: make sure the copy is not exact.
-    return out if out != text else out + rng.choice((" !", " ...", " 👍"))
+            units.append(rng.choice((" !", " ...", " 👍", " #sale")))
+    out = (" " if by_word else "").join(units)
+    # Upper-casing a word without letters changes nothing: make sure the copy is not exact.
+    return out if out != text else out + " !"
 
 
 def boilerplate(lang: str, rng: random.Random) -> str:
