@@ -67,7 +67,9 @@ def to_hf_config(cfg: ModelConfig, dtype: torch.dtype = torch.float32) -> dict[s
         "norm_topk_prob": False,
         "output_router_logits": False,
         "qkv_bias": True,
+        # "dtype" for transformers 5; "torch_dtype" for vLLM and older transformers.
         "dtype": str(dtype).removeprefix("torch."),
+        "torch_dtype": str(dtype).removeprefix("torch."),
     }
 
 

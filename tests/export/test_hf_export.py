@@ -199,3 +199,19 @@ def test_cli_export_then_import(exported, tmp_path):
     assert cli_main(["import", "hf", str(tmp_path / "hf"), "--out", str(tmp_path / "ck")]) == 0
     _assert_same_checkpoint(ckpt, tmp_path / "ck")
     assert cli_main(["import", "hf", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_run_directory_with_latest_pointer_and_bfloat16_export(exported, tmp_path):
+    model, _, _ = exported
+    run = tmp_path / "run"
+    save_model(model, run / "step-00010")
+    (run / "latest").write_text("step-00010\n")
+    _write_tokenizer(run / "tokenizer")  # the run's tokenizer, not the checkpoint's
+    out = export_hf(run, tmp_path / "hf_bf16", dtype="bfloat16")
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["dtype"] == cfg["torch_dtype"] == "bfloat16"
+    assert (out / "tokenizer.json").exists() and not (out / "tokenizer").exists()
+    tensors = load_file(str(out / "model.safetensors"))
+    assert all(t.dtype == torch.bfloat16 for t in tensors.values())
+    want = model.state_dict()["layers.0.moe.router.weight"].to(torch.bfloat16)
+    assert torch.equal(tensors["model.layers.0.mlp.gate.weight"], want)
