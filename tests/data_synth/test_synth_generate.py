@@ -23,6 +23,10 @@ def _read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+def _shingles(text: str, k: int = 5) -> set[str]:
+    return {text[i : i + k] for i in range(max(1, len(text) - k + 1))}
+
+
 def _undo_mojibake(text: str) -> str:
     raw = bytearray()
     for ch in text:
@@ -76,6 +80,8 @@ def test_noise_is_planted_and_labelled(docs: list[dict]) -> None:
             orig = by_id[d["meta"]["dup_of"]]
             assert orig["noise"] is None and d["text"] != orig["text"]
             assert d["lang"] == orig["lang"] and d["source"] == orig["source"]
+            a, b = _shingles(d["text"]), _shingles(orig["text"])
+            assert len(a & b) / len(a | b) >= 0.5, (orig["text"], d["text"])  # near, not far
         elif kind == "mojibake":
             orig = by_id[d["meta"]["of"]]
             assert d["text"] != orig["text"]
