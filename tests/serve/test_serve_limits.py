@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -93,3 +94,13 @@ def test_reasoning_splitter_tags_split_across_deltas():
         "opened by template",
         "ok",
     )
+
+
+def test_non_stream_disconnect_cancels_generation():
+    backend = FakeBackend(step_delay_s=0.02, reply="z" * 300)
+    app = create_app(backend, ServeConfig(max_new_tokens=300))
+    with BackgroundServer(app) as url:
+        with contextlib.suppress(httpx.TimeoutException):
+            httpx.post(url + "/v1/chat/completions", json={**CHAT, "max_tokens": 300}, timeout=0.3)
+        _wait(lambda: len(backend.aborted) == 1)
+        assert not backend.active and app.state.service.loop.cancelled == 1
