@@ -44,7 +44,9 @@ def main() -> int:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         ns = argparse.Namespace(max_concurrent=8, max_queue=16, max_tokens=32)
-        proc = start_server(ckpt, tok, port, ns)
+        log = Path(__file__).parent / "out" / "serve_fuzz_server.log"
+        log.parent.mkdir(exist_ok=True)
+        proc = start_server(ckpt, tok, port, ns, log)
         t0 = time.perf_counter()
         try:
             st = Path(sys.executable).parent / "schemathesis"
@@ -81,7 +83,10 @@ def main() -> int:
     errors_5xx = sum(v for k, v in counts.items() if k.startswith("5"))
     total = sum(counts.values())
     passed = res.returncode == 0 and errors_5xx == 0 and alive
-    summary = [ln for ln in res.stdout.splitlines() if ln.strip()][-12:]
+    lines = [ln for ln in res.stdout.splitlines() if ln.strip()]
+    # keep any failure's reproduction (schemathesis prints a curl line per unique failure)
+    summary = [ln for ln in lines if "curl " in ln or "ST1" in ln or "status" in ln.lower()][:20]
+    summary += lines[-8:]
     report = "\n".join(
         [
             "# compass serve fuzzed by schemathesis",
@@ -89,7 +94,8 @@ def main() -> int:
             f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}; machine: {platform.machine()}, "
             f"{os.cpu_count()} CPUs (shared); schemathesis max-examples {args.max_examples}, seed {args.seed}",
             f"- command: `.venv/bin/python bench/serve_fuzz.py {' '.join(sys.argv[1:])}`",
-            "- server: `compass serve` on a random-init tiny model, real engine",
+            "- server: `compass serve` on a random-init tiny model, real engine "
+            "(its log: bench/out/serve_fuzz_server.log)",
             f"- requests seen by the server: {total}; by status: {dict(sorted(counts.items()))}",
             f"- 5xx: **{errors_5xx}**; server alive after: {alive}; wall {wall:.0f} s",
             f"- verdict: {'PASS' if passed else 'FAIL'} (schemathesis exit {res.returncode})",

@@ -123,7 +123,9 @@ async def run_load(url: str, n: int, concurrency: int, max_tokens: int) -> dict:
     }
 
 
-def start_server(ckpt: Path, tok: Path, port: int, args) -> subprocess.Popen:
+def start_server(
+    ckpt: Path, tok: Path, port: int, args, log: Path | None = None
+) -> subprocess.Popen:
     cmd = [
         sys.executable,
         "-m",
@@ -138,7 +140,8 @@ def start_server(ckpt: Path, tok: Path, port: int, args) -> subprocess.Popen:
         f"--serve.max_queue={args.max_queue}",
         f"--serve.max_new_tokens={args.max_tokens}",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sink = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:

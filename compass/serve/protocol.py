@@ -21,7 +21,8 @@ class SamplingFields(_Request):
     temperature: float = Field(1.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     top_k: int = Field(-1, ge=-1)  # -1 or 0 = off, as vLLM takes it
-    repetition_penalty: float = Field(1.0, gt=0.0, le=10.0)
+    # Penalties near 0 scale logits past float range and poison the whole batch's sampling.
+    repetition_penalty: float = Field(1.0, ge=0.01, le=10.0)
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     stop: str | list[str] | None = None
     n: int = Field(1, ge=1)

@@ -113,7 +113,8 @@ class Service:
             )
         return GenParams(
             max_tokens=max_tokens,
-            temperature=req.temperature,
+            # As vLLM: a temperature this small is greedy (dividing by it overflows the logits).
+            temperature=req.temperature if req.temperature >= 1e-5 else 0.0,
             top_p=req.top_p,
             top_k=max(req.top_k, 0),
             repetition_penalty=req.repetition_penalty,

@@ -179,3 +179,19 @@ def test_queue_full_is_rate_limit_error(engine_backend):
             c.chat.completions.create(model="micro", messages=MSGS, max_tokens=4)
         assert e.value.response.headers["retry-after"] == "1"
         first.close()
+
+
+def test_extreme_sampling_values_do_not_poison_the_batch(client):
+    """temperature 1e-300 overflows the engine's softmax: the server treats it as greedy."""
+    greedy = client.chat.completions.create(
+        model="micro", messages=MSGS, max_tokens=4, temperature=0
+    )
+    tiny = client.chat.completions.create(
+        model="micro", messages=MSGS, max_tokens=4, temperature=1e-300
+    )
+    assert tiny.choices[0].message.content == greedy.choices[0].message.content
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(
+            model="micro", messages=MSGS, max_tokens=4, extra_body={"repetition_penalty": 1e-300}
+        )
+    assert e.value.body["param"] == "repetition_penalty"
