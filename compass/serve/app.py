@@ -35,8 +35,6 @@ def create_app(
     config = config or ServeConfig()
     metrics = Metrics()
     service = Service(backend, config, metrics)
-    keys = KeyChecker(api_keys or {})
-    limiter = RateLimiter(config.rate_limit_per_min)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -48,30 +46,9 @@ def create_app(
     app.state.service = service
     install_error_handlers(app)
 
-    async def authorize(request: Request) -> str:
-        who = "anonymous"
-        if keys.enabled:
-            label = keys.check(request.headers.get("authorization"))
-            if label is None:
-                metrics.rejected["unauthorized"] += 1
-                raise APIError(
-                    401,
-                    "missing or invalid API key: send 'Authorization: Bearer <key>'",
-                    code="invalid_api_key",
-                )
-            who = label
-        wait = limiter.retry_after(
-            who if keys.enabled else (request.client.host if request.client else who)
-        )
-        if wait:
-            metrics.rejected["rate_limited"] += 1
-            raise APIError(
-                429,
-                f"rate limit of {config.rate_limit_per_min} requests per minute reached; retry in {wait} s",
-                code="rate_limit_exceeded",
-                headers={"Retry-After": str(wait)},
-            )
-        return who
+    authorize = _authorizer(
+        KeyChecker(api_keys or {}), RateLimiter(config.rate_limit_per_min), metrics
+    )
 
     @app.get("/v1/models")
     async def models(who: str = Depends(authorize)) -> dict:
@@ -97,12 +74,58 @@ def create_app(
         """This key's accounting: requests and tokens since the server started."""
         return {"key": who, **metrics.usage_of(who)}
 
+    _info_routes(app, service, bool(api_keys))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(
+        ServingMiddleware,
+        max_body_bytes=config.max_body_bytes,
+        metrics=metrics,
+        state=service.state,
+    )
+    return app
+
+
+def _authorizer(keys: KeyChecker, limiter: RateLimiter, metrics: Metrics):
+    """The ``/v1`` dependency: a valid key (when keys are on) and the per-key rate limit."""
+
+    async def authorize(request: Request) -> str:
+        who = "anonymous"
+        if keys.enabled:
+            label = keys.check(request.headers.get("authorization"))
+            if label is None:
+                metrics.rejected["unauthorized"] += 1
+                raise APIError(
+                    401,
+                    "missing or invalid API key: send 'Authorization: Bearer <key>'",
+                    code="invalid_api_key",
+                )
+            who = label
+        wait = limiter.retry_after(
+            who if keys.enabled else (request.client.host if request.client else who)
+        )
+        if wait:
+            metrics.rejected["rate_limited"] += 1
+            raise APIError(
+                429,
+                f"rate limit of {limiter.per_minute} requests per minute reached; retry in {wait} s",
+                code="rate_limit_exceeded",
+                headers={"Retry-After": str(wait)},
+            )
+        return who
+
+    return authorize
+
+
+def _info_routes(app: FastAPI, service: Service, auth: bool) -> None:
+    """Open routes: health, Prometheus metrics and the portal page."""
+    backend, config, metrics = service.backend, service.config, service.metrics
+
     @app.get("/health")
     async def health() -> dict:
         return {
             "status": "draining" if service.state.draining else "ok",
             "model": backend.model_name,
-            "auth": keys.enabled,
+            "auth": auth,
             "max_new_tokens": config.max_new_tokens,
             "running": service.loop.num_running,
             "waiting": service.loop.num_waiting,
@@ -122,12 +145,3 @@ def create_app(
     @app.get("/", include_in_schema=False)
     async def portal() -> FileResponse:
         return FileResponse(STATIC / "index.html")
-
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(
-        ServingMiddleware,
-        max_body_bytes=config.max_body_bytes,
-        metrics=metrics,
-        state=service.state,
-    )
-    return app
