@@ -122,7 +122,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--out", default="bench/results/quant_speed.md")
+    ap.add_argument("--threads", type=int, default=1, help="1: the shared box oversubscribes 2")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     head = [
         "# Quantized decode speed (bench/quant_speed.py)",
         "",

@@ -39,6 +39,19 @@ class QuantWeight(nn.Module):
         else:
             self.input_scale = None
 
+    # Duck-typing as a weight tensor for code that asks (KV-cache dtype, parameter counts):
+    # activations and outputs stay float32, whatever the storage.
+    @property
+    def dtype(self) -> torch.dtype:
+        return torch.float32
+
+    @property
+    def device(self) -> torch.device:
+        return self.qweight.device
+
+    def numel(self) -> int:
+        return int(torch.Size(self.shape).numel())
+
     @property
     def in_features(self) -> int:
         return self.shape[-1]
