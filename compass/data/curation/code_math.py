@@ -32,9 +32,10 @@ def detect_domain(text: str, source: str, source_domains: dict[str, str]) -> str
         code = sum(bool(_CODE_LINE.search(s)) for s in lines) / len(lines)
         if code >= 0.4:
             return "code"
-        math_lines = sum(bool(_MATH_LINE.match(s)) for s in lines) / len(lines)
-        if math_lines >= 0.3 or len(_MATH_MARK.findall(text)) >= 3:
-            return "math"
+    if len(_MATH_MARK.findall(text)) >= 3:
+        return "math"
+    if len(lines) >= 3 and sum(bool(_MATH_LINE.match(s)) for s in lines) / len(lines) >= 0.3:
+        return "math"
     return "general"
 
 
