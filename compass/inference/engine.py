@@ -105,6 +105,8 @@ class Engine:
             raise ValueError(f"request_id {request_id!r} is already running")
         if params.stop and self.tokenizer is None:
             raise ValueError("stop strings need a tokenizer: pass tokenizer=DIR to the engine")
+        if params.logprobs is not None and params.logprobs > self.config.vocab_size:
+            raise ValueError(f"logprobs={params.logprobs} exceeds the vocabulary size")
         bad = [t for t in params.stop_token_ids if t >= self.config.vocab_size]
         if bad:
             raise ValueError(f"stop_token_ids {bad} are outside the vocabulary")
@@ -227,10 +229,16 @@ class Engine:
         if len(plist) != len(prompts):
             raise ValueError(f"{len(prompts)} prompts but {len(plist)} sampling params")
         reqs = []
-        for p, sp in zip(prompts, plist):
-            reqs.append(self._requests[self.add_request(p, sp)])
-        while self.has_unfinished():
-            self.step()
+        try:
+            for p, sp in zip(prompts, plist):
+                reqs.append(self._requests[self.add_request(p, sp)])
+            while self.has_unfinished():
+                self.step()
+        except BaseException:
+            # Leave the engine usable: a bad prompt or an interrupted run frees every slot.
+            for r in reqs:
+                self.abort(r.request_id)
+            raise
         return [_completion(r) for r in reqs]
 
     def stream(

@@ -105,3 +105,11 @@ def test_bad_requests_are_rejected(micro_model):
         e.generate([[1]])
     e.abort("a")
     assert not e.has_unfinished() and e.cache.num_free == 2
+
+
+def test_generate_with_a_bad_prompt_leaves_the_engine_clean(micro_model):
+    e = Engine(micro_model, max_batch=2, max_seq_len=32)
+    with pytest.raises(ValueError, match="context holds"):
+        e.generate([[1, 2], list(range(40))], SamplingParams(temperature=0, max_tokens=2))
+    assert not e.has_unfinished() and e.cache.num_free == 2
+    assert len(e.generate([[1, 2]], SamplingParams(temperature=0, max_tokens=2))[0].token_ids) == 2
