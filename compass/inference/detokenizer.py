@@ -9,14 +9,29 @@ forming at the end of the text, that tail is held back, so no stop string is eve
 
 from __future__ import annotations
 
+import inspect
+
 REPLACEMENT = "\ufffd"
 # Tokens decoded before the new ones so the window's first word keeps its spacing.
 CONTEXT_TOKENS = 6
 
 
+def _decoder(tokenizer, skip_special: bool):
+    """``decode`` without special tokens where the tokenizer supports it (vLLM's default: chat
+    control tokens are not text; the reasoning split works on ids, not on ``<think>`` text)."""
+    try:
+        params = inspect.signature(tokenizer.decode).parameters
+    except (TypeError, ValueError):
+        params = {}
+    for name in ("skip_special", "skip_special_tokens"):
+        if skip_special and name in params:
+            return lambda ids: tokenizer.decode(ids, **{name: True})
+    return tokenizer.decode
+
+
 class IncrementalDetokenizer:
-    def __init__(self, tokenizer, stop: list[str] | None = None):
-        self.tok = tokenizer
+    def __init__(self, tokenizer, stop: list[str] | None = None, skip_special: bool = True):
+        self.decode = _decoder(tokenizer, skip_special)
         self.stop = list(stop or [])
         self.ids: list[int] = []
         self.text = ""  # all text decoded so far
@@ -27,8 +42,8 @@ class IncrementalDetokenizer:
     def add(self, new_ids: list[int]) -> tuple[str, bool]:
         """Append tokens; return (text delta safe to emit, whether a stop string was hit)."""
         self.ids.extend(new_ids)
-        prefix_text = self.tok.decode(self.ids[self._prefix : self._read])
-        window_text = self.tok.decode(self.ids[self._prefix :])
+        prefix_text = self.decode(self.ids[self._prefix : self._read])
+        window_text = self.decode(self.ids[self._prefix :])
         if len(window_text) > len(prefix_text) and not window_text.endswith(REPLACEMENT):
             search_from = max(0, len(self.text) - max((len(s) for s in self.stop), default=0))
             self.text += window_text[len(prefix_text) :]
@@ -41,7 +56,17 @@ class IncrementalDetokenizer:
         return self._take(len(self.text) - self._held_back()), False
 
     def flush(self) -> str:
-        """Everything not yet emitted (at the end of a request)."""
+        """Everything not yet emitted (at the end of a request), including tokens held back as an
+        incomplete character: they decode as U+FFFD now, as a full decode would show them."""
+        if self._read < len(self.ids):
+            prefix_text = self.decode(self.ids[self._prefix : self._read])
+            self.text += self.decode(self.ids[self._prefix :])[len(prefix_text) :]
+            self._prefix = self._read = len(self.ids)
+            hit = self._find_stop(
+                max(0, self.emitted - max((len(s) for s in self.stop), default=0))
+            )
+            if hit is not None:
+                self.text = self.text[:hit]
         return self._take(len(self.text))
 
     def _take(self, upto: int) -> str:

@@ -78,7 +78,8 @@ class ThinkSplitter:
         return self.reasoning.flush(), self.content.flush()
 
     def result(self) -> tuple[str | None, str]:
-        """The final (reasoning, content)."""
+        """The final (reasoning, content); flushes both channels."""
+        self.flush()
         if not self.by_ids:
             return split_think_text(self.content.text)
         reasoning = self.reasoning.text.strip() if self.saw_think else None

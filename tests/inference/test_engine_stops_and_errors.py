@@ -113,3 +113,20 @@ def test_generate_with_a_bad_prompt_leaves_the_engine_clean(micro_model):
         e.generate([[1, 2], list(range(40))], SamplingParams(temperature=0, max_tokens=2))
     assert not e.has_unfinished() and e.cache.num_free == 2
     assert len(e.generate([[1, 2]], SamplingParams(temperature=0, max_tokens=2))[0].token_ids) == 2
+
+
+def test_detokenizer_flushes_an_unfinished_character_and_skips_specials(byte_tok):
+    from compass.inference.detokenizer import IncrementalDetokenizer
+
+    d = IncrementalDetokenizer(byte_tok)
+    euro = "€".encode()
+    assert d.add([ord("a")]) == ("a", False)
+    assert d.add([euro[0]]) == ("", False)  # half a character waits for the rest
+    assert d.flush() == "\ufffd" and d.text == "a\ufffd"
+
+    class SkippingTok:
+        def decode(self, ids, skip_special=False):
+            return "".join("" if skip_special and i == 0 else chr(65 + i) for i in ids)
+
+    d = IncrementalDetokenizer(SkippingTok())
+    assert d.add([1, 0, 2])[0] == "BC"
