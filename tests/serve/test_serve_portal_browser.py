@@ -100,6 +100,12 @@ def test_portal_streams_thai_with_reasoning(browser):
         assert user == "สวัสดีครับ 2+2 เท่ากับเท่าไร?"  # Thai survives the round trip
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         assert browser.save_screenshot(str(ARTIFACTS / "portal_thai_think.png"))
+        added = backend.added
+        msg.find_element(By.CSS_SELECTOR, "button.regenerate").click()
+        _wait(lambda: backend.added == added + 1)  # asked again...
+        again = _wait(lambda: browser.find_elements(By.CSS_SELECTOR, ".msg.assistant.done"))
+        assert len(browser.find_elements(By.CSS_SELECTOR, ".msg.assistant")) == 1  # ...in place
+        assert again[0].find_element(By.CSS_SELECTOR, ".content").text == "คำตอบคือ 4"
 
 
 def test_portal_real_engine_with_api_key(browser, engine_backend):
