@@ -9,8 +9,11 @@ AWQ's per-input-channel scale ``s`` is kept as an ``input_scale`` buffer ``[...,
 weight is ``Q(W·diag(s))`` and activations are divided by ``s`` on the way in (torchao's AWQ does
 the same), so every expert can carry its own scale and nothing is folded into shared norms.
 
-Decode-shaped calls (few rows) use the packed kernels PyTorch ships for CPU; larger batches
-dequantize to float32 and use the float32 GEMM, which wins once the weight read is amortised.
+Calls go through the packed kernels PyTorch ships for CPU: for decode they beat the float32
+GEMM (a quarter/eighth of the bytes to read) and up to a few hundred rows they stay on par with it,
+while dequantizing a large weight on every call costs more than the GEMM itself
+(bench/quant_speed.py). Only very long prefills (> KERNEL_MAX_ROWS rows), where the
+dequantization is amortised, and shapes the kernels refuse take dequantize + float32 GEMM.
 
 Legend: N output channels, K input channels, G groups per row, M activation rows, E experts.
 """
@@ -23,8 +26,8 @@ from torch import nn
 
 from compass.quant import int4
 
-# Rows up to which the packed kernels beat dequantize + float32 GEMM (bench/quant_speed.py).
-KERNEL_MAX_ROWS = 16
+# Rows up to which the packed kernels are used (see the module docstring).
+KERNEL_MAX_ROWS = 1024
 FP8_MAX = 448.0
 
 
