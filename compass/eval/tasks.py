@@ -36,6 +36,7 @@ class TaskSpec:
     max_tokens: int = 64
     answer_regex: str | None = None  # first capture group is the answer; None = whole output
     filters: dict[str, Any] = field(default_factory=dict)  # item field -> required value
+    items_per_lang: int = 0  # keep the first N items of each language; 0 = all
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -109,6 +110,16 @@ def plan(
     return result
 
 
+def _prepare_out(out: Path, fp: str, fresh: bool) -> None:
+    """Keep a partial artifact of the same inputs (the stage resumes from it, e.g. a training
+    checkpoint); wipe one made from other inputs, so nothing stale is mixed into the new run."""
+    stamp = out / ".fingerprint"
+    if out.exists() and (fresh or not stamp.exists() or stamp.read_text() != fp):
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fp)
+
+
 def run_steps(
     steps: list[Step],
     recipe: Recipe,
@@ -147,7 +158,7 @@ def run_steps(
                     f"stage '{step.name}' needs '{dep}', whose artifact {run_dir / dep} is missing or "
                     f"incomplete: rerun with --from {dep}"
                 )
-        out.mkdir(parents=True, exist_ok=True)
+        _prepare_out(out, fp, fresh=force or step.name == start_from)
         t0 = time.time()
         ctx = StepContext(recipe, run_dir, out, {d: run_dir / d for d in step.deps})
         metrics = step.fn(ctx) or {}

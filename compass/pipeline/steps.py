@@ -95,6 +95,69 @@ def _export(ctx: StepContext) -> dict[str, Any]:
     return {"hf_dir": str(ctx.out / "hf")}
 
 
+def _quant_methods(ctx: StepContext) -> list[str]:
+    return list(ctx.recipe.eval.quant_methods or ["fp8", "awq-int4"])
+
+
+def _quantize(ctx: StepContext) -> dict[str, Any]:
+    from compass.model.io import WEIGHTS, load_model, resolve_checkpoint
+    from compass.quant.apply import quantize_model
+    from compass.quant.calib import load_calibration
+    from compass.quant.io import save_quantized
+
+    src = resolve_checkpoint(ctx.deps["pretrain_long"] / "ckpt")
+    metrics: dict[str, Any] = {}
+    for method in _quant_methods(ctx):
+        cfg = copy.deepcopy(ctx.recipe.quant)
+        cfg.method = method
+        model = load_model(src)
+        calib = None
+        if method == "awq-int4":
+            calib = load_calibration(
+                ctx.deps["tokenize"] / "shards",
+                cfg.calib_samples,
+                cfg.calib_seq_len,
+                vocab_size=model.config.vocab_size,
+            )
+        quantize_model(model, cfg, calib)
+        out = save_quantized(model, ctx.out / method)
+        shutil.copytree(
+            ctx.deps["tokenizer"],
+            out / "tokenizer",
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("manifest.json", "config.json"),
+        )
+        size = sum(f.stat().st_size for f in out.glob("*.safetensors"))
+        metrics[method] = {
+            "bytes": size,
+            "ratio_vs_fp32": round(size / (src / WEIGHTS).stat().st_size, 3),
+        }
+    return metrics
+
+
+def _evaluate(ctx: StepContext) -> dict[str, Any]:
+    from compass.eval.harness import evaluate
+    from compass.eval.loading import load_backend
+    from compass.eval.report import main_metric, write_results
+    from compass.eval.tasks import builtin_suite
+    from compass.model.io import resolve_checkpoint
+
+    specs = builtin_suite(ctx.deps["generate"] / "eval")
+    for spec in specs:
+        spec.items_per_lang = ctx.recipe.eval.items_per_lang
+    models = {"base": resolve_checkpoint(ctx.deps["pretrain_long"] / "ckpt")}
+    models |= {m: ctx.deps["quantize"] / m for m in _quant_methods(ctx)}
+    results = {}
+    for label, path in models.items():
+        backend = load_backend(path, batch_size=ctx.recipe.eval.batch_size)
+        results[label] = evaluate(specs, backend)
+    write_results(results, ctx.out)
+    return {
+        label: {r.task: round(r.metrics[main_metric(r)], 4) for r in rs}
+        for label, rs in results.items()
+    }
+
+
 def tiny_pipeline() -> list[Step]:
     """Every stage that exists, in order; later stages are appended as they land."""
     pre = ("model", "pretrain")
@@ -134,4 +197,20 @@ def tiny_pipeline() -> list[Step]:
             60,
         ),
         Step("export", _export, (), ("pretrain_long",), "Hugging Face Qwen2-MoE export", 10),
+        Step(
+            "quantize",
+            _quantize,
+            ("quant", "eval"),
+            ("pretrain_long", "tokenize", "tokenizer"),
+            "FP8 and AWQ-INT4 weights",
+            30,
+        ),
+        Step(
+            "eval",
+            _evaluate,
+            ("eval",),
+            ("generate", "pretrain_long", "quantize"),
+            "built-in held-out suite: base vs quantized",
+            60,
+        ),
     ]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from compass.config import Config
 from compass.data.curation.config import CurationConfig
+from compass.eval.config import EvalConfig
 from compass.data.shards.config import ShardsConfig
 from compass.data.synth.config import DataGenConfig
 from compass.model.config import ModelConfig
@@ -27,3 +28,4 @@ class Recipe(Config):
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     quant: QuantConfig = field(default_factory=QuantConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from compass.data.synth.config import DataGenConfig
+from compass.eval.config import EvalConfig
 from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
 from compass.quant.config import QuantConfig
@@ -53,7 +54,8 @@ def micro() -> Recipe:
             vocab_size=1024, max_lines_per_lang=5000, max_bytes_per_lang=500_000
         ),
         pretrain=micro_pretrain(),
-        quant=QuantConfig(group_size=32),
+        quant=QuantConfig(group_size=32, awq_grid=8, calib_samples=16, calib_seq_len=128),
+        eval=EvalConfig(items_per_lang=2),
         datagen=DataGenConfig(
             n_products=200, n_shops=20, n_users=100, n_docs=2000, eval_items_per_task=5
         ),

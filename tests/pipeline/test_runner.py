@@ -64,3 +64,22 @@ def test_directory_of_a_different_run_is_refused(tmp_path):
     calls = []
     run_steps(_steps(calls), get_recipe("tiny"), tmp_path, force=True)
     assert calls == ["a", "b", "c"]
+
+
+def test_a_rerun_with_new_inputs_starts_from_an_empty_directory(tmp_path):
+    calls = []
+    run_steps(_steps(calls), get_recipe("micro"), tmp_path)
+    (tmp_path / "b" / "stale.txt").write_text("from the old inputs")
+    r = get_recipe("micro")
+    r.model.n_layers = 1
+    run_steps(_steps(calls), r, tmp_path)
+    assert not (tmp_path / "b" / "stale.txt").exists()
+
+
+def test_an_interrupted_stage_keeps_its_partial_work_for_resume(tmp_path):
+    calls = []
+    with pytest.raises(KeyboardInterrupt):
+        run_steps(_steps(calls, fail_at="c"), get_recipe("micro"), tmp_path)
+    (tmp_path / "c" / "partial.ckpt").write_text("resume me")
+    run_steps(_steps(calls), get_recipe("micro"), tmp_path)
+    assert (tmp_path / "c" / "partial.ckpt").exists()
