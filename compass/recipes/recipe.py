@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from compass.config import Config
 from compass.data.curation.config import CurationConfig
-from compass.eval.config import EvalConfig
 from compass.data.shards.config import ShardsConfig
 from compass.data.synth.config import DataGenConfig
+from compass.eval.config import EvalConfig
 from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig
 from compass.quant.config import QuantConfig
