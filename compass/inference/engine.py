@@ -44,8 +44,9 @@ class Engine:
     ):
         self.model = model.eval()
         self.config = model.config
-        param = next(model.parameters())
-        self.device, self.dtype = param.device, param.dtype
+        # The LM head stays float in every quantization scheme, so it names the compute dtype.
+        head = model.lm_head.weight
+        self.device, self.dtype = head.device, head.dtype
         limit = self.config.max_seq_len
         if max_seq_len is not None and max_seq_len > limit:
             log.warning("max_seq_len=%d exceeds the model's max_seq_len=%d", max_seq_len, limit)
@@ -83,10 +84,9 @@ class Engine:
         dtype: torch.dtype = torch.float32,
         **kwargs,
     ) -> Engine:
-        """Load a checkpoint dir (or a run dir with ``latest``) written by compass.model.io."""
-        from compass.model.io import load_model
-
-        model = load_model(path, dtype=dtype).to(device)
+        """Load a checkpoint dir (or a run dir with ``latest``): float (compass.model.io) or
+        quantized (compass.quant), whichever the directory holds."""
+        model = _load_any(path, dtype).to(device)
         return cls(model, tokenizer, max_batch=max_batch, max_seq_len=max_seq_len, **kwargs)
 
     # -- requests ---------------------------------------------------------------------------
@@ -275,6 +275,18 @@ class Engine:
         from compass.inference.chat import stream_chat
 
         return stream_chat(self, messages, params)
+
+
+def _load_any(path: str | Path, dtype: torch.dtype) -> nn.Module:
+    from compass.model.io import load_model
+
+    try:
+        from compass.quant import is_quantized, load_quantized
+    except ImportError:
+        return load_model(path, dtype=dtype)
+    if is_quantized(path):
+        return load_quantized(path)
+    return load_model(path, dtype=dtype)
 
 
 def _completion(r: Request) -> Completion:
