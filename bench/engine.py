@@ -113,9 +113,27 @@ def run_hf_sequential(hf, prompts: list[list[int]], new: int) -> tuple[float, fl
 SYSTEMS = {"compass": run_compass, "hf-batched": run_hf_batched, "hf-sequential": run_hf_sequential}
 
 
-def measure(model, hf, concurrencies, prompt_len, new, vocab, repeats: int) -> list[dict]:
-    """Best of ``repeats`` interleaved runs for the two batched systems (the box is shared, so
-    the minimum is the least disturbed figure); the long sequential baseline runs once."""
+def quantized_models(model, methods: list[str], prompt_len: int) -> dict:
+    """``compass-<method>`` -> a quantized copy (compass.quant; AWQ calibrates on random ids,
+    which is fine for speed)."""
+    if not methods:
+        return {}
+    import copy
+
+    from compass.quant import QuantConfig, quantize_model
+
+    calib = torch.randint(0, model.config.vocab_size, (8, prompt_len))
+    out = {}
+    for m in methods:
+        q = copy.deepcopy(model)
+        quantize_model(q, QuantConfig(method=m, group_size=32), calib if "awq" in m else None)
+        out[f"compass-{m}"] = q.eval()
+    return out
+
+
+def measure(systems: dict, concurrencies, prompt_len, new, vocab, repeats: int) -> list[dict]:
+    """``systems``: name -> (run function, model). Best of ``repeats`` interleaved runs (the box
+    is shared, so the minimum is the least disturbed figure); the sequential baseline runs once."""
     gen = torch.Generator().manual_seed(0)
     rows = []
     for c in concurrencies:
@@ -124,10 +142,9 @@ def measure(model, hf, concurrencies, prompt_len, new, vocab, repeats: int) -> l
         tokens = {}
         best: dict[str, tuple] = {}
         for rep in range(repeats):
-            for name, fn in SYSTEMS.items():
+            for name, (fn, target) in systems.items():
                 if name == "hf-sequential" and rep:
                     continue
-                target = model if name == "compass" else hf
                 wall, lat, tokens[name] = fn(target, prompts, new)
                 if name not in best or wall < best[name][0]:
                     best[name] = (wall, lat)
@@ -187,7 +204,7 @@ def plot(rows: list[dict], path: Path) -> None:
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     cs = [r["c"] for r in rows]
-    for name in SYSTEMS:
+    for name in [k for k in rows[0] if isinstance(rows[0][k], dict)]:
         ax1.plot(cs, [r[name]["tok_s"] for r in rows], marker="o", label=name)
         ax2.plot(cs, [r[name]["latency_s"] for r in rows], marker="o", label=name)
     for ax, title in ((ax1, "output tokens/s"), (ax2, "mean request latency (s)")):
@@ -228,6 +245,20 @@ def write_report(rows, args, source: str, path: Path, mixed: dict | None) -> Non
             f"| {ours['latency_s']:.2f} | {hb['latency_s']:.2f} | {hs['latency_s']:.2f} "
             f"| {r['greedy_match']} |"
         )
+    quant = [k for k in rows[0] if k.startswith("compass-")]
+    if quant:
+        lines += [
+            "",
+            "Quantized models (compass.quant, weight-only) in the same engine, same workload:",
+            "",
+            "| c | " + " | ".join(f"{q} tok/s | ×fp32" for q in quant) + " |",
+            "|---|" + "---|---|" * len(quant),
+        ]
+        for r in rows:
+            cells = [
+                f"{r[q]['tok_s']:.0f} | {r[q]['tok_s'] / r['compass']['tok_s']:.2f}" for q in quant
+            ]
+            lines.append(f"| {r['c']} | " + " | ".join(cells) + " |")
     if mixed is not None:
         m = mixed
         lines += [
@@ -257,6 +288,7 @@ def main() -> int:
     # One thread: on a shared, loaded 2-core box two OpenMP threads make small ops many times slower.
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--mixed-concurrency", type=int, default=32, help="0 skips it")
+    ap.add_argument("--quant", default="int8,awq-int4", help="quantized engine runs ('' skips)")
     ap.add_argument("--repeats", type=int, default=3, help="best-of-N for the batched systems")
     ap.add_argument("--out", default=str(RESULTS / "engine.md"))
     args = ap.parse_args()
@@ -266,7 +298,11 @@ def main() -> int:
         model, hf, source = build_models(args.recipe, Path(tmp))
     vocab = model.config.vocab_size
     warm_up(model, hf, args.prompt_len, vocab)
-    rows = measure(model, hf, concurrencies, args.prompt_len, args.new_tokens, vocab, args.repeats)
+    systems = {n: (fn, model if n == "compass" else hf) for n, fn in SYSTEMS.items()}
+    methods = [m for m in args.quant.split(",") if m]
+    for name, q in quantized_models(model, methods, args.prompt_len).items():
+        systems[name] = (run_compass, q)
+    rows = measure(systems, concurrencies, args.prompt_len, args.new_tokens, vocab, args.repeats)
     for r in rows:
         ours = r["compass"]["tok_s"]
         print(
