@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import statistics
 import tempfile
@@ -143,7 +144,7 @@ def main() -> None:
         "# Training throughput (fwd + bwd + clip + AdamW, float32, CPU)",
         "",
         f"Machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} "
-        f"torch threads; date {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; "
+        f"torch threads, load average {os.getloadavg()[0]:.1f} (shared box); date {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; "
         f"command `.venv/bin/python bench/train_throughput.py`; float32 GEMM peak "
         f"{peak / 1e9:.1f} GFLOP/s (1024² matmul, best of 20). Baseline: transformers "
         "Qwen2MoeForCausalLM on the exported weights, same batch.",

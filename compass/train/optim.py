@@ -25,7 +25,5 @@ def build_adamw(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
         {"params": decay, "weight_decay": cfg.weight_decay},
         {"params": plain, "weight_decay": 0.0},
     ]
-    # foreach=False keeps the update bit-identical between plain tensors and FSDP DTensors.
-    return torch.optim.AdamW(
-        groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, foreach=False
-    )
+    # torch picks the implementation: the per-tensor loop on CPU, multi-tensor (foreach) on GPU.
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-WORDS = {
-    "en": "the red shirt costs ten dollars and ships free to your home today with a voucher".split(),
-    "id": "baju merah ini harganya sepuluh ribu rupiah dan gratis ongkir ke rumah hari ini".split(),
-    "vi": "áo đỏ này giá mười nghìn đồng và miễn phí vận chuyển đến nhà hôm nay".split(),
+_SENTENCES = {
+    "en": "the red shirt costs ten dollars and ships free to your home today with a voucher",
+    "id": "baju merah ini harganya sepuluh ribu rupiah dan gratis ongkir ke rumah hari ini",
+    "vi": "áo đỏ này giá mười nghìn đồng và miễn phí vận chuyển đến nhà hôm nay",
 }
+WORDS = {lang: s.split() for lang, s in _SENTENCES.items()}
 
 
 class ByteTokenizer:
