@@ -20,103 +20,22 @@ log = logging.getLogger(__name__)
 _CLD2_MAP = {"zh": "zh", "zh-Hant": "zh", "in": "id", "fil": "tl"}
 
 # Words common in one standard and rare or absent in the other (spelling and vocabulary).
-_MS_MARKERS = {
-    "boleh",
-    "kerana",
-    "sahaja",
-    "percuma",
-    "wang",
-    "kedai",
-    "awak",
-    "hendak",
-    "nak",
-    "pejabat",
-    "kereta",
-    "bimbit",
-    "beli-belah",
-    "cuti",
-    "bagi",
-    "daripada",
-    "semasa",
-    "kualiti",
-    "ialah",
-    "adalah",
-    "sila",
-    "terima",
-    "kasih",
-    "anda",
-    "mahu",
-    "belum",
-    "hadiah",
-    "penghantaran",
-    "ringgit",
-    "selepas",
-    "sebelum",
-    "encik",
-    "baharu",
-    "lapan",
-    "sembilan",
-    "jualan",
-    "harga",
-    "tempahan",
-    "membeli",
-    "pesanan",
-    "teksi",
-    "polis",
-    "universiti",
-    "aktiviti",
-    "betul",
-}
-_ID_MARKERS = {
-    "bisa",
-    "karena",
-    "saja",
-    "gratis",
-    "uang",
-    "toko",
-    "kamu",
-    "mau",
-    "kantor",
-    "mobil",
-    "ponsel",
-    "belanja",
-    "libur",
-    "untuk",
-    "dari",
-    "selama",
-    "kualitas",
-    "sangat",
-    "banget",
-    "nggak",
-    "gak",
-    "tidak",
-    "silakan",
-    "pengiriman",
-    "rupiah",
-    "setelah",
-    "sebelumnya",
-    "bapak",
-    "baru",
-    "delapan",
-    "sembilan",
-    "penjualan",
-    "pesan",
-    "taksi",
-    "polisi",
-    "universitas",
-    "aktivitas",
-    "benar",
-    "sudah",
-    "dong",
-    "sih",
-    "aja",
-    "udah",
-    "pembelian",
-}
-# Markers that appear in both sets carry no signal.
-_SHARED = _MS_MARKERS & _ID_MARKERS
-_MS_ONLY = _MS_MARKERS - _SHARED - {"harga", "anda", "terima", "kasih", "adalah", "bagi"}
-_ID_ONLY = _ID_MARKERS - _SHARED - {"untuk", "dari", "tidak", "sangat", "pengiriman"}
+_MS_ONLY = {
+    "boleh", "kerana", "sahaja", "percuma", "wang", "kedai", "awak", "hendak", "nak", "pejabat",
+    "kereta", "bimbit", "cuti", "semasa", "kualiti", "ialah", "daripada", "mahu", "hadiah",
+    "penghantaran", "ringgit", "rm", "selepas", "encik", "baharu", "jualan", "tempahan",
+    "teksi", "polis", "universiti", "aktiviti", "betul", "keluaran", "jenama", "saiz",
+    "telefon", "wayar", "bateri", "diperbuat", "carian", "jawapan", "ejen", "baucar", "diskaun",
+    "troli", "basikal", "mesyuarat", "hadapan", "sila", "bungkusan", "beg", "kasut", "seluar",
+}  # fmt: skip
+_ID_ONLY = {
+    "bisa", "karena", "gratis", "uang", "toko", "kamu", "mau", "kantor", "mobil", "ponsel",
+    "libur", "kualitas", "banget", "nggak", "gak", "silakan", "rupiah", "rp", "bapak",
+    "penjualan", "taksi", "polisi", "universitas", "aktivitas", "dong", "sih", "aja", "udah",
+    "ongkir", "merek", "ukuran", "baterai", "nirkabel", "jawaban", "kaos", "gampang", "cocok",
+    "dipakai", "casing", "hp", "kak", "seharga", "sepeda", "rapat", "keranjang", "paket",
+    "sepatu", "celana", "tas", "pengiriman", "saat", "bepergian",
+}  # fmt: skip
 _WORD = re.compile(r"[a-z\-]+")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 
@@ -129,12 +48,14 @@ class LangResult:
 
 
 def marker_vote(text: str) -> str | None:
+    margin = marker_margin(text)
+    return None if margin == 0 else ("ms" if margin > 0 else "id")
+
+
+def marker_margin(text: str) -> int:
+    """Malay markers minus Indonesian markers."""
     words = _WORD.findall(text.lower())
-    ms = sum(w in _MS_ONLY for w in words)
-    id_ = sum(w in _ID_ONLY for w in words)
-    if ms == id_:
-        return None
-    return "ms" if ms > id_ else "id"
+    return sum(w in _MS_ONLY for w in words) - sum(w in _ID_ONLY for w in words)
 
 
 class LanguageIdentifier:
@@ -148,8 +69,9 @@ class LanguageIdentifier:
     def _idms(self, text: str, cld2_guess: str) -> str:
         if self.cfg.idms_resolver == "none":
             return cld2_guess
-        vote = marker_vote(text)
-        if self.cfg.idms_resolver == "markers":
+        margin = marker_margin(text)
+        vote = None if margin == 0 else ("ms" if margin > 0 else "id")
+        if self.cfg.idms_resolver == "markers" or abs(margin) >= 2:
             return vote or cld2_guess
         if self._lingua is None:
             from lingua import Language, LanguageDetectorBuilder
@@ -162,8 +84,8 @@ class LanguageIdentifier:
         conf = self._lingua.compute_language_confidence_values(text[:600])
         top = conf[0]
         lang = "id" if top.language.name == "INDONESIAN" else "ms"
-        # lingua is close to a coin toss on short, neutral sentences: markers break the tie.
-        if top.value < 0.6 and vote:
+        # lingua is close to a coin toss on short, neutral sentences: a marker breaks the tie.
+        if top.value < 0.8 and vote:
             return vote
         return lang
 
@@ -180,7 +102,12 @@ class LanguageIdentifier:
                 _, _, details = pycld2.detect(sample, bestEffort=True)
             except pycld2.error:
                 return LangResult("other", 0.0, 0.0)
-        found = [(_CLD2_MAP.get(code, code), pct / 100.0) for _, code, pct, _ in details if pct > 0]
+        shares: dict[str, float] = {}
+        for _, code, pct, _ in details:  # CLD2 splits Chinese into zh and zh-Hant: merge them
+            if pct > 0:
+                lang = _CLD2_MAP.get(code, code)
+                shares[lang] = shares.get(lang, 0.0) + pct / 100.0
+        found = sorted(shares.items(), key=lambda kv: -kv[1])
         if not found:
             return LangResult("other", 0.0, 0.0)
         lang, share = found[0]
