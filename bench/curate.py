@@ -109,7 +109,7 @@ def main() -> None:
             "",
             f"- machine: {platform.machine()} (2 shared cores), python "
             f"{platform.python_version()}, date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
-            f"- command: `.venv/bin/python bench/curate.py"
+            "- command: `.venv/bin/python bench/curate.py"
             + (f" --input {args.input}`" if args.input else f" --n-docs {args.n_docs}`"),
             f"- input: {n} documents, {mb:.1f} MB of JSONL",
             "",
