@@ -54,3 +54,13 @@ def test_shared_experts_gradients_match_two_separate_projections():
     want = [x.grad] + [p.grad for p in shared.parameters()]
     for a, b in zip(got, want):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_every_impl_accepts_an_empty_batch():
+    from compass.model.moe.experts import RoutedExperts
+
+    for impl in ("bmm", "grouped_mm", "loop", "auto"):
+        y = RoutedExperts(4, 16, 16, impl)(
+            torch.zeros(0, 16), torch.zeros(0, 2), torch.zeros(0, 2, dtype=torch.long)
+        )
+        assert y.shape == (0, 16), impl

@@ -43,7 +43,7 @@ class RoutedExperts(nn.Module):
         N, k = experts_Nk.shape
         plan = Dispatch.build(experts_Nk, self.n_experts)
         impl = self._choose(plan.counts_E, N * k, x_ND.element_size())
-        if impl == "loop":
+        if impl == "loop" or N == 0:  # the padded path has no token 0 to park empty slots on
             return self._loop(x_ND, weights_Nk, plan, k)
         y_AD = self._bmm(x_ND, plan, k) if impl == "bmm" else self._grouped_mm(x_ND, plan, k)
         # Σ_j w_nj · y_nj as one batched [1, k] @ [k, D] product: one pass instead of mul + sum.
