@@ -1,12 +1,14 @@
 """Routed SwiGLU experts over stacked ``[E, out, in]`` weights, dropless.
 
-Tokens are sorted by expert once; three interchangeable kernels then run the experts:
-- ``bmm``: scatter into a padded ``[E, C, D]`` buffer (C = the busiest expert's load) and use two
-  batched matmuls. Fastest on CPU while the load is near-balanced (see bench/moe_block.py).
+Tokens are sorted by expert once (``dispatch.py``); three interchangeable kernels then run them:
+- ``bmm``: gather rows straight into a padded ``[E, C, D]`` buffer (C = the busiest expert's
+  load) and use two batched matmuls. Fastest on CPU while the load is near-balanced.
 - ``grouped_mm``: ``torch._grouped_mm`` over the sorted rows with expert offsets; no padding, so it
   wins when the load is skewed. Needs 16-byte-aligned dims.
-- ``loop``: one expert at a time; the plain reference the others are tested against.
-``auto`` picks bmm unless padding would more than double the work.
+- ``loop``: one expert at a time with plain indexing; the reference the others are tested against.
+``auto`` picks bmm unless padding would more than double the work. The fast paths move rows with
+gathers only and combine the k outputs of a token with one batched product; on a loaded 2-core
+CPU every extra pass over the activations shows (bench/moe_block.py, results/moe_block.md).
 
 Legend: N tokens, k experts per token, A = N·k assignments, E experts, C capacity, D model dim,
 I expert dim.
