@@ -121,7 +121,8 @@ class Trainer:
         for i, batch in enumerate(batches):
             if self.info.distributed and accum > 1:
                 model.set_requires_gradient_sync(i == accum - 1)
-            out = self.stage.loss(model, batch)
+            with self._autocast():
+                out = self.stage.loss(model, batch)
             loss = out.loss_sum * scale
             if out.aux_loss is not None:
                 loss = loss + (alpha * out.aux_loss + beta * out.z_loss) / accum
@@ -161,6 +162,11 @@ class Trainer:
         self.step += 1
         self.tokens_seen += record["tokens"]
         return record
+
+    def _autocast(self):
+        """bf16 autocast for one GPU; under FSDP its MixedPrecisionPolicy does this instead."""
+        on = self.cfg.mixed_precision and self.info.device.type == "cuda"
+        return torch.autocast("cuda", torch.bfloat16, enabled=on and not self.info.distributed)
 
     def _skip(self, record: dict[str, Any]) -> None:
         self.bad_steps += 1
