@@ -3,6 +3,7 @@ top-4, expert size 2048) with a 180k vocabulary (§2.1.3) and a 4k context (§2.
 
 from __future__ import annotations
 
+from compass.data.curation.config import web_scale_curation
 from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
 from compass.recipes.recipe import Recipe
@@ -37,6 +38,7 @@ def compass_v2_30b_a5b() -> Recipe:
             max_bytes_per_lang=2_000_000_000,
             num_threads=32,
         ),
+        curation=web_scale_curation(),
         pretrain=report_pretrain(),
         # Serving the full model (GPU): wide batches, answers up to the 4k context.
         serve=ServeConfig(

@@ -144,7 +144,7 @@ class CurationConfig(Config):
     inputs: list[str] = field(default_factory=lambda: ["runs/data/generated/docs"])
     engine: Literal["local", "ray"] = "local"
     ray_address: str = ""  # empty: local ray.init
-    ray_num_cpus: int = 2
+    ray_num_cpus: int = 2  # local ray.init size, and actors per map stage
     source_domains: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SOURCE_DOMAINS))
     rows_per_file: int = 50_000
     reader: ReaderConfig = field(default_factory=ReaderConfig)
@@ -172,3 +172,19 @@ class CurationConfig(Config):
             raise ConfigError("curation.quality.threshold must be in [0, 1)")
         if self.dedup.hq_max_copies < 1:
             raise ConfigError("curation.dedup.hq_max_copies must be >= 1")
+
+
+def web_scale_curation() -> CurationConfig:
+    """Curation of web-scale corpora (the report's recipe): Gopher's length and repetition limits,
+    Ray Data on a cluster, more permutations for a sharper LSH threshold."""
+    cfg = CurationConfig(inputs=[], engine="ray", ray_address="auto", ray_num_cpus=64)
+    cfg.rows_per_file = 200_000
+    cfg.reader.max_doc_bytes = 10_000_000
+    f = cfg.filters
+    f.min_words, f.max_words = 50, 100_000
+    f.max_top_2gram_frac, f.max_top_3gram_frac, f.max_top_4gram_frac = 0.20, 0.18, 0.16
+    f.max_dup_5gram_frac, f.max_dup_10gram_frac = 0.15, 0.10
+    f.min_alpha_word_frac = 0.8
+    cfg.quality.max_train_docs = 200_000
+    cfg.dedup.num_perm, cfg.dedup.bands = 256, 32
+    return cfg

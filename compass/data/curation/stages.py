@@ -112,7 +112,9 @@ class PhaseB:
         ehash = np.fromiter((dedup_key(t) for t in texts), dtype=np.int64, count=len(texts))
         unspaced = [r["lang"] in NO_SPACE_LANGS for r in live]
         d = self.cfg.dedup
+        # Case is folded: a re-cased word is the same word to a reader and to dedup.
+        lowered = [t.lower() for t in texts]
         sig = minhash_signatures(
-            texts, unspaced, d.shingle_words, d.shingle_chars_no_space, self.a, self.b
+            lowered, unspaced, d.shingle_words, d.shingle_chars_no_space, self.a, self.b
         )
         return records, ehash, sig
