@@ -76,7 +76,13 @@ class ActivationCapture:
         if x_MK.shape[0] > self.max_rows:
             idx = torch.randperm(x_MK.shape[0], generator=self.gen)[: self.max_rows]
             x_MK = x_MK[idx]
-        self.rows.setdefault(key, []).append(x_MK)
+        parts = self.rows.setdefault(key, [])
+        parts.append(x_MK)
+        # Bound memory over long calibration runs: fold the parts into one subsample of 2× cap.
+        if sum(p.shape[0] for p in parts) > 4 * self.max_rows:
+            merged = torch.cat(parts)
+            idx = torch.randperm(merged.shape[0], generator=self.gen)[: 2 * self.max_rows]
+            self.rows[key] = [merged[idx]]
 
     def add_linear(self, name: str, module: nn.Module) -> None:
         self._handles.append(module.register_forward_pre_hook(lambda m, a: self._keep(name, a[0])))

@@ -86,3 +86,17 @@ def test_calibration_sources(ckpt, tmp_path):
     (tmp_path / "c.jsonl").write_text('{"text": "hi"}\n')
     with pytest.raises(ConfigError, match="--tokenizer"):
         load_calibration(tmp_path / "c.jsonl", 2, 10)
+
+
+def test_calibration_from_token_shards(tmp_path):
+    from compass.data.shards.fixtures import ByteTokenizer, make_curated
+    from compass.data.shards.format import open_split
+    from compass.data.shards.writer import tokenize_curated
+
+    tokenize_curated(make_curated(tmp_path / "cur", n_docs=60), ByteTokenizer(), tmp_path / "sh")
+    ids = load_calibration(tmp_path / "sh", n_samples=3, seq_len=16, vocab_size=258)
+    split = open_split(tmp_path / "sh", "val")
+    stream = torch.as_tensor(split.tokens.astype("int64"))
+    if stream.numel() == 0:
+        stream = torch.as_tensor(open_split(tmp_path / "sh", "train").tokens.astype("int64"))
+    assert ids.shape == (3, 16) and torch.equal(ids[0], stream[:16])
