@@ -33,6 +33,9 @@ def write_sharded(
     """Write (name, tensor) pairs as HF shards; returns the weight files written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # Weights of an earlier export into the same directory would be loaded alongside (or instead).
+    for stale in [*out.glob("model*.safetensors"), out / INDEX]:
+        stale.unlink(missing_ok=True)
     shards: list[list[str]] = []
     tmp_files: list[Path] = []
     current: dict[str, torch.Tensor] = {}

@@ -141,7 +141,9 @@ def test_import_inverts_export_bit_exact(exported, tmp_path):
 
 def test_sharded_export_and_transformers_saved_dir_round_trip(exported, tmp_path):
     _, ckpt, hf_dir = exported
+    export_hf(ckpt, tmp_path / "sharded")  # a single-file export first: must not linger
     sharded = export_hf(ckpt, tmp_path / "sharded", max_shard_bytes=200_000)
+    assert not (sharded / "model.safetensors").exists()
     index = json.loads((sharded / "model.safetensors.index.json").read_text())
     assert len(set(index["weight_map"].values())) > 1
     _assert_same_checkpoint(ckpt, import_hf(sharded, tmp_path / "from_sharded"))
