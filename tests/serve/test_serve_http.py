@@ -236,3 +236,18 @@ def test_more_choices_than_capacity_is_400(make_client):
     c = make_client(max_concurrent=2, max_queue=1, max_n=4)
     r = c.post("/v1/completions", json={"prompt": ["a", "b"], "n": 2, "max_tokens": 1})
     assert r.status_code == 400 and r.json()["error"]["param"] == "n"
+
+
+def test_chat_stream_with_n_choices(make_client):
+    c = make_client()
+    body = {
+        "messages": [{"role": "user", "content": "hi"}],
+        "n": 2,
+        "stream": True,
+        "temperature": 0,
+    }
+    events = _events(c.post("/v1/chat/completions", json=body))[:-1]
+    for k in (0, 1):
+        mine = [e["choices"][0] for e in events if e["choices"][0]["index"] == k]
+        assert "".join(ch["delta"].get("content", "") for ch in mine) == PLAIN_REPLY
+        assert mine[-1]["finish_reason"] == "stop"

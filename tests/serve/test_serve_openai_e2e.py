@@ -195,3 +195,15 @@ def test_extreme_sampling_values_do_not_poison_the_batch(client):
             model="micro", messages=MSGS, max_tokens=4, extra_body={"repetition_penalty": 1e-300}
         )
     assert e.value.body["param"] == "repetition_penalty"
+
+
+def test_stop_string_on_the_real_engine(client):
+    full = client.completions.create(model="micro", prompt="Xin chào", max_tokens=12, temperature=0)
+    text = full.choices[0].text
+    stop = text.strip()[len(text.strip()) // 2 :][:2]
+    assert stop
+    cut = client.completions.create(
+        model="micro", prompt="Xin chào", max_tokens=12, temperature=0, stop=[stop]
+    )
+    assert cut.choices[0].finish_reason == "stop"
+    assert cut.choices[0].text == text[: text.index(stop)]
