@@ -75,7 +75,7 @@ def export_hf(
     weights = ckpt_dir / WEIGHTS
     out = Path(out_dir)
     if out.resolve() == ckpt_dir.resolve():
-        raise ValueError(f"--out {out} is the checkpoint itself; choose another directory")
+        raise ConfigError(f"--out {out} is the checkpoint itself; choose another directory")
     out.mkdir(parents=True, exist_ok=True)
     with safe_open(str(weights), framework="pt") as f:
         names = f.keys()  # safe_open handles are not iterable
@@ -126,7 +126,7 @@ def import_hf(hf_dir: str | Path, out_dir: str | Path) -> Path:
     t0 = time.time()
     src = Path(hf_dir)
     if Path(out_dir).resolve() == src.resolve():
-        raise ValueError(f"--out {out_dir} is the Hugging Face directory itself; choose another")
+        raise ConfigError(f"--out {out_dir} is the Hugging Face directory itself; choose another")
     cfg = _read_hf_config(src)
     with ShardedReader(src) as reader:
         shapes = reader.shapes()
