@@ -13,6 +13,7 @@ from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig
 from compass.quant.config import QuantConfig
 from compass.serve.config import ServeConfig
+from compass.sft.config import SFTConfig
 from compass.tokenizer.config import TokenizerConfig
 
 
@@ -26,6 +27,7 @@ class Recipe(Config):
     curation: CurationConfig = field(default_factory=CurationConfig)
     shards: ShardsConfig = field(default_factory=ShardsConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    sft: SFTConfig = field(default_factory=SFTConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     quant: QuantConfig = field(default_factory=QuantConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)

