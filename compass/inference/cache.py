@@ -32,6 +32,8 @@ class SlotCache:
         self.v = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layers)]
         self.n_slots, self.max_len = n_slots, max_len
         self._free = list(range(n_slots))
+        # The token ids whose keys each slot holds at positions 0..len-1 (for prefix reuse).
+        self.tokens: list[list[int]] = [[] for _ in range(n_slots)]
 
     @classmethod
     def for_model(cls, config, n_slots: int, max_len: int, dtype, device) -> SlotCache:
@@ -43,22 +45,56 @@ class SlotCache:
     def num_free(self) -> int:
         return len(self._free)
 
-    def allocate(self) -> int:
+    def allocate(self, prompt: list[int], min_shared: int) -> tuple[int, int]:
+        """A free slot for ``prompt`` and how many of its leading tokens' keys it already holds.
+
+        A freed slot keeps its keys until they are overwritten, so a prompt that starts like the
+        slot's last content (the next turn of a chat, a repeated few-shot prefix) skips that part
+        of its prefill. Otherwise the lowest free slot, which keeps batches contiguous.
+        """
         if not self._free:
             raise RuntimeError("no free KV-cache slot: the scheduler admitted too many requests")
         self._free.sort()
-        return self._free.pop(0)
+        best, shared = self._free[0], 0
+        for slot in self._free:
+            n = common_prefix(self.tokens[slot], prompt, len(prompt) - 1)
+            if n >= min_shared and n > shared:
+                best, shared = slot, n
+        self._free.remove(best)
+        return best, shared
 
     def release(self, slot: int) -> None:
         if slot in self._free:
             raise RuntimeError(f"KV-cache slot {slot} released twice")
         self._free.append(slot)
 
+    def record(self, slot: int, start: int, ids: list[int]) -> None:
+        """Keys for ``ids`` were written at positions ``start...``; later ones are stale."""
+        self.tokens[slot] = self.tokens[slot][:start] + list(ids)
+
+    def copy_prefix(self, src: int, dst: int, n: int) -> None:
+        """Give slot ``dst`` the first ``n`` positions of slot ``src`` (a shared prompt prefix)."""
+        for k, v in zip(self.k, self.v):
+            k[dst, :, :n] = k[src, :, :n]
+            v[dst, :, :n] = v[src, :, :n]
+        self.tokens[dst] = self.tokens[src][:n]
+
     def view(self, slots: list[int]) -> SlotView:
         return SlotView(self, slots)
 
     def nbytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in self.k + self.v)
+
+
+def common_prefix(a: list[int], b: list[int], limit: int) -> int:
+    """Length of the common prefix of ``a`` and ``b``, at most ``limit``."""
+    n = min(len(a), len(b), limit)
+    if n <= 0 or a[0] != b[0]:
+        return 0
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
 
 
 class SlotView:

@@ -45,8 +45,10 @@ class Engine:
         self.model = model.eval()
         self.config = model.config
         # The LM head stays float in every quantization scheme, so it names the compute dtype.
-        head = model.lm_head.weight
-        self.device, self.dtype = head.device, head.dtype
+        ref = getattr(model.lm_head, "weight", None)
+        if ref is None:
+            ref = next(p for p in model.parameters() if p.is_floating_point())
+        self.device, self.dtype = ref.device, ref.dtype
         limit = self.config.max_seq_len
         if max_seq_len is not None and max_seq_len > limit:
             log.warning("max_seq_len=%d exceeds the model's max_seq_len=%d", max_seq_len, limit)

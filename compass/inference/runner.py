@@ -58,6 +58,7 @@ class ModelRunner:
             finally:
                 self.model.lm_head = head
         for (r, _), x in zip(rows, inputs):
+            self.cache.record(r.slot, r.num_computed, x)
             r.num_computed += len(x)
         return logits_BV
 
