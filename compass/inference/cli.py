@@ -54,10 +54,14 @@ def find_tokenizer_dir(checkpoint: str, explicit: str | None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    tok_dir = find_tokenizer_dir(args.checkpoint, args.tokenizer)
-    engine = Engine.from_checkpoint(
-        args.checkpoint, tokenizer=str(tok_dir), max_batch=1, max_seq_len=args.max_seq_len
-    )
+    try:
+        tok_dir = find_tokenizer_dir(args.checkpoint, args.tokenizer)
+        engine = Engine.from_checkpoint(
+            args.checkpoint, tokenizer=str(tok_dir), max_batch=1, max_seq_len=args.max_seq_len
+        )
+    except FileNotFoundError as e:
+        log.error("%s", e)
+        return 2
     params = SamplingParams(
         temperature=args.temperature,
         top_k=args.top_k,
@@ -67,8 +71,14 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         enable_thinking=args.think,
     )
-    chat_loop(engine, params, input, sys.stdout.write, args.system)
+    write = sys.stdout.write if sys.stdout.isatty() else _plain(sys.stdout.write)
+    chat_loop(engine, params, input, write, args.system)
     return 0
+
+
+def _plain(write: Callable[[str], object]) -> Callable[[str], object]:
+    """Output without the dim/reset escapes (piped output, logs)."""
+    return lambda text: write(text.replace(DIM, "").replace(RESET, ""))
 
 
 def chat_loop(
