@@ -163,6 +163,7 @@ def main() -> int:
     ap.add_argument("--max-tokens", type=int, default=16)
     ap.add_argument("--max-concurrent", type=int, default=16)
     ap.add_argument("--max-queue", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=2, help="load rounds (RSS after each)")
     ap.add_argument("--name", default="serve_load", help="results file: bench/results/NAME.md")
     ap.add_argument(
         "--checkpoint", help="serve this checkpoint instead of a random-init tiny model"
@@ -197,9 +198,12 @@ def main() -> int:
                 finally:
                     task.cancel()
 
-            load = asyncio.run(sampled())
-            time.sleep(2)
-            rss_after = rss_mb(proc.pid)
+            rss_rounds = []
+            for _ in range(args.rounds):  # later rounds show whether memory keeps growing
+                load = asyncio.run(sampled())
+                time.sleep(2)
+                rss_rounds.append(rss_mb(proc.pid))
+            rss_after = rss_rounds[-1]
             metrics = httpx.get(url + "/metrics").text
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -214,7 +218,7 @@ def main() -> int:
     rows = [
         f"| sequential (baseline) | {seq['requests']} | 1 | {seq['ok']} | {seq['rejected_429']} | "
         f"{seq['server_errors']} | {seq['tok_per_s']:.1f} | {seq['p50_s']:.3f} | {seq['p95_s']:.3f} |",
-        f"| concurrent | {load['requests']} | {args.concurrency} | {load['ok']} | {load['rejected_429']} | "
+        f"| concurrent (last of {args.rounds} rounds) | {load['requests']} | {args.concurrency} | {load['ok']} | {load['rejected_429']} | "
         f"{load['server_errors']} | {load['tok_per_s']:.1f} | {load['p50_s']:.3f} | {load['p95_s']:.3f} |",
     ]
     report = "\n".join(
@@ -233,7 +237,9 @@ def main() -> int:
             "",
             f"- throughput ratio concurrent / sequential: **{ratio:.2f}x**",
             f"- server RSS: baseline {rss_base:.0f} MB, peak {max(peak):.0f} MB, after {rss_after:.0f} MB "
-            f"({rss_after / rss_base:.3f}x baseline)",
+            f"({rss_after / rss_base:.3f}x baseline); after each round: "
+            + ", ".join(f"{r:.0f}" for r in rss_rounds)
+            + " MB",
             f"- verdict: {'PASS' if passed else 'FAIL'} (0 server errors, all 200 or 429, RSS back within 10%)",
             "",
             "```",
