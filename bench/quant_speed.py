@@ -6,7 +6,7 @@
    ``_weight_int8pack_mm``, FP8 (upcast to float32 per call) and INT4 dequantize + float32 GEMM.
 2. One whole-model decode step (KV cache at 128 tokens, batch 1 and 8) of a model with the
    ``small`` recipe's layer shapes (fewer layers, ``--layers``) for fp32 / int8 / awq-int4 / fp8.
-Timings: the minimum over repeats of the mean of several calls (the box is shared and loaded).
+Timings: variants run round-robin; cells give the fastest call and the median per-round\nspeed-up vs float32 (the box is shared and loaded in bursts).
 
     .venv/bin/python bench/quant_speed.py [--layers 4] [--out bench/results/quant_speed.md]
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -40,19 +41,27 @@ SHAPES = [  # (name, N out, K in, group)
 ]
 
 
-def timeit(fn, reps: int = 7, min_s: float = 0.05) -> float:
-    fn()
-    n, t0 = 1, time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-6)
-    n = max(1, int(min_s / one))
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / n)
-    return best
+def _batch(fn, n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n
+
+
+def compare(fns: list, reps: int = 15, min_s: float = 0.02) -> tuple[list[float], list[float]]:
+    """Round-robin timing: (min seconds per call of each fn, median speed-up of each vs fns[0]).
+
+    Other jobs load this box in bursts; timing the variants back to back in every round and
+    taking the median of the per-round ratios cancels most of that.
+    """
+    ns = []
+    for fn in fns:
+        fn()
+        ns.append(max(1, int(min_s / max(_batch(fn, 1), 1e-6))))
+    rounds = [[_batch(fn, n) for fn, n in zip(fns, ns)] for _ in range(reps)]
+    best = [min(r[i] for r in rounds) for i in range(len(fns))]
+    ratios = [statistics.median(r[0] / r[i] for r in rounds) for i in range(len(fns))]
+    return best, ratios
 
 
 @torch.no_grad()
@@ -66,22 +75,23 @@ def matmul_table() -> list[str]:
         )  # fmt: skip
         for m in (1, 4, 16):
             x = torch.randn(m, k)
-            base = timeit(lambda: F.linear(x, w))  # noqa: B023
-            times = [
-                timeit(lambda: i4.linear(x)),  # noqa: B023
-                timeit(lambda: i8.linear(x)),  # noqa: B023
-                timeit(lambda: f8.linear(x)),  # noqa: B023
-                timeit(lambda: F.linear(x, i4.dequantize())),  # noqa: B023
+            fns = [
+                lambda: F.linear(x, w),  # noqa: B023
+                lambda: i4.linear(x),  # noqa: B023
+                lambda: i8.linear(x),  # noqa: B023
+                lambda: f8.linear(x),  # noqa: B023
+                lambda: F.linear(x, i4.dequantize()),  # noqa: B023
             ]
-            cells = " | ".join(f"{t * 1e6:.0f} ({base / t:.2f}×)" for t in times)
-            rows.append(f"| {name} | {m} | {base * 1e6:.0f} | {cells} |")
+            best, ratio = compare(fns)
+            cells = " | ".join(f"{t * 1e6:.0f} ({r:.2f}×)" for t, r in zip(best[1:], ratio[1:]))
+            rows.append(f"| {name} | {m} | {best[0] * 1e6:.0f} | {cells} |")
             print(rows[-1], flush=True)
     return rows
 
 
 @torch.no_grad()
-def decode_table(n_layers: int) -> list[str]:
-    cfg = get_recipe("small").model
+def decode_table(recipe: str, n_layers: int) -> list[str]:
+    cfg = get_recipe(recipe).model
     cfg.n_layers = n_layers
     torch.manual_seed(0)
     model = CompassModel(cfg)
@@ -100,8 +110,8 @@ def decode_table(n_layers: int) -> list[str]:
     ]
     for batch in (1, 8):
         prompt = torch.randint(0, cfg.vocab_size, (batch, 128))
-        base = None
-        for name, m in variants.items():
+        fns = []
+        for m in variants.values():
             cache = KVCache.for_model(cfg, batch, max_len=160)
             m(prompt, cache=cache)
             nxt = torch.randint(0, cfg.vocab_size, (batch, 1))
@@ -111,16 +121,19 @@ def decode_table(n_layers: int) -> list[str]:
                 m(nxt, positions_BT=pos, cache=cache)
                 cache.lengths.fill_(128)  # re-run the same step: position 128 again
 
-            t = timeit(step, reps=5, min_s=0.2)
-            base = base or t
-            rows.append(f"| {name} | {batch} | {t * 1e3:.2f} | {base / t:.2f}× |")
+            fns.append(step)
+        best, ratio = compare(fns, reps=9, min_s=0.1)
+        for name, t, r in zip(variants, best, ratio):
+            rows.append(f"| {name} | {batch} | {t * 1e3:.2f} | {r:.2f}× |")
             print(rows[-1], flush=True)
     return rows
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--layers", type=int, default=4, help="layers of the decode-step models")
+    ap.add_argument("--recipes", default="small,tiny", help="layer shapes of the decode models")
+    ap.add_argument("--skip-matmul", action="store_true", help="only the decode-step table")
     ap.add_argument("--out", default="bench/results/quant_speed.md")
     ap.add_argument("--threads", type=int, default=1, help="1: the shared box oversubscribes 2")
     args = ap.parse_args()
@@ -132,10 +145,12 @@ def main() -> int:
         f"{torch.__version__}; shared 2-core box under load from other jobs (noisy)",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"- command: `.venv/bin/python {' '.join(sys.argv)}`",
-        f"- packed kernels are used up to {qw.KERNEL_MAX_ROWS} rows; cells: µs (speed-up vs fp32)",
+        f"- packed kernels are used up to {qw.KERNEL_MAX_ROWS} rows; cells: fastest µs (median speed-up vs fp32)",
         "",
     ]
-    lines = head + matmul_table() + [""] + decode_table(args.layers)
+    lines = head + ([] if args.skip_matmul else [*matmul_table(), ""])
+    for recipe in args.recipes.split(","):
+        lines += [*decode_table(recipe, args.layers), ""]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
     return 0
