@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from compass.model.transformer import CompassModel
+from compass.model.transformer import CompassModel, ModelOutput
 
 
 class RewardModel(nn.Module):
@@ -19,14 +19,26 @@ class RewardModel(nn.Module):
         self.score = nn.Linear(backbone.config.d_model, 1, bias=False)
         nn.init.zeros_(self.score.weight)
 
+    @property
+    def config(self):
+        """The backbone's config: what the training loop records and checks on resume."""
+        return self.backbone.config
+
+    def forward_full(
+        self, input_ids_BT: torch.Tensor, attention_mask_BT: torch.Tensor
+    ) -> tuple[torch.Tensor, ModelOutput]:
+        """(reward per sequence, the backbone's output with its MoE losses)."""
+        out = self.backbone(input_ids_BT, attention_mask_BT=attention_mask_BT, return_hidden=True)
+        last_B = attention_mask_BT.sum(-1) - 1
+        h_BD = out.hidden_BTD[torch.arange(input_ids_BT.shape[0]), last_B]
+        return self.score(h_BD).squeeze(-1).float(), out
+
     def forward(
         self, input_ids_BT: torch.Tensor, attention_mask_BT: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(reward per sequence, router aux loss); right-padded input, mask 1 on real tokens."""
-        out = self.backbone(input_ids_BT, attention_mask_BT=attention_mask_BT, return_hidden=True)
-        last_B = attention_mask_BT.sum(-1) - 1
-        h_BD = out.hidden_BTD[torch.arange(input_ids_BT.shape[0]), last_B]
-        return self.score(h_BD).squeeze(-1).float(), out.aux_loss
+        reward_B, out = self.forward_full(input_ids_BT, attention_mask_BT)
+        return reward_B, out.aux_loss
 
 
 def bradley_terry_loss(r_chosen_B: torch.Tensor, r_rejected_B: torch.Tensor) -> torch.Tensor:

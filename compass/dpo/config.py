@@ -1,0 +1,77 @@
+"""Online-DPO settings (report §4.2). Defaults are the tiny recipe's values.
+
+Each round samples ``n_samples`` answers per prompt from the current policy (report: n = 32, a
+relatively high temperature, a new seed per sample), scores them with the reward model, checks
+math answers by rule, builds pairs and trains with the DPO loss against the frozen reference
+(the policy the stage started from).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from compass.config import Config, ConfigError
+from compass.reward.config import LANGS
+from compass.train.config import TrainConfig
+
+PROMPT_SETS = ("general", "badcase", "math", "ecommerce")
+GENERAL_RULES = ("max_min", "max_median")
+
+
+def tiny_dpo_train() -> TrainConfig:
+    # micro_batch_size counts PAIRS; steps come from the pairs a round produced × epochs.
+    return TrainConfig(
+        steps=1, micro_batch_size=8, seq_len=256, lr=5e-5, min_lr=5e-5, warmup_steps=0,
+        lr_schedule="constant", eval_every=0, eval_batches=0, ckpt_every=0, keep_last=1,
+        log_every=5, aux_coef=0.001, z_coef=0.0001,
+    )  # fmt: skip
+
+
+@dataclass
+class DPOConfig(Config):
+    seed: int = 1234
+    langs: list[str] = field(default_factory=lambda: list(LANGS))
+    rounds: int = 2
+    n_samples: int = 8
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int = 32
+    # Prompts per language and round for each set (report: general, bad-case, math, e-commerce).
+    prompts_per_lang: dict[str, int] = field(
+        default_factory=lambda: {"general": 1, "badcase": 1, "math": 3, "ecommerce": 2}
+    )
+    # Extra prompts: JSONL of {"prompt", "lang"?, "set"?, "answer"?, "answer_minor"?,
+    # "currency"?}; a prompt with "set": "math" needs "answer" (else it is skipped, counted).
+    prompt_files: list[str] = field(default_factory=list)
+    # General prompts: chosen = highest reward; rejected = lowest (max_min) or the median
+    # (max_median, a gentler pair); pairs whose reward gap is below min_margin are skipped.
+    general_rule: str = "max_min"
+    min_margin: float = 0.05
+    # An answer not in the prompt's language is never chosen (the report's on-language rule).
+    require_language: bool = True
+    beta: float = 0.1
+    epochs: int = 1  # passes over each round's pairs
+    train: TrainConfig = field(default_factory=tiny_dpo_train)
+    # Held-out evaluation: math prompts per language and generation budget (greedy).
+    eval_math_per_lang: int = 4
+    eval_general_per_lang: int = 2
+    eval_max_tokens: int = 32
+    eval_deep_max_tokens: int = 64
+
+    def validate(self) -> None:
+        bad = [x for x in self.langs if x not in LANGS]
+        if bad:
+            raise ConfigError(f"dpo.langs: unknown {bad}; choose from {', '.join(LANGS)}")
+        bad = [k for k in self.prompts_per_lang if k not in PROMPT_SETS]
+        if bad:
+            raise ConfigError(
+                f"dpo.prompts_per_lang: unknown sets {bad}; choose from {', '.join(PROMPT_SETS)}"
+            )
+        if self.general_rule not in GENERAL_RULES:
+            raise ConfigError(
+                f"dpo.general_rule={self.general_rule!r}: choose {', '.join(GENERAL_RULES)}"
+            )
+        if self.n_samples < 2:
+            raise ConfigError(f"dpo.n_samples={self.n_samples}: a pair needs at least 2 samples")
+        if self.rounds < 1 or self.beta <= 0 or self.epochs < 1:
+            raise ConfigError("dpo.rounds and dpo.epochs must be >= 1 and dpo.beta > 0")

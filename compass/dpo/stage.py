@@ -1,0 +1,129 @@
+"""DPO training as a :class:`~compass.train.stage.Stage`.
+
+A pair is (prompt ids, chosen ids, rejected ids) with the frozen reference's log-probabilities of
+both responses, computed once when the pair is made (the reference never changes, so there is no
+reason to run it every step). A batch holds B pairs as 2B right-padded rows, chosen first; labels
+are the next token on response positions and IGNORE elsewhere, so ``sequence_logprobs`` sums
+log π(response | prompt). ``loss`` returns the DPO loss summed over pairs; ``loss_units`` = pairs.
+
+Legend: B pairs, T tokens.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from compass.dpo.loss import dpo_loss, sequence_logprobs
+from compass.sft.packing import IGNORE
+from compass.train.stage import Batch, LossOutput
+
+
+@dataclass
+class DPOPair:
+    prompt_ids: list[int]
+    chosen_ids: list[int]
+    rejected_ids: list[int]
+    ref_chosen: float = 0.0
+    ref_rejected: float = 0.0
+
+
+def response_rows(
+    prompts: list[list[int]], responses: list[list[int]], pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(ids, attention mask, labels): labels[t] = ids[t+1] where ids[t+1] is a response token."""
+    rows = [p + r for p, r in zip(prompts, responses)]
+    T = max(len(r) for r in rows)
+    ids = torch.full((len(rows), T), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), T), dtype=torch.long)
+    labels = torch.full((len(rows), T), IGNORE, dtype=torch.long)
+    for i, (p, row) in enumerate(zip(prompts, rows)):
+        ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+        labels[i, len(p) - 1 : len(row) - 1] = torch.tensor(row[len(p) :])
+    return ids, mask, labels
+
+
+def pair_batch(pairs: list[DPOPair], pad_id: int) -> Batch:
+    prompts = [p.prompt_ids for p in pairs] * 2
+    responses = [p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs]
+    ids, mask, labels = response_rows(prompts, responses, pad_id)
+    return {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "labels": labels,
+        "ref_chosen": torch.tensor([p.ref_chosen for p in pairs]),
+        "ref_rejected": torch.tensor([p.ref_rejected for p in pairs]),
+    }
+
+
+@torch.no_grad()
+def response_logprobs(
+    model: nn.Module, prompts: list[list[int]], responses: list[list[int]], pad_id: int,
+    batch: int = 16,
+) -> list[float]:  # fmt: skip
+    """log π(response | prompt) for each (prompt, response), in batches."""
+    model.eval()
+    out: list[float] = []
+    for k in range(0, len(prompts), batch):
+        ids, mask, labels = response_rows(prompts[k : k + batch], responses[k : k + batch], pad_id)
+        logits = model(ids, attention_mask_BT=mask).logits_BTV
+        out += sequence_logprobs(logits, labels).tolist()
+    return out
+
+
+class DPOStage:
+    """Epochs over one round's pairs, reshuffled each epoch from ``seed``."""
+
+    name = "dpo"
+
+    def __init__(self, pairs: list[DPOPair], batch_size: int, pad_id: int, beta: float, seed: int):
+        if not pairs:
+            raise ValueError("no preference pairs to train on this round")
+        self.pairs, self.batch_size, self.pad_id = pairs, min(batch_size, len(pairs)), pad_id
+        self.beta, self.seed = beta, seed
+        self.epoch, self.pos = 0, 0
+        self._order = self._shuffle()
+
+    def _shuffle(self) -> list[int]:
+        order = list(range(len(self.pairs)))
+        random.Random(f"{self.seed}:{self.epoch}").shuffle(order)
+        return order
+
+    def next_batch(self) -> Batch:
+        picked = []
+        while len(picked) < self.batch_size:
+            if self.pos == len(self._order):
+                self.epoch, self.pos = self.epoch + 1, 0
+                self._order = self._shuffle()
+            picked.append(self.pairs[self._order[self.pos]])
+            self.pos += 1
+        return pair_batch(picked, self.pad_id)
+
+    def loss_units(self, batch: Batch) -> int:
+        return batch["input_ids"].shape[0] // 2
+
+    def loss(self, model: nn.Module, batch: Batch) -> LossOutput:
+        out = model(batch["input_ids"], attention_mask_BT=batch["attention_mask"])
+        logp = sequence_logprobs(out.logits_BTV, batch["labels"])
+        B = logp.shape[0] // 2
+        loss, stats = dpo_loss(
+            logp[:B], logp[B:], batch["ref_chosen"], batch["ref_rejected"], self.beta
+        )
+        metrics = {k: float(v) for k, v in stats.items()}
+        return LossOutput(loss * B, out.aux_loss, out.z_loss, out.expert_counts_LE, metrics)
+
+    def eval_sets(self) -> dict[str, Callable[[], Iterable[Batch]]]:
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "pos": self.pos}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epoch, self.pos = state["epoch"], state["pos"]
+        self._order = self._shuffle()

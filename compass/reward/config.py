@@ -1,0 +1,92 @@
+"""Reward-model settings (report §4.1): preference data, the runs that are averaged, Best-of-N.
+
+The report trains four reward models that differ in epochs {1, 2}, learning rate {3e-6, 4e-6} and
+schedule {linear, cosine}, and averages their weights. ``runs`` lists the runs as
+``"epochs:lr:schedule"`` strings; the tiny default is a balanced half of that 2×2×2 grid with the
+learning rates scaled to a 1M-parameter model. Defaults are the tiny recipe's values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from compass.config import Config, ConfigError
+from compass.train.config import TrainConfig
+
+LANGS = ("en", "zh", "id", "ms", "th", "vi", "tl", "pt")
+PAIR_KINDS = ("arithmetic", "language", "grounding")
+SCHEDULES = ("linear", "cosine", "constant")
+
+
+@dataclass
+class RunSpec:
+    epochs: int
+    lr: float
+    schedule: str
+
+
+def parse_run(text: str, where: str = "reward.runs") -> RunSpec:
+    parts = text.split(":")
+    try:
+        spec = RunSpec(int(parts[0]), float(parts[1]), parts[2])
+    except (IndexError, ValueError):
+        raise ConfigError(
+            f"{where}: {text!r} is not 'epochs:lr:schedule' (e.g. '2:4e-4:cosine')"
+        ) from None
+    if spec.epochs < 1 or spec.lr <= 0 or spec.schedule not in SCHEDULES or len(parts) != 3:
+        raise ConfigError(
+            f"{where}: {text!r} needs epochs >= 1, lr > 0 and a schedule in {SCHEDULES}"
+        )
+    return spec
+
+
+def tiny_reward_train() -> TrainConfig:
+    # micro_batch_size counts PAIRS (each pair is two sequences); steps come from the run's epochs.
+    return TrainConfig(
+        steps=1, micro_batch_size=8, seq_len=256, lr=3e-4, min_lr=0.0, warmup_steps=0,
+        eval_every=0, eval_batches=0, ckpt_every=0, keep_last=1, log_every=10,
+        aux_coef=0.001, z_coef=0.0001,
+    )  # fmt: skip
+
+
+@dataclass
+class RewardConfig(Config):
+    seed: int = 1234
+    langs: list[str] = field(default_factory=lambda: list(LANGS))
+    kinds: list[str] = field(default_factory=lambda: list(PAIR_KINDS))
+    train_pairs_per_lang_kind: int = 8  # 8 langs × 3 kinds × 8 = 192 training pairs
+    heldout_pairs_per_lang_kind: int = 4
+    # Extra preference data: JSONL files of {"prompt", "chosen", "rejected"} (prompt: a string
+    # or an OpenAI messages list), added to the generated training pairs.
+    inputs: list[str] = field(default_factory=list)
+    runs: list[str] = field(
+        default_factory=lambda: ["1:3e-4:linear", "1:4e-4:cosine", "2:3e-4:cosine", "2:4e-4:linear"]
+    )
+    warmup_frac: float = 0.1
+    train: TrainConfig = field(default_factory=tiny_reward_train)
+    # Best-of-N on verifiable math prompts, sampled from the policy (fast mode).
+    bon_n: list[int] = field(default_factory=lambda: [1, 4, 8, 16])
+    bon_prompts_per_lang: int = 3
+    bon_temperature: float = 1.0
+    bon_max_tokens: int = 32
+    score_batch: int = 32  # sequences per reward forward when scoring samples
+
+    def run_specs(self) -> list[RunSpec]:
+        return [parse_run(r, f"reward.runs[{i}]") for i, r in enumerate(self.runs)]
+
+    def validate(self) -> None:
+        bad = [x for x in self.langs if x not in LANGS]
+        if bad:
+            raise ConfigError(f"reward.langs: unknown {bad}; choose from {', '.join(LANGS)}")
+        bad = [k for k in self.kinds if k not in PAIR_KINDS]
+        if bad:
+            raise ConfigError(f"reward.kinds: unknown {bad}; choose from {', '.join(PAIR_KINDS)}")
+        if not self.runs:
+            raise ConfigError("reward.runs is empty: give at least one 'epochs:lr:schedule'")
+        self.run_specs()
+        if not self.bon_n or min(self.bon_n) < 1 or max(self.bon_n) % min(self.bon_n):
+            raise ConfigError(
+                f"reward.bon_n={self.bon_n}: positive sizes, the largest a multiple of the others"
+            )
+        if any(max(self.bon_n) % n for n in self.bon_n):
+            raise ConfigError(f"reward.bon_n={self.bon_n}: each N must divide the largest")

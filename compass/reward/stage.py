@@ -1,0 +1,142 @@
+"""Reward-model training as a :class:`~compass.train.stage.Stage`, and batch scoring.
+
+A pair becomes two token sequences, ``chat(prompt) + response + <|im_end|>``, the same ids the
+policy produces when it answers, so the reward model scores training pairs and policy samples
+alike. A batch holds B pairs as 2B right-padded rows (chosen rows first); the loss is the
+Bradley–Terry loss summed over pairs, ``loss_units`` = pairs.
+
+Legend: B pairs, T tokens.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from compass.reward.pairs import Pair, prompt_messages
+from compass.train.stage import Batch, LossOutput
+
+TokPair = tuple[list[int], list[int]]
+
+
+def encode_response(tok, prompt: str | list[dict[str, Any]], response: str) -> list[int]:
+    ids, _ = tok.render_chat(prompt_messages(prompt), add_generation_prompt=True)
+    return list(ids) + tok.encode(response) + [tok.im_end_id]
+
+
+def tokenize_pairs(tok, pairs: list[Pair], seq_len: int, skipped: Counter) -> list[TokPair]:
+    out = []
+    for p in pairs:
+        c = encode_response(tok, p["prompt"], p["chosen"])
+        r = encode_response(tok, p["prompt"], p["rejected"])
+        if c == r:
+            skipped["chosen equals rejected"] += 1
+        elif max(len(c), len(r)) > seq_len:
+            skipped[f"longer than seq_len={seq_len}"] += 1
+        else:
+            out.append((c, r))
+    return out
+
+
+def pad_rows(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and a 1/0 mask on real tokens."""
+    T = max(len(r) for r in rows)
+    ids = torch.full((len(rows), T), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), T), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.tensor(r)
+        mask[i, : len(r)] = 1
+    return ids, mask
+
+
+def pair_batch(pairs: list[TokPair], pad_id: int) -> Batch:
+    ids, mask = pad_rows([c for c, _ in pairs] + [r for _, r in pairs], pad_id)
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+class RewardStage:
+    """Epochs over a fixed list of pairs, reshuffled each epoch from ``seed`` (exact resume)."""
+
+    name = "reward"
+
+    def __init__(self, pairs: list[TokPair], batch_size: int, pad_id: int, seed: int, heldout=None):
+        if not pairs:
+            raise ValueError("no usable preference pairs to train the reward model on")
+        self.pairs, self.batch_size, self.pad_id, self.seed = pairs, batch_size, pad_id, seed
+        self.heldout = heldout or []
+        self.epoch, self.pos = 0, 0
+        self._order = self._shuffle()
+
+    def _shuffle(self) -> list[int]:
+        order = list(range(len(self.pairs)))
+        random.Random(f"{self.seed}:{self.epoch}").shuffle(order)
+        return order
+
+    def next_batch(self) -> Batch:
+        picked = []
+        while len(picked) < self.batch_size:
+            if self.pos == len(self._order):
+                self.epoch, self.pos = self.epoch + 1, 0
+                self._order = self._shuffle()
+            picked.append(self.pairs[self._order[self.pos]])
+            self.pos += 1
+        return pair_batch(picked, self.pad_id)
+
+    def loss_units(self, batch: Batch) -> int:
+        return batch["input_ids"].shape[0] // 2
+
+    def loss(self, model: nn.Module, batch: Batch) -> LossOutput:
+        reward, out = model.forward_full(batch["input_ids"], batch["attention_mask"])
+        B = reward.shape[0] // 2
+        margin_B = reward[:B] - reward[B:]
+        loss_sum = -F.logsigmoid(margin_B).sum()
+        acc = float((margin_B > 0).float().mean())
+        return LossOutput(loss_sum, out.aux_loss, out.z_loss, out.expert_counts_LE, {"acc": acc})
+
+    def eval_sets(self) -> dict[str, Callable[[], Iterable[Batch]]]:
+        if not self.heldout:
+            return {}
+        chunks = [
+            self.heldout[i : i + self.batch_size]
+            for i in range(0, len(self.heldout), self.batch_size)
+        ]
+        return {"heldout": lambda: [pair_batch(c, self.pad_id) for c in chunks]}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "pos": self.pos}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epoch, self.pos = state["epoch"], state["pos"]
+        self._order = self._shuffle()
+
+
+@torch.no_grad()
+def score_sequences(
+    rm: nn.Module, seqs: list[list[int]], pad_id: int, batch: int = 32
+) -> list[float]:
+    """The reward of each token sequence; sorted by length so batches carry little padding."""
+    rm.eval()
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    scores = [0.0] * len(seqs)
+    for k in range(0, len(order), batch):
+        idx = order[k : k + batch]
+        ids, mask = pad_rows([seqs[i] for i in idx], pad_id)
+        reward, _ = rm(ids, mask)
+        for i, r in zip(idx, reward.tolist()):
+            scores[i] = r
+    return scores
+
+
+def pairwise_accuracy(rm: nn.Module, pairs: list[TokPair], pad_id: int, batch: int = 32) -> float:
+    """Share of pairs whose chosen response scores strictly higher than the rejected one."""
+    if not pairs:
+        return float("nan")
+    s = score_sequences(rm, [c for c, _ in pairs] + [r for _, r in pairs], pad_id, batch)
+    n = len(pairs)
+    return sum(s[i] > s[n + i] for i in range(n)) / n
