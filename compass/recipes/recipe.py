@@ -8,10 +8,12 @@ from compass.config import Config
 from compass.data.curation.config import CurationConfig
 from compass.data.shards.config import ShardsConfig
 from compass.data.synth.config import DataGenConfig
+from compass.dpo.config import DPOConfig
 from compass.eval.config import EvalConfig
 from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig
 from compass.quant.config import QuantConfig
+from compass.reward.config import RewardConfig
 from compass.serve.config import ServeConfig
 from compass.sft.config import SFTConfig
 from compass.tokenizer.config import TokenizerConfig
@@ -28,6 +30,8 @@ class Recipe(Config):
     shards: ShardsConfig = field(default_factory=ShardsConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    dpo: DPOConfig = field(default_factory=DPOConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     quant: QuantConfig = field(default_factory=QuantConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
