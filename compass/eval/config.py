@@ -12,7 +12,7 @@ class EvalConfig(Config):
     # Items per (task, language) from the built-in suite; 0 = all. Keeps the tiny run in minutes
     # while every language and every e-commerce category still counts.
     items_per_lang: int = 12
-    batch_size: int = 16
+    batch_size: int = 64
     quant_methods: list[str] | None = (
         None  # quantized variants to build and compare; None = fp8, awq
     )
