@@ -39,8 +39,12 @@ def run_datatrove(inputs: str, work: Path) -> float:
     )
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
+    from datatrove.utils.hashing import HashConfig
 
-    mh = MinhashConfig(num_buckets=16, hashes_per_bucket=8, n_grams=5)
+    # sha1: datatrove 0.10's xxhash path passes str to an xxhash that wants bytes.
+    mh = MinhashConfig(
+        hash_config=HashConfig(hash_fc="sha1"), num_buckets=16, hashes_per_bucket=8, n_grams=5
+    )
     t0 = time.perf_counter()
     steps = [
         [
@@ -124,7 +128,8 @@ def main() -> None:
             "",
             "Planted noise (generator labels): precision "
             f"{ev['precision']}, recall {ev['recall']}; recall per kind: "
-            f"{json.dumps(ev['recall_per_kind'])}; clean documents rejected: "
+            f"{json.dumps(ev['recall_per_kind'])}; planted near-duplicates found in a duplicate "
+            f"cluster (kept or not): {ev['near_duplicate_detected']}; clean documents rejected: "
             f"{ev['clean_rejected']} of {ev['clean_docs']} ({ev['clean_rejected_reasons']}).",
             "",
         ]
