@@ -25,7 +25,10 @@ def apply_fsdp(model: nn.Module, info: DistInfo, mixed_precision: bool = False) 
         kwargs["mp_policy"] = MixedPrecisionPolicy(
             param_dtype=torch.bfloat16, reduce_dtype=torch.float32
         )
-    for block in model.layers:
+    from compass.model.transformer import Block
+
+    # every transformer block, wherever it sits (a reward model wraps the LM as .backbone)
+    for block in [m for m in model.modules() if isinstance(m, Block)]:
         fully_shard(block, **kwargs)
     fully_shard(model, **kwargs)
     return model
@@ -35,3 +38,28 @@ def is_sharded(model: nn.Module) -> bool:
     from torch.distributed.tensor import DTensor
 
     return any(isinstance(p, DTensor) for p in model.parameters())
+
+
+def shard_from_rank0(model: nn.Module, info: DistInfo, mixed_precision: bool = False) -> nn.Module:
+    """Shard a model whose weights exist only on rank 0 (other ranks pass a meta-device model).
+
+    Rank 0 builds or loads the full model once on CPU; every other rank builds it on the meta
+    device (no memory); all ranks shard the meta structure and rank 0 broadcasts each shard, so a
+    30B model is materialised once, not once per rank. When rank 0's model is on the meta device
+    too (resuming), the shards are left uninitialised for the checkpoint to fill.
+    """
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+    from compass.distributed.env import broadcast_object
+
+    has_weights = info.is_main and not any(p.is_meta for p in model.parameters())
+    has_weights = broadcast_object(has_weights, info)
+    # rank 0 keeps its full tensors in ``full`` while the module itself becomes a meta shell
+    full = dict(model.state_dict()) if has_weights and info.is_main else {}
+    model.to_empty(device="meta")
+    apply_fsdp(model, info, mixed_precision)
+    model.to_empty(device=info.device)
+    if has_weights:
+        opts = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
+        set_model_state_dict(model, full, options=opts)
+    return model

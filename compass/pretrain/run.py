@@ -65,23 +65,30 @@ def _check_tokenizer(ckpt: Path, shards_meta: dict, shards: str | Path) -> None:
 
 
 def build_model(
-    recipe: Recipe, stage: str, init: str | Path | None, resuming: bool = False
+    recipe: Recipe,
+    stage: str,
+    init: str | Path | None,
+    resuming: bool = False,
+    on_this_rank: bool = True,
 ) -> CompassModel:
-    """Fresh (main), from ``init`` (anneal/long), or a placeholder a checkpoint will overwrite."""
+    """Fresh (main), from ``init`` (anneal/long), or a meta-device shell that a checkpoint (on
+    resume) or rank 0's broadcast (under torchrun) fills."""
     cfg = stage_model_config(recipe, stage)
+    if init is None and stage != "main" and not resuming:
+        raise ConfigError(
+            f"pretrain --stage {stage} continues from the previous stage: pass "
+            "--init RUN_DIR (the output of the previous stage)"
+        )
+    if init is not None and not resuming:
+        _check_init(Path(init), cfg)
+    if resuming or not on_this_rank:  # weights come from the checkpoint or from rank 0
+        with torch.device("meta"):
+            return CompassModel(cfg)
     torch.manual_seed(recipe.seed)
     model = CompassModel(cfg)
-    if resuming:
-        return model
     if init is None:
-        if stage != "main":
-            raise ConfigError(
-                f"pretrain --stage {stage} continues from the previous stage: pass "
-                "--init RUN_DIR (the output of the previous stage)"
-            )
         model.init_weights(recipe.seed)
         return model
-    _check_init(Path(init), cfg)
     return load_state_into(model, init)
 
 
@@ -104,7 +111,7 @@ def run_stage(
     for ckpt in (latest_checkpoint(out), init and resolve_checkpoint(init)):
         if ckpt:
             _check_tokenizer(Path(ckpt), shards_meta, shards)
-    model = build_model(recipe, stage, init, resuming)
+    model = build_model(recipe, stage, init, resuming, on_this_rank=info.is_main)
     data = build_stage(stage, recipe.pretrain, shards, info, recipe.seed)
     meta = {
         "recipe": recipe.to_dict(),

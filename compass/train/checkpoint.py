@@ -33,7 +33,7 @@ from safetensors.torch import load_file, save_file
 
 from compass.config import ConfigError
 from compass.distributed.env import DistInfo, all_gather_object, barrier
-from compass.model.io import LATEST, load_state_into, save_model
+from compass.model.io import CONFIG, LATEST, WEIGHTS, load_state_into, save_model
 from compass.utils.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -153,13 +153,12 @@ def _write_files(tmp: Path, model, optim, state: dict, meta: dict, info: DistInf
 
 
 def _save_full_weights(state: dict[str, torch.Tensor], config, out: Path) -> None:
-    from compass.model.transformer import CompassModel
-
-    with torch.device("meta"):
-        plain = CompassModel(config)
-    plain = plain.to_empty(device="cpu")
-    plain.load_state_dict(state, strict=not config.tie_embeddings)
-    save_model(plain, out)
+    """What ``save_model`` writes, from a gathered state dict (works for any wrapped model)."""
+    state = {k: v.detach().contiguous().cpu() for k, v in state.items()}
+    if config.tie_embeddings:
+        state.pop("lm_head.weight", None)
+    save_file(state, str(out / WEIGHTS), metadata={"format": "pt", "producer": "compass"})
+    atomic_write_json(out / CONFIG, config.to_dict())
 
 
 def save_checkpoint(

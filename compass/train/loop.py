@@ -61,11 +61,15 @@ class Trainer:
         self.info = info or DistInfo()
         self.cfg, self.stage, self.run_dir = _resolve_accum(config, self.info), stage, Path(run_dir)
         self.model_config = model.config
-        model = model.to(self.info.device)
         if self.info.distributed:
-            from compass.distributed.fsdp import apply_fsdp
+            from compass.distributed.fsdp import is_sharded, shard_from_rank0
 
-            model = apply_fsdp(model, self.info, config.mixed_precision)
+            if not is_sharded(model):  # full weights on rank 0, meta elsewhere (or everywhere)
+                model = shard_from_rank0(model, self.info, config.mixed_precision)
+        elif any(p.is_meta for p in model.parameters()):  # resuming: the checkpoint fills it
+            model = model.to_empty(device=self.info.device)
+        else:
+            model = model.to(self.info.device)
         self.model = model
         self.optim = build_adamw(model, config)
         self.meta = {"stage": stage.name, "config": config.to_dict(), **(meta or {})}
