@@ -91,7 +91,8 @@ def matmul_table() -> list[str]:
 
 @torch.no_grad()
 def decode_table(recipe: str, n_layers: int) -> list[str]:
-    cfg = get_recipe(recipe).model
+    rec = get_recipe(recipe)
+    cfg = rec.model
     cfg.n_layers = n_layers
     torch.manual_seed(0)
     model = CompassModel(cfg)
@@ -102,10 +103,12 @@ def decode_table(recipe: str, n_layers: int) -> list[str]:
     for method in ("int8", "awq-int4", "fp8"):
         # awq_grid=1 keeps alpha = 0 (the search's cost is not what is measured here), but the
         # AWQ layout and its per-call input scaling are: the runtime path is the real one.
-        qcfg = QuantConfig(method=method, awq_grid=1, calib_max_rows=256)
+        qcfg = QuantConfig(
+            method=method, group_size=rec.quant.group_size, awq_grid=1, calib_max_rows=256
+        )
         variants[method] = quantize_model(copy.deepcopy(model), qcfg, calib)
     rows = [
-        f"| decode step ({n_layers}-layer `small` shapes) | batch | ms | vs fp32 |",
+        f"| decode step ({n_layers}-layer `{recipe}` shapes) | batch | ms | vs fp32 |",
         "|---|---|---|---|",
     ]
     for batch in (1, 8):
