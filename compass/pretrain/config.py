@@ -23,6 +23,7 @@ class PretrainStageConfig(TrainConfig):
     hq_only: bool = False
     # Per-domain multipliers on curation's document weights (the mixture), e.g. {"code": 0.5}.
     domain_weights: dict[str, float] = field(default_factory=dict)
+    lang_weights: dict[str, float] = field(default_factory=dict)  # e.g. {"th": 2.0}
     # Long-context stage: new RoPE base (ABF) and the short-document token share of the mix.
     rope_base: float | None = None
     short_doc_frac: float | None = None

@@ -72,6 +72,7 @@ def build_stage(
         seed=seed,
         quality_min=pcfg.hq_quality if cfg.hq_only else None,
         domain_weights=dict(cfg.domain_weights) or None,
+        lang_weights=dict(cfg.lang_weights) or None,
         short_doc_frac=cfg.short_doc_frac,
         short_doc_len=cfg.short_doc_len,
         mask_doc_boundaries=mask,

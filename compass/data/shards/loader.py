@@ -1,8 +1,8 @@
 """The packed training loader: documents -> fixed-length sequences, mixed by weight, per rank.
 
 Each epoch is a seeded shuffle of the selected documents repeated by their weight (curation's
-resampling weight × an optional per-domain multiplier; the fractional part is a seeded coin
-flip). The documents are laid end to end as one token stream and cut into sequences of
+resampling weight × optional per-domain and per-language multipliers; the fractional part is a
+seeded coin flip). The documents are laid end to end as one token stream and cut into sequences of
 ``seq_len + 1`` tokens (inputs and shifted labels). Every data-parallel rank walks the same
 global stream and keeps its own slice of each global batch, so the data a step sees does not
 depend on the number of ranks: 1 process with 2 accumulation steps sees exactly what 2 processes
@@ -38,6 +38,7 @@ class LoaderSpec:
     use_weights: bool = True
     quality_min: float | None = None  # keep documents with quality >= this (the HQ subset)
     domain_weights: dict[str, float] | None = None
+    lang_weights: dict[str, float] | None = None
     # Long-context mixture: this fraction of tokens from documents shorter than short_doc_len.
     short_doc_frac: float | None = None
     short_doc_len: int = 0
@@ -66,10 +67,13 @@ class PackedLoader:
                 "— lower the quality threshold (pretrain.<stage>.quality_min) or curate more data"
             )
         w = ix.weight[docs].astype(np.float64) if s.use_weights else np.ones(len(docs))
-        if s.domain_weights:
-            names = self.meta["domains"]
-            mult = np.array([s.domain_weights.get(n, 1.0) for n in names], dtype=np.float64)
-            w = w * mult[ix.domain[docs]]
+        for table, codes, mults in (
+            ("domains", ix.domain, s.domain_weights),
+            ("langs", ix.lang, s.lang_weights),
+        ):
+            if mults:
+                mult = np.array([mults.get(n, 1.0) for n in self.meta[table]], dtype=np.float64)
+                w = w * mult[codes[docs]]
         if s.short_doc_frac is not None:
             w = self._length_mix(docs, w)
         if w.sum() <= 0:
