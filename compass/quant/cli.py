@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -35,6 +36,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _file_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.glob("*.safetensors"))
+
+
+def _copy_tokenizer(ckpt: Path, tokenizer: str | None, out: Path) -> None:
+    """Keep the checkpoint self-contained: the engine and evaluator look for ``DIR/tokenizer``."""
+    src = ckpt / "tokenizer" if (ckpt / "tokenizer").is_dir() else tokenizer
+    if src:
+        shutil.copytree(
+            src, out / "tokenizer", dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("manifest.json", "config.json"),
+        )  # fmt: skip
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -68,6 +79,7 @@ def run_cli(args: argparse.Namespace) -> int:
     quantize_model(model, cfg, calib, stats)
     out = save_quantized(model, args.out)
     save_resolved(recipe, out)
+    _copy_tokenizer(ckpt, args.tokenizer, out)
     head = model.lm_head.weight.numel() * 4
     ratio = (_file_bytes(out) - head) / max((ckpt / WEIGHTS).stat().st_size - head, 1)
     metrics = {"size_ratio_excl_head": round(ratio, 4), "bytes": _file_bytes(out)}

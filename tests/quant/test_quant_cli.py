@@ -54,6 +54,7 @@ def test_quantize_awq_cli_then_gguf(ckpt, tmp_path):
     assert manifest["stage"] == "quantize" and "calib" in manifest["inputs"]
     assert manifest["metrics"]["awq_err_over_rtn"] <= 1.0
     assert json.loads((out / "config.json").read_text())["quant"]["method"] == "awq-int4"
+    assert not (out / "tokenizer").exists()  # none given, none beside the checkpoint
     model = load_quantized(out)
     assert isinstance(model.layers[0].moe.experts, QuantRoutedExperts)
     assert model.layers[0].moe.experts.gate_up_proj.input_scale is not None
@@ -70,7 +71,11 @@ def test_quantize_cli_bad_input(ckpt, tmp_path):
     assert main([*args, "--method", "awq-int4"]) == 2  # AWQ without --calib: refused
     assert main([*args, "--method", "rtn-int4", "--quant.group_size=48"]) == 2
     assert not (tmp_path / "x").exists()
-    assert main([*args, "--method", "int8"]) == 0
+    tok = tmp_path / "tok"
+    tok.mkdir()
+    (tok / "tokenizer.model").write_bytes(b"spm")
+    assert main([*args, "--method", "int8", "--tokenizer", str(tok)]) == 0
+    assert (tmp_path / "x" / "tokenizer" / "tokenizer.model").read_bytes() == b"spm"
 
 
 def test_calibration_sources(ckpt, tmp_path):

@@ -132,3 +132,13 @@ def test_quantized_model_generates_with_kv_cache(calib):
     cached = greedy_generate(q, prompt, 6, use_cache=True)
     assert cached == greedy_generate(q, prompt, 6, use_cache=False)
     assert q.num_parameters()["embedding"] == 256 * 64
+
+
+def test_tied_embeddings_stay_float_and_round_trip(calib, tmp_path):
+    q = quantize_model(_model(tie_embeddings=True), _cfg("rtn-int4"), calib)
+    assert isinstance(q.embed, torch.nn.Embedding) and q.lm_head.weight is q.embed.weight
+    save_quantized(q, tmp_path / "t")
+    r = load_quantized(tmp_path / "t")
+    assert r.lm_head.weight is r.embed.weight
+    with torch.no_grad():
+        torch.testing.assert_close(r(calib[:1]).logits_BTV, q(calib[:1]).logits_BTV, rtol=0, atol=0)
