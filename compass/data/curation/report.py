@@ -112,12 +112,13 @@ def render_chart(report: dict[str, Any], path: Path) -> None:
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     bottom = np.zeros(len(langs))
     kept = np.array([per_lang[lang]["kept"] for lang in langs], dtype=float)
-    ax.bar(langs, kept, label="kept", color="#2b8a3e")
+    ax.bar(langs, kept, label="kept", color="#adb5bd")
     bottom += kept
+    colors = dict(zip(STAGES, ("#862e9c", "#1c7ed6", "#f08c00", "#e03131", "#2f9e44", "#0c8599")))
     for stage in STAGES:
         vals = np.array([per_lang[lang]["rejected"].get(stage, 0) for lang in langs], dtype=float)
         if vals.any():
-            ax.bar(langs, vals, bottom=bottom, label=f"rejected: {stage}")
+            ax.bar(langs, vals, bottom=bottom, label=f"rejected: {stage}", color=colors[stage])
             bottom += vals
     ax.set_title("documents per language")
     ax.legend(fontsize=8)
