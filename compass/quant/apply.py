@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from compass.model.transformer import CompassModel
 from compass.quant import int4
-from compass.quant.awq import ActivationCapture, expert_hidden, search_scale
+from compass.quant.awq import ActivationCapture, expert_hidden, search_clip, search_scale
 from compass.quant.config import QuantConfig
 from compass.quant.modules import (
     QuantEmbedding,
@@ -79,15 +79,23 @@ def capture_activations(
     return cap
 
 
-def _awq_scale(
+def _awq(
     w_NK: torch.Tensor, x_MK: torch.Tensor | None, cfg: QuantConfig, name: str, stats: dict
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """AWQ for one weight: (the weight to quantize, possibly range-clipped; its input scale)."""
     if x_MK is None or x_MK.shape[0] == 0:
         stats[name] = {"alpha": None, "rows": 0}
-        return torch.ones(w_NK.shape[-1])
-    r = search_scale(w_NK, x_MK, _fake_quant(cfg), cfg.awq_grid)
+        return w_NK, torch.ones(w_NK.shape[-1])
+    fq = _fake_quant(cfg)
+    r = search_scale(w_NK, x_MK, fq, cfg.awq_grid)
     stats[name] = {"alpha": r.alpha, "err": r.err, "err_rtn": r.err_rtn, "rows": x_MK.shape[0]}
-    return r.scale_K
+    if not cfg.awq_clip:
+        return w_NK, r.scale_K
+    group = int4.effective_group_size(w_NK.shape[-1], cfg.group_size)
+    w_s = search_clip(w_NK * r.scale_K, x_MK / r.scale_K, fq, group, cfg.awq_grid)
+    err = (x_MK / r.scale_K @ (fq(w_s) - w_NK * r.scale_K).t()).pow(2).mean()
+    stats[name]["err"] = float(err)
+    return w_s / r.scale_K, r.scale_K
 
 
 def _quantize_linear(
@@ -96,7 +104,7 @@ def _quantize_linear(
     cls = WEIGHT_TYPES[cfg.weight_format]
     scale = None
     if cfg.method == "awq-int4":
-        scale = _awq_scale(w_NK, x_MK, cfg, name, stats)
+        w_NK, scale = _awq(w_NK, x_MK, cfg, name, stats)
     return cls.from_float(w_NK, cfg.group_size, scale)
 
 
@@ -123,15 +131,19 @@ def _quantize_experts(
         return QuantRoutedExperts(
             cls.from_float(gate_up, cfg.group_size), cls.from_float(down, cfg.group_size)
         )
-    s_gu, s_dn = [], []
+    gu, dn = [], []  # per expert: (weight to quantize, input scale)
     for e in range(gate_up.shape[0]):
         x = cap.get(f"{name}/{e}") if cap else None
-        s_gu.append(_awq_scale(gate_up[e], x, cfg, f"{name}.{e}.gate_up_proj", stats))
+        gu.append(_awq(gate_up[e], x, cfg, f"{name}.{e}.gate_up_proj", stats))
         h = expert_hidden(gate_up[e], x) if x is not None else None
-        s_dn.append(_awq_scale(down[e], h, cfg, f"{name}.{e}.down_proj", stats))
+        dn.append(_awq(down[e], h, cfg, f"{name}.{e}.down_proj", stats))
     return QuantRoutedExperts(
-        cls.from_float(gate_up, cfg.group_size, torch.stack(s_gu)),
-        cls.from_float(down, cfg.group_size, torch.stack(s_dn)),
+        cls.from_float(
+            torch.stack([w for w, _ in gu]), cfg.group_size, torch.stack([s for _, s in gu])
+        ),
+        cls.from_float(
+            torch.stack([w for w, _ in dn]), cfg.group_size, torch.stack([s for _, s in dn])
+        ),
     )
 
 

@@ -62,6 +62,39 @@ def search_scale(
     return best
 
 
+@torch.no_grad()
+def search_clip(
+    w_NK: torch.Tensor,
+    x_MK: torch.Tensor,
+    fake_quant: Callable[[torch.Tensor], torch.Tensor],
+    group: int,
+    n_grid: int = 20,
+    max_shrink: float = 0.5,
+    max_rows: int = 512,
+) -> torch.Tensor:
+    """AWQ's clipping search: per (row, group), shrink the range to ``r·[min, max]`` with the
+    ``r`` in ``[1 - max_shrink, 1]`` that minimises that group's output error on ``x``;
+    returns the clipped weight. Outliers inside a group otherwise stretch its step for all.
+
+    Called on the already scaled weight and activations (``W·s`` and ``x/s``).
+    """
+    n, k = w_NK.shape
+    x_MGg = x_MK[:max_rows].float().reshape(-1, k // group, group)
+    w_NGg = w_NK.float().reshape(n, k // group, group)
+    wmax, wmin = w_NGg.amax(-1, keepdim=True), w_NGg.amin(-1, keepdim=True)
+    best_err = torch.full((n, k // group), float("inf"))
+    best = w_NGg.clone()
+    for i in range(int(max_shrink * n_grid) + 1):
+        r = 1.0 - i / n_grid
+        w_c = torch.minimum(torch.maximum(w_NGg, wmin * r), wmax * r)
+        delta = fake_quant(w_c.reshape(n, k)).reshape(n, k // group, group) - w_NGg
+        err = torch.einsum("mgc,ngc->mng", x_MGg, delta).pow(2).mean(0)
+        better = err < best_err
+        best_err = torch.where(better, err, best_err)
+        best = torch.where(better[..., None], w_c, best)
+    return best.reshape(n, k)
+
+
 class ActivationCapture:
     """Forward hooks that keep up to ``max_rows`` input rows per module (a seeded subsample)."""
 

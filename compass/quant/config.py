@@ -25,6 +25,8 @@ class QuantConfig(Config):
     # AWQ: alpha grid points in [0, 1) (alpha = 0 is plain round-to-nearest), calibration size,
     # and how many activation rows per weight the search keeps.
     awq_grid: int = 20
+    # AWQ's second step: per-group range clipping searched on the same activations.
+    awq_clip: bool = True
     calib_samples: int = 64
     calib_seq_len: int = 256
     calib_max_rows: int = 4096

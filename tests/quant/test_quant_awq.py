@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from compass.quant import int4
-from compass.quant.awq import search_scale
+from compass.quant.awq import search_clip, search_scale
 from compass.quant.weights import Int4Weight
 
 
@@ -54,3 +54,19 @@ def test_awq_never_worse_than_rtn_on_calibration_data():
     assert res.err <= res.err_rtn
     rtn_err = float((x @ fq(w).t() - x @ w.t()).pow(2).mean())
     torch.testing.assert_close(torch.tensor(res.err_rtn), torch.tensor(rtn_err), rtol=1e-4, atol=0)
+
+
+def test_clip_search_helps_groups_with_outlier_weights():
+    g = torch.Generator().manual_seed(2)
+    w = torch.randn(64, 128, generator=g) * 0.02
+    w[torch.rand(64, 128, generator=g) < 0.01] *= 12  # rare large weights stretch their group
+    x = torch.randn(512, 128, generator=g)
+
+    def fq(v):
+        return int4.dequantize_int4(int4.quantize_int4(v, 32))
+
+    clipped = search_clip(w, x, fq, group=32, n_grid=20)
+    assert clipped.abs().max() <= w.abs().max()
+    err_plain = float((x @ (fq(w) - w).t()).pow(2).mean())
+    err_clip = float((x @ (fq(clipped) - w).t()).pow(2).mean())
+    assert err_clip < err_plain
