@@ -73,7 +73,7 @@ def _model(seed=0):
 def test_response_logprobs_match_a_per_token_oracle():
     m = _model().eval()
     prompts, responses = [[5, 6, 7], [8, 9]], [[10, 11], [12, 13, 14, 15]]
-    ids, mask, labels = response_rows(prompts, responses, 0)
+    _, _, labels = response_rows(prompts, responses, 0)
     assert labels[0].tolist() == [IGNORE, IGNORE, 10, 11, IGNORE, IGNORE]
     got = response_logprobs(m, prompts, responses, 0)
     for p, r, g in zip(prompts, responses, got):

@@ -28,7 +28,7 @@ def _pairs(n, seed=0):
     out = []
     for _ in range(n):
         body = torch.randint(20, 1000, (int(torch.randint(3, 12, (1,), generator=g)),), generator=g)
-        out.append((body.tolist() + [7], body.tolist() + [9]))
+        out.append(([*body.tolist(), 7], [*body.tolist(), 9]))
     return out
 
 
