@@ -17,19 +17,6 @@ from compass.inference.cache import SlotCache
 from compass.inference.request import Request
 
 
-class _LastTokenHead(nn.Module):
-    """Stands in for the LM head during prefill: project only the rows' last real tokens, which
-    is all the sampler needs (a [B, T, V] logits tensor would dominate a long prefill)."""
-
-    def __init__(self, head: nn.Module, last_B: torch.Tensor):
-        super().__init__()
-        self.head, self.last_B = head, last_B
-
-    def forward(self, h_BTD: torch.Tensor) -> torch.Tensor:
-        rows_B = torch.arange(h_BTD.shape[0], device=h_BTD.device)
-        return self.head(h_BTD[rows_B, self.last_B])[:, None, :]
-
-
 class ModelRunner:
     def __init__(self, model: nn.Module, cache: SlotCache, device: torch.device):
         self.model, self.cache, self.device = model, cache, device
@@ -51,12 +38,8 @@ class ModelRunner:
             logits_BV = self.model(ids_BT, positions_BT=pos_BT, cache=view).logits_BTV[:, -1]
         else:
             last_B = torch.tensor(last, device=self.device)
-            head = self.model.lm_head
-            self.model.lm_head = _LastTokenHead(head, last_B)
-            try:
-                logits_BV = self.model(ids_BT, positions_BT=pos_BT, cache=view).logits_BTV[:, 0]
-            finally:
-                self.model.lm_head = head
+            out = self.model(ids_BT, positions_BT=pos_BT, cache=view, logits_index_B=last_B)
+            logits_BV = out.logits_BTV[:, 0]
         for (r, _), x in zip(rows, inputs):
             self.cache.record(r.slot, r.num_computed, x)
             r.num_computed += len(x)

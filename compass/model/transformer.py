@@ -87,7 +87,10 @@ class CompassModel(nn.Module):
         doc_ids_BT: torch.Tensor | None = None,
         cache=None,
         return_hidden: bool = False,
+        logits_index_B: torch.Tensor | None = None,
     ) -> ModelOutput:
+        """``logits_index_B`` (one position per row) computes logits only there, as [B, 1, V]:
+        a prefill needs just each row's last real token, and the LM head is the largest matmul."""
         B, T = input_ids_BT.shape
         if positions_BT is None:
             start = cache.lengths[:, None] if cache is not None else 0
@@ -110,8 +113,11 @@ class CompassModel(nn.Module):
         if cache is not None:
             cache.advance(positions_BT)
         h_BTD = self.norm(x_BTD)
+        head_in = h_BTD
+        if logits_index_B is not None:
+            head_in = h_BTD[torch.arange(B, device=h_BTD.device), logits_index_B][:, None]
         return ModelOutput(
-            logits_BTV=self.lm_head(h_BTD),
+            logits_BTV=self.lm_head(head_in),
             aux_loss=torch.stack(aux).mean(),
             z_loss=torch.stack(zl).mean(),
             expert_counts_LE=torch.stack(counts),

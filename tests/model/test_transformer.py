@@ -164,3 +164,13 @@ def test_active_count_matches_a_direct_count():
         m.num_parameters()["active"]
         == sum(p.numel() for p in m.parameters()) - routed + cfg.n_layers * cfg.top_k * per_expert
     )
+
+
+def test_logits_index_projects_only_the_chosen_positions():
+    m = _model()
+    ids = torch.randint(0, 1000, (3, 10))
+    idx = torch.tensor([9, 4, 0])
+    full = m(ids).logits_BTV
+    picked = m(ids, logits_index_B=idx).logits_BTV
+    assert picked.shape == (3, 1, full.shape[-1])
+    torch.testing.assert_close(picked[:, 0], full[torch.arange(3), idx], rtol=1e-5, atol=1e-5)
