@@ -1,4 +1,4 @@
-"""Task definitions and their items, read from local JSONL files (nothing is downloaded).
+"""Task definitions and their items, read from local files (nothing is downloaded).
 
 A task file holds one item per line. Multiple choice: a prompt, a list of choices and the index of
 the right one. Generative: a prompt and the expected answer. Field names are configurable so a
@@ -8,13 +8,17 @@ public benchmark file in its released schema plugs in with a spec, not with code
 from __future__ import annotations
 
 import json
+import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from compass.eval.records import TaskFileError, read_records
 
-class TaskFileError(ValueError):
-    """A task file or item that cannot be used; the message names the file, line and field."""
+log = logging.getLogger(__name__)
+
+__all__ = ["GenItem", "MCItem", "TaskFileError", "TaskSpec", "builtin_suite", "load_items"]
 
 
 @dataclass
@@ -37,6 +41,10 @@ class TaskSpec:
     answer_regex: str | None = None  # first capture group is the answer; None = whole output
     filters: dict[str, Any] = field(default_factory=dict)  # item field -> required value
     items_per_lang: int = 0  # keep the first N items of each language; 0 = all
+    # A public benchmark's release format (a key of compass.eval.benchmarks.BENCHMARKS): records
+    # are converted from the release's own fields; "" = the field mapping above.
+    format: str = ""
+    lang: str = ""  # language of items that do not name one
 
 
 @dataclass
@@ -88,33 +96,48 @@ def _mc_item(spec: TaskSpec, rec: dict, where: str) -> MCItem:
     )
 
 
+def _records(spec: TaskSpec):
+    """(where, record) pairs in this task's field names, release formats converted."""
+    if not spec.format:
+        yield from read_records(spec.path)
+        return
+    from compass.eval.benchmarks import convert
+    from compass.eval.formats import Skip
+
+    skipped: Counter[str] = Counter()
+    for where, rec in read_records(spec.path):
+        try:
+            converted = convert(spec.format, rec, where, spec.lang)
+        except Skip as e:
+            skipped[str(e)] += 1
+            continue
+        for r in converted:
+            yield where, r
+    for reason, n in skipped.items():
+        log.warning("task '%s': skipped %d record(s) of %s: %s", spec.name, n, spec.path, reason)
+
+
 def load_items(spec: TaskSpec) -> list[MCItem | GenItem]:
     path = Path(spec.path)
     if not path.exists():
         raise TaskFileError(f"task '{spec.name}': file {path} does not exist")
     items: list[MCItem | GenItem] = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{n}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TaskFileError(f"{where}: not valid JSON ({e.msg})") from None
-            if any(rec.get(k) != v for k, v in spec.filters.items()):
-                continue
-            if spec.kind == "mc":
-                items.append(_mc_item(spec, rec, where))
-            else:
-                items.append(
-                    GenItem(
-                        str(_field(rec, spec.prompt_field, where)),
-                        str(_field(rec, spec.answer_field, where)),
-                        str(rec.get(spec.lang_field, "")),
-                        rec,
-                    )
+    for where, rec in _records(spec):
+        if any(rec.get(k) != v for k, v in spec.filters.items()):
+            continue
+        if spec.lang and not rec.get(spec.lang_field):
+            rec = {**rec, spec.lang_field: spec.lang}
+        if spec.kind == "mc":
+            items.append(_mc_item(spec, rec, where))
+        else:
+            items.append(
+                GenItem(
+                    str(_field(rec, spec.prompt_field, where)),
+                    str(_field(rec, spec.answer_field, where)),
+                    str(rec.get(spec.lang_field, "")),
+                    rec,
                 )
+            )
     if not items:
         raise TaskFileError(
             f"task '{spec.name}': {path} holds no items (after filters {spec.filters})"
