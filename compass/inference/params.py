@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields, replace
 
 from compass.config import ConfigError
 
+GREEDY_BELOW = 1e-5
+
 
 @dataclass
 class SamplingParams:
@@ -41,8 +43,10 @@ class SamplingParams:
             errs.append(f"top_k={self.top_k} must be an integer >= 0 (0 disables it)")
         if not 0 < self.top_p <= 1:
             errs.append(f"top_p={self.top_p} must lie in (0, 1] (1 disables it)")
-        if not self.repetition_penalty > 0:
-            errs.append(f"repetition_penalty={self.repetition_penalty} must be > 0 (1 disables it)")
+        if not self.repetition_penalty >= 0.01:
+            errs.append(
+                f"repetition_penalty={self.repetition_penalty} must be >= 0.01 (1 disables it)"
+            )
         if not isinstance(self.max_tokens, int) or self.max_tokens < 1:
             errs.append(f"max_tokens={self.max_tokens} must be an integer >= 1")
         if self.logprobs is not None and (not isinstance(self.logprobs, int) or self.logprobs < 0):
@@ -64,7 +68,9 @@ class SamplingParams:
 
     @property
     def greedy(self) -> bool:
-        return self.temperature == 0
+        # Dividing logits by a vanishing temperature overflows to inf/NaN; below 1e-5 the sample
+        # is the argmax anyway (vLLM draws the same line).
+        return self.temperature < GREEDY_BELOW
 
     def replace(self, **changes) -> SamplingParams:
         return replace(self, **changes)

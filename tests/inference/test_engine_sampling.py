@@ -113,3 +113,13 @@ def test_logprobs_equal_full_forward_log_softmax(micro_model):
             vals, ids = ref_V.topk(3)
             assert [t for t, _ in lp.top] == ids.tolist()
             assert [v for _, v in lp.top] == pytest.approx(vals.tolist(), abs=1e-4)
+
+
+def test_vanishing_temperature_and_penalty_never_produce_nan():
+    """Found by fuzzing the server: temperature=1e-300 used to overflow the sampler to NaN."""
+    from compass.config import ConfigError
+    from compass.inference.params import SamplingParams
+
+    assert SamplingParams(temperature=1e-300).greedy
+    with pytest.raises(ConfigError, match="repetition_penalty"):
+        SamplingParams(repetition_penalty=1e-308)
