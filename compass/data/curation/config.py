@@ -45,7 +45,10 @@ class LangIdConfig(Config):
     min_confidence: float = 0.5  # below it the document is `other`
     max_chars: int = 2000  # LID reads the first N characters; longer adds time, not accuracy
     idms_resolver: Literal["lingua", "markers", "none"] = "lingua"
-    mixed_max_second_share: float = 0.25  # second language's share of the text above this: mixed
+    # Mixed text: a second of the eight languages (not a sibling such as ceb for tl) holds more
+    # than this share. English gets a higher limit: SEA shop text code-switches into it.
+    mixed_max_second_share: float = 0.15
+    mixed_max_english_share: float = 0.35
 
 
 @dataclass

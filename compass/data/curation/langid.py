@@ -37,6 +37,11 @@ _ID_ONLY = {
     "sepatu", "celana", "tas", "pengiriman", "saat", "bepergian",
 }  # fmt: skip
 _WORD = re.compile(r"[a-z\-]+")
+# Languages CLD2 confuses with ours on short text; a "second language" from these is not mixing.
+_SIBLINGS = {
+    "tl": ("ceb", "war", "ilo", "pam"), "id": ("ms", "jv", "su"), "ms": ("id", "jv", "su"),
+    "zh": ("ja",), "pt": ("gl", "es"),
+}  # fmt: skip
 _KANA = re.compile(r"[\u3040-\u30ff]")
 
 
@@ -44,7 +49,8 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 class LangResult:
     lang: str
     confidence: float
-    second_share: float  # share of the text CLD2 gives to a second language (mixed text)
+    second_share: float  # share of the text CLD2 gives to a second of our languages
+    second_lang: str = ""
 
 
 def marker_vote(text: str) -> str | None:
@@ -113,9 +119,26 @@ class LanguageIdentifier:
         lang, share = found[0]
         if lang == "ja" and not _KANA.search(sample):  # CLD2 calls some short Chinese Japanese
             lang = "zh"
-        second = found[1][1] if len(found) > 1 and found[1][0] != lang else 0.0
+        second = 0.0
+        if (
+            len(found) > 1
+            and found[1][0] in self.langs
+            and found[1][0] not in _SIBLINGS.get(lang, ())
+        ):
+            second = found[1][1]
+            second_lang = found[1][0]
+        else:
+            second_lang = ""
         if lang not in self.langs or share < self.cfg.min_confidence:
-            return LangResult("other", share, second)
+            return LangResult("other", share, second, second_lang)
         if lang in ("id", "ms") and {"id", "ms"} <= self.langs:
             lang = self._idms(sample, lang)
-        return LangResult(lang, share, second)
+        return LangResult(lang, share, second, second_lang)
+
+    def is_mixed(self, res: LangResult) -> bool:
+        limit = (
+            self.cfg.mixed_max_english_share
+            if res.second_lang == "en"
+            else (self.cfg.mixed_max_second_share)
+        )
+        return res.second_share > limit

@@ -58,7 +58,7 @@ def phase_a(
             if res.lang == "other":
                 reject(rec, "langid", "other_language", f"confidence {res.confidence:.2f}")
                 continue
-            if res.second_share > cfg.langid.mixed_max_second_share:
+            if lid.is_mixed(res):
                 reject(rec, "langid", "mixed_language", f"second {res.second_share:.2f}")
                 continue
         _filter(rec, cfg, stats)
