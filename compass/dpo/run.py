@@ -30,7 +30,7 @@ from compass.dpo.evaluate import evaluate_policy, language_identifier
 from compass.dpo.prompts import build_prompts, read_prompt_files
 from compass.dpo.select import Candidate, select_pair
 from compass.dpo.stage import DPOPair, DPOStage, response_logprobs
-from compass.model.io import load_model, resolve_checkpoint, save_model
+from compass.model.io import load_model, load_model_config, resolve_checkpoint, save_model
 from compass.reward.bon import sample_n
 from compass.reward.io import check_matches, load_reward_model
 from compass.reward.run import eval_prompts, find_tokenizer
@@ -151,9 +151,9 @@ def run_dpo(
     t0, out = time.time(), Path(out)
     policy = resolve_checkpoint(policy)
     tok_dir = Path(tokenizer) if tokenizer else find_tokenizer(policy)
+    check_matches(reward, tok_dir, load_model_config(policy).vocab_size)
     tok = load_tokenizer(tok_dir)
     model = load_model(policy)
-    check_matches(reward, tok_dir, model.config.vocab_size)
     rm = load_reward_model(reward)
     ref = load_model(policy).eval().requires_grad_(False)
     lid = language_identifier()

@@ -1,0 +1,105 @@
+"""``compass reward`` then ``compass dpo`` on the micro artifacts: artifacts, metrics, bad input
+(a math prompt without an answer, a reward model from another tokenizer)."""
+
+import json
+import shutil
+
+import pytest
+
+from compass.cli import main
+from compass.config import ConfigError
+from compass.utils.manifest import read_manifest
+
+SMALL_RM = [
+    "--reward.langs=en,id", "--reward.train_pairs_per_lang_kind=3",
+    "--reward.heldout_pairs_per_lang_kind=2", "--reward.runs=1:1e-3:linear,2:2e-3:cosine",
+    "--reward.bon_n=1,2,4", "--reward.bon_prompts_per_lang=1", "--reward.bon_max_tokens=6",
+    "--reward.train.micro_batch_size=4",
+]  # fmt: skip
+SMALL_DPO = [
+    "--dpo.langs=en,id", "--dpo.rounds=1", "--dpo.n_samples=3", "--dpo.max_tokens=6",
+    "--dpo.min_margin=0", "--dpo.prompts_per_lang={\"math\": 1, \"general\": 1, \"badcase\": 1}",
+    "--dpo.eval_math_per_lang=1", "--dpo.eval_general_per_lang=1", "--dpo.eval_max_tokens=6",
+    "--dpo.eval_deep_max_tokens=6", "--dpo.require_language=false",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def rm_dir(micro_artifacts, tmp_path_factory):
+    out = tmp_path_factory.mktemp("rm") / "reward"
+    pairs = tmp_path_factory.mktemp("pairs") / "extra.jsonl"
+    pairs.write_text(
+        json.dumps({"prompt": "Hi", "chosen": "Hello!", "rejected": "Hello!"}) + "\n"
+        + json.dumps({"prompt": "Hi", "chosen": "Hello!", "rejected": "Go away."}) + "\n"
+    )  # fmt: skip
+    args = [
+        "reward",
+        "--recipe",
+        "micro",
+        "--policy",
+        str(micro_artifacts["ckpt"]),
+        "--world",
+        str(micro_artifacts["data"]),
+        "--input",
+        str(pairs),
+        "--out",
+        str(out),
+    ]
+    assert main(args + SMALL_RM) == 0
+    return out
+
+
+def test_reward_writes_runs_soup_and_metrics(rm_dir):
+    m = read_manifest(rm_dir)["metrics"]
+    assert set(m["pairwise_accuracy"]) == {"run_0", "run_1", "soup"}
+    assert m["pairs"]["skipped"].get("chosen equals rejected") == 1
+    assert m["pairs"]["train"] == 2 * 3 * 3 + 1  # generated + the one good line of --input
+    assert set(m["best_of_n"]["soup"]) == {"1", "2", "4"}
+    assert (rm_dir / "soup" / "model.safetensors").exists()
+    assert (rm_dir / "pairs" / "heldout.jsonl").exists()
+
+
+def test_dpo_round_writes_a_policy_and_before_after(rm_dir, micro_artifacts, tmp_path):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(
+        json.dumps({"prompt": "What is 2+3?", "set": "math", "lang": "en"}) + "\n"
+        + json.dumps({"prompt": "Say hi", "set": "general", "lang": "en"}) + "\n"
+    )  # fmt: skip
+    out = tmp_path / "dpo"
+    args = ["dpo", "--recipe", "micro", "--policy", str(micro_artifacts["ckpt"]),
+            "--reward", str(rm_dir), "--world", str(micro_artifacts["data"]),
+            "--prompts", str(prompts), "--out", str(out)]  # fmt: skip
+    assert main(args + SMALL_DPO) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["prompt_files_skipped"] == {"math prompt without a verifiable answer": 1}
+    r0 = m["rounds"][0]
+    assert r0["prompts"] == 2 * 3 + 1
+    assert r0["pairs"] + sum(r0["skipped"].values()) - r0["skipped"].get("empty response", 0) == 7
+    for key in ("mean_reward", "math_accuracy", "language_match", "deep_mode_closes_think"):
+        assert key in m["before"] and key in m["after"]
+    assert (out / "ckpt" / "model.safetensors").exists()
+    assert (out / "ckpt" / "tokenizer" / "tokenizer.model").exists()
+
+
+def test_reward_model_from_another_tokenizer_is_refused(rm_dir, micro_artifacts, tmp_path):
+    from compass.data.synth.world import World
+    from compass.dpo.config import DPOConfig
+    from compass.dpo.run import run_dpo
+
+    other = tmp_path / "tok"
+    shutil.copytree(micro_artifacts["tokenizer"], other)
+    with open(other / "tokenizer.model", "ab") as f:
+        f.write(b"\0")  # a different tokenizer file: another fingerprint
+    world = World.load(micro_artifacts["data"] / "world.json")
+    with pytest.raises(ConfigError, match="trained with tokenizer"):
+        run_dpo(DPOConfig(), micro_artifacts["ckpt"], rm_dir, tmp_path / "x", world, other)
+
+
+def test_reward_model_with_another_vocabulary_is_refused(rm_dir, micro_artifacts):
+    from compass.model.io import load_model_config
+    from compass.reward.io import check_matches
+
+    vocab = load_model_config(micro_artifacts["ckpt"]).vocab_size
+    check_matches(rm_dir, micro_artifacts["tokenizer"], vocab)
+    with pytest.raises(ConfigError, match="backbone does not match the policy"):
+        check_matches(rm_dir, micro_artifacts["tokenizer"], vocab + 8)
