@@ -26,11 +26,7 @@ def load_backend(
 def _load_engine(ckpt: Path, tok, max_batch: int):
     from compass.inference.engine import Engine
 
-    if (ckpt / "quantization_config.json").exists():
-        from compass.quant import load_quantized
-
-        return Engine(load_quantized(ckpt), tok, max_batch=max_batch)
-    return Engine.from_checkpoint(ckpt, tok, max_batch=max_batch)
+    return Engine.from_checkpoint(ckpt, tok, max_batch=max_batch)  # float or quantized
 
 
 def _find_tokenizer(ckpt: Path) -> Path:
