@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from compass.data.synth.config import DataGenConfig
+from compass.dpo.config import DPOConfig
 from compass.eval.config import EvalConfig
 from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
 from compass.quant.config import QuantConfig
 from compass.recipes.recipe import Recipe
+from compass.reward.config import RewardConfig
 from compass.sft.config import SelectionConfig, SFTConfig, SFTDataConfig, SFTStageConfig
 from compass.tokenizer.config import TokenizerConfig
 
@@ -61,6 +63,8 @@ def micro() -> Recipe:
             n_products=200, n_shops=20, n_users=100, n_docs=2000, eval_items_per_task=5
         ),
         sft=micro_sft(),
+        reward=micro_reward(),
+        dpo=micro_dpo(),
     )
 
 
@@ -101,3 +105,21 @@ def micro_sft() -> SFTConfig:
         stage2=SFTStageConfig(steps=4, stage1_resample=0.2, **stage),
         eval_max_tokens=16,
     )
+
+
+def micro_reward() -> RewardConfig:
+    """Seconds: two languages, 24 training pairs, four short runs, Best-of-N up to 4."""
+    cfg = RewardConfig(langs=["en", "id"], train_pairs_per_lang_kind=4,
+                       heldout_pairs_per_lang_kind=2, bon_n=[1, 2, 4], bon_prompts_per_lang=1,
+                       bon_max_tokens=8)  # fmt: skip
+    cfg.train.micro_batch_size = 4
+    return cfg
+
+
+def micro_dpo() -> DPOConfig:
+    """Seconds: one round of 8 prompts × 4 samples, a handful of held-out prompts."""
+    return DPOConfig(
+        langs=["en", "id"], rounds=1, n_samples=4, max_tokens=8,
+        prompts_per_lang={"general": 1, "badcase": 1, "math": 1, "ecommerce": 1},
+        eval_math_per_lang=1, eval_general_per_lang=1, eval_max_tokens=8, eval_deep_max_tokens=8,
+    )  # fmt: skip
