@@ -11,7 +11,9 @@ import shutil
 from typing import Any
 
 from compass.config import ConfigError
+from compass.dpo.steps import dpo_step, final_policy
 from compass.pipeline.runner import Step, StepContext
+from compass.reward.steps import reward_step
 
 
 def _generate(ctx: StepContext) -> dict[str, Any]:
@@ -91,7 +93,7 @@ def _pretrain(stage: str, init_from: str | None):
 def _export(ctx: StepContext) -> dict[str, Any]:
     from compass.export.hf import export_hf
 
-    export_hf(ctx.deps["pretrain_long"] / "ckpt", ctx.out / "hf")
+    export_hf(final_policy(ctx), ctx.out / "hf")
     return {"hf_dir": str(ctx.out / "hf")}
 
 
@@ -105,7 +107,7 @@ def _quantize(ctx: StepContext) -> dict[str, Any]:
     from compass.quant.calib import load_calibration
     from compass.quant.io import save_quantized
 
-    src = resolve_checkpoint(ctx.deps["pretrain_long"] / "ckpt")
+    src = resolve_checkpoint(final_policy(ctx))
     metrics: dict[str, Any] = {}
     for method in _quant_methods(ctx):
         cfg = copy.deepcopy(ctx.recipe.quant)
@@ -145,7 +147,7 @@ def _evaluate(ctx: StepContext) -> dict[str, Any]:
     specs = builtin_suite(ctx.deps["generate"] / "eval")
     for spec in specs:
         spec.items_per_lang = ctx.recipe.eval.items_per_lang
-    models = {"base": resolve_checkpoint(ctx.deps["pretrain_long"] / "ckpt")}
+    models = {"base": resolve_checkpoint(final_policy(ctx))}
     models |= {m: ctx.deps["quantize"] / m for m in _quant_methods(ctx)}
     results = {}
     for label, path in models.items():
@@ -196,12 +198,28 @@ def tiny_pipeline() -> list[Step]:
             "stage 3 (long context, ABF)",
             60,
         ),
-        Step("export", _export, (), ("pretrain_long",), "Hugging Face Qwen2-MoE export", 10),
+        Step(
+            "reward",
+            reward_step("pretrain_long"),
+            ("model", "reward"),
+            ("generate", "pretrain_long", "tokenizer"),
+            "reward models: runs averaged into a soup, Best-of-N",
+            60,
+        ),
+        Step(
+            "dpo",
+            dpo_step("pretrain_long"),
+            ("model", "dpo"),
+            ("generate", "pretrain_long", "reward", "tokenizer"),
+            "online DPO: sample n, reward + math check, pairs, DPO",
+            90,
+        ),
+        Step("export", _export, (), ("dpo",), "Hugging Face Qwen2-MoE export", 10),
         Step(
             "quantize",
             _quantize,
             ("quant", "eval"),
-            ("pretrain_long", "tokenize", "tokenizer"),
+            ("dpo", "tokenize", "tokenizer"),
             "FP8 and AWQ-INT4 weights",
             30,
         ),
@@ -209,7 +227,7 @@ def tiny_pipeline() -> list[Step]:
             "eval",
             _evaluate,
             ("eval",),
-            ("generate", "pretrain_long", "quantize"),
+            ("generate", "dpo", "quantize"),
             "built-in held-out suite: base vs quantized",
             60,
         ),
