@@ -33,7 +33,7 @@ class DPOConfig(Config):
     langs: list[str] = field(default_factory=lambda: list(LANGS))
     rounds: int = 2
     n_samples: int = 8
-    temperature: float = 1.0
+    temperature: float = 0.8
     top_p: float = 1.0
     max_tokens: int = 32
     # Prompts per language and round for each set (report: general, bad-case, math, e-commerce).

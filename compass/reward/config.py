@@ -67,7 +67,7 @@ class RewardConfig(Config):
     # Best-of-N on verifiable math prompts, sampled from the policy (fast mode).
     bon_n: list[int] = field(default_factory=lambda: [1, 4, 8, 16])
     bon_prompts_per_lang: int = 3
-    bon_temperature: float = 1.0
+    bon_temperature: float = 0.8
     bon_max_tokens: int = 32
     score_batch: int = 32  # sequences per reward forward when scoring samples
 
