@@ -8,6 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
+from compass.eval.benchmarks import BENCHMARKS, parse_benchmark_arg
+from compass.eval.cli_tools import register_tools
+from compass.eval.records import TaskFileError
 from compass.eval.tasks import TaskSpec, builtin_suite
 
 log = logging.getLogger(__name__)
@@ -20,9 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         action="append",
-        required=True,
         metavar="[LABEL=]CKPT",
-        help="a Compass checkpoint (float or quantized); repeat to compare several",
+        help="a Compass checkpoint (float or quantized); repeat to compare several (required "
+        "without a sub-command)",
     )
     p.add_argument("--tokenizer", help="tokenizer dir (default: the checkpoint's own tokenizer/)")
     p.add_argument(
@@ -37,10 +40,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="SPEC.json",
         help="a task spec (JSON with the TaskSpec fields: name, path, kind, field names)",
     )
+    p.add_argument(
+        "--benchmark",
+        action="append",
+        default=[],
+        metavar="NAME[:LANG]=PATH",
+        help="a public benchmark file in its released format; NAME one of "
+        f"{', '.join(sorted(BENCHMARKS))} (docs/eval-tasks.md)",
+    )
+    p.add_argument("--max-tokens", type=int, help="new-token cap for generative tasks")
     p.add_argument("--backend", choices=["compass", "lm-eval"], default="compass")
     p.add_argument("--limit", type=int, help="at most this many items per task")
     p.add_argument("--out", default="eval_out", help="output directory")
     p.set_defaults(func=_run)
+    register_tools(p)
 
 
 def _specs(args: argparse.Namespace) -> list[TaskSpec]:
@@ -52,8 +65,18 @@ def _specs(args: argparse.Namespace) -> list[TaskSpec]:
             raise SystemExit(
                 f"{path}: not a valid task spec ({e}); see docs/eval-tasks.md"
             ) from None
+    for arg in args.benchmark:
+        try:
+            specs.append(parse_benchmark_arg(arg))
+        except TaskFileError as e:
+            raise SystemExit(str(e)) from None
+    if args.max_tokens:
+        for spec in specs:
+            spec.max_tokens = args.max_tokens
     if not specs:
-        raise SystemExit("no tasks: pass --builtin EVAL_DIR and/or --task SPEC.json")
+        raise SystemExit(
+            "no tasks: pass --builtin EVAL_DIR, --task SPEC.json and/or --benchmark NAME=PATH"
+        )
     return specs
 
 
@@ -62,6 +85,10 @@ def _run(args: argparse.Namespace) -> int:
     from compass.eval.loading import load_backend
     from compass.eval.report import write_results
 
+    if not args.model:
+        raise SystemExit(
+            "compass eval: --model CKPT is required (or use a sub-command: niah, throughput, judge)"
+        )
     specs = _specs(args)
     results = {}
     for entry in args.model:
