@@ -14,6 +14,7 @@ from compass.config import ConfigError
 from compass.dpo.steps import dpo_step, final_policy
 from compass.pipeline.runner import Step, StepContext
 from compass.reward.steps import reward_step
+from compass.sft import steps as sft_steps
 
 
 def _generate(ctx: StepContext) -> dict[str, Any]:
@@ -198,19 +199,36 @@ def tiny_pipeline() -> list[Step]:
             "stage 3 (long context, ABF)",
             60,
         ),
+        Step("sft_data", sft_steps.sft_data, ("sft",), ("generate",), "SFT data + selection", 40),
+        Step(
+            "sft1",
+            sft_steps.sft_stage(1, "pretrain_long"),
+            ("model", "sft"),
+            ("sft_data", "pretrain_long", "tokenizer"),
+            "SFT stage 1 (general instructions)",
+            50,
+        ),
+        Step(
+            "sft2",
+            sft_steps.sft_stage(2, "sft1"),
+            ("model", "sft"),
+            ("sft_data", "sft1", "tokenizer"),
+            "SFT stage 2 (reasoning, long-CoT, tools)",
+            110,
+        ),
         Step(
             "reward",
-            reward_step("pretrain_long"),
+            reward_step("sft2"),
             ("model", "reward"),
-            ("generate", "pretrain_long", "tokenizer"),
+            ("generate", "sft2", "tokenizer"),
             "reward models: runs averaged into a soup, Best-of-N",
             60,
         ),
         Step(
             "dpo",
-            dpo_step("pretrain_long"),
+            dpo_step("sft2"),
             ("model", "dpo"),
-            ("generate", "pretrain_long", "reward", "tokenizer"),
+            ("generate", "sft2", "reward", "tokenizer"),
             "online DPO: sample n, reward + math check, pairs, DPO",
             90,
         ),
@@ -229,6 +247,14 @@ def tiny_pipeline() -> list[Step]:
             ("eval",),
             ("generate", "dpo", "quantize"),
             "built-in held-out suite: base vs quantized",
+            60,
+        ),
+        Step(
+            "eval_reasoning",
+            sft_steps.eval_reasoning,
+            ("sft",),
+            ("generate", "sft_data", "sft2"),
+            "deep vs fast mode on held-out arithmetic, per language",
             60,
         ),
     ]
