@@ -4,7 +4,10 @@
 - ``lingua`` restricted to the eight languages (+ ``other`` below its confidence);
 - Compass's ``LanguageIdentifier`` (CLD2, then lingua on {id, ms} with a marker-word tie-break).
 
-    .venv/bin/python bench/langid.py
+    .venv/bin/python bench/langid.py [--corpus runs/data/generated/docs]
+
+``--corpus``: also the agreement of Compass's LID with the ``lang`` labels of a generated corpus
+(clean prose/e-commerce documents; planted noise, code and math excluded).
 """
 
 from __future__ import annotations
@@ -47,7 +50,39 @@ def lingua_only():
     return detect
 
 
+def corpus_agreement(corpus: str, limit: int = 8000) -> list[str]:
+    import json
+    import random
+
+    from compass.data.curation.normalize import normalize_text
+
+    docs = []
+    for f in sorted(Path(corpus).glob("*.jsonl")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            d = json.loads(line)
+            if not d.get("noise") and d.get("source") not in ("code", "math"):
+                docs.append(d)
+    random.Random(0).shuffle(docs)
+    lid = LanguageIdentifier(LangIdConfig())
+    right, total = Counter(), Counter()
+    for d in docs[:limit]:
+        total[d["lang"]] += 1
+        right[d["lang"]] += lid(normalize_text(d["text"])).lang == d["lang"]
+    cells = ", ".join(f"{k} {right[k] / total[k]:.4f}" for k in sorted(total))
+    overall = sum(right.values()) / max(1, sum(total.values()))
+    return [
+        "",
+        f"Agreement with the generator's labels on {sum(total.values())} clean documents of "
+        f"`{corpus}`: {overall:.4f} ({cells}).",
+    ]
+
+
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--corpus", default=None, help="generated docs/ directory (JSONL)")
+    args = ap.parse_args()
     rows = load()
     methods = {
         "pycld2": (lambda lid: lambda t: lid(t).lang)(
@@ -64,7 +99,8 @@ def main() -> None:
         "",
         f"- machine: {platform.machine()} (2 shared cores), date "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
-        "- command: `.venv/bin/python bench/langid.py`",
+        "- command: `.venv/bin/python bench/langid.py"
+        + (f" --corpus {args.corpus}`" if args.corpus else "`"),
         f"- {len(rows)} short sentences: 25 per language, 12 in other languages",
         "",
         header,
@@ -82,6 +118,8 @@ def main() -> None:
         lines.append(
             f"| {name} | {cells} | {sum(right.values())}/{len(rows)} | {len(rows) / dt:,.0f} |"
         )
+    if args.corpus:
+        lines += corpus_agreement(args.corpus)
     text = "\n".join([*lines, ""])
     print(text)
     Path("bench/results").mkdir(parents=True, exist_ok=True)
