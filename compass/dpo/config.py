@@ -38,7 +38,7 @@ class DPOConfig(Config):
     max_tokens: int = 32
     # Prompts per language and round for each set (report: general, bad-case, math, e-commerce).
     prompts_per_lang: dict[str, int] = field(
-        default_factory=lambda: {"general": 1, "badcase": 1, "math": 3, "ecommerce": 2}
+        default_factory=lambda: {"general": 1, "badcase": 1, "math": 2, "ecommerce": 1}
     )
     # Extra prompts: JSONL of {"prompt", "lang"?, "set"?, "answer"?, "answer_minor"?,
     # "currency"?}; a prompt with "set": "math" needs "answer" (else it is skipped, counted).
@@ -53,8 +53,8 @@ class DPOConfig(Config):
     epochs: int = 1  # passes over each round's pairs
     train: TrainConfig = field(default_factory=tiny_dpo_train)
     # Held-out evaluation: math prompts per language and generation budget (greedy).
-    eval_math_per_lang: int = 4
-    eval_general_per_lang: int = 2
+    eval_math_per_lang: int = 2
+    eval_general_per_lang: int = 1
     eval_max_tokens: int = 32
     eval_deep_max_tokens: int = 64
 

@@ -54,7 +54,7 @@ class RewardConfig(Config):
     seed: int = 1234
     langs: list[str] = field(default_factory=lambda: list(LANGS))
     kinds: list[str] = field(default_factory=lambda: list(PAIR_KINDS))
-    train_pairs_per_lang_kind: int = 8  # 8 langs × 3 kinds × 8 = 192 training pairs
+    train_pairs_per_lang_kind: int = 4  # 8 langs × 3 kinds × 4 = 96 training pairs
     heldout_pairs_per_lang_kind: int = 4
     # Extra preference data: JSONL files of {"prompt", "chosen", "rejected"} (prompt: a string
     # or an OpenAI messages list), added to the generated training pairs.
@@ -66,7 +66,7 @@ class RewardConfig(Config):
     train: TrainConfig = field(default_factory=tiny_reward_train)
     # Best-of-N on verifiable math prompts, sampled from the policy (fast mode).
     bon_n: list[int] = field(default_factory=lambda: [1, 4, 8, 16])
-    bon_prompts_per_lang: int = 3
+    bon_prompts_per_lang: int = 2
     bon_temperature: float = 0.8
     bon_max_tokens: int = 32
     score_batch: int = 32  # sequences per reward forward when scoring samples
