@@ -75,3 +75,18 @@ class DPOConfig(Config):
             raise ConfigError(f"dpo.n_samples={self.n_samples}: a pair needs at least 2 samples")
         if self.rounds < 1 or self.beta <= 0 or self.epochs < 1:
             raise ConfigError("dpo.rounds and dpo.epochs must be >= 1 and dpo.beta > 0")
+
+
+def report_dpo() -> DPOConfig:
+    """The report's sampling: n = 32 answers per prompt at a relatively high temperature."""
+    train = TrainConfig(
+        steps=1, micro_batch_size=2, global_batch=64, seq_len=4096, lr=5e-7, min_lr=5e-7,
+        warmup_steps=0, lr_schedule="constant", eval_every=0, eval_batches=0, ckpt_every=200,
+        keep_last=1, log_every=10, aux_coef=0.001, z_coef=0.0001, mixed_precision=True,
+    )  # fmt: skip
+    return DPOConfig(
+        rounds=3, n_samples=32, temperature=1.0, max_tokens=2048, train=train,
+        prompts_per_lang={"general": 500, "badcase": 100, "math": 500, "ecommerce": 300},
+        eval_math_per_lang=100, eval_general_per_lang=50, eval_max_tokens=1024,
+        eval_deep_max_tokens=4096,
+    )  # fmt: skip

@@ -4,9 +4,11 @@ top-4, expert size 2048) with a 180k vocabulary (§2.1.3) and a 4k context (§2.
 from __future__ import annotations
 
 from compass.data.curation.config import web_scale_curation
+from compass.dpo.config import report_dpo
 from compass.model.config import ModelConfig
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
 from compass.recipes.recipe import Recipe
+from compass.reward.config import report_reward
 from compass.serve.config import ServeConfig
 from compass.sft.config import report_sft
 from compass.tokenizer.config import REPORT_GROUPS, TokenizerConfig
@@ -42,6 +44,8 @@ def compass_v2_30b_a5b() -> Recipe:
         curation=web_scale_curation(),
         pretrain=report_pretrain(),
         sft=report_sft(),
+        reward=report_reward(),
+        dpo=report_dpo(),
         # Serving the full model (GPU): wide batches, answers up to the 4k context.
         serve=ServeConfig(
             max_new_tokens=4096,

@@ -90,3 +90,19 @@ class RewardConfig(Config):
             )
         if any(max(self.bon_n) % n for n in self.bon_n):
             raise ConfigError(f"reward.bon_n={self.bon_n}: each N must divide the largest")
+
+
+def report_reward() -> RewardConfig:
+    """The report's four runs ({1, 2} epochs × {3e-6, 4e-6} × {linear, cosine}, a balanced half)
+    on full-length sequences; generated pairs supplement real preference data (``inputs``)."""
+    train = TrainConfig(
+        steps=1, micro_batch_size=4, global_batch=128, seq_len=4096, lr=3e-6, min_lr=0.0,
+        warmup_steps=0, eval_every=0, eval_batches=0, ckpt_every=500, keep_last=1,
+        log_every=10, aux_coef=0.001, z_coef=0.0001, mixed_precision=True,
+    )  # fmt: skip
+    return RewardConfig(
+        train_pairs_per_lang_kind=2000, heldout_pairs_per_lang_kind=200,
+        runs=["1:3e-6:linear", "1:4e-6:cosine", "2:3e-6:cosine", "2:4e-6:linear"],
+        train=train, bon_prompts_per_lang=100, bon_temperature=1.0, bon_max_tokens=1024,
+        score_batch=16,
+    )  # fmt: skip
