@@ -99,11 +99,13 @@ def test_lm_eval_parity_mc_and_generative(micro_artifacts, tmp_path):
     assert len(hf_lls) == len(our_lls)
     assert max(abs(a - b) for a, b in zip(sorted(hf_lls), sorted(our_lls))) < 1e-3
     # Generations are the same tokens: decode ours with HF's decoder (the two libraries spell
-    # invalid byte-fallback runs differently; valid text decodes identically).
+    # invalid byte-fallback runs differently; valid text decodes identically). lm-eval's HF model
+    # decodes with skip_special_tokens=True, so a generated <|im_start|> vanishes there too.
     from transformers import AutoTokenizer
 
     hf_tok = AutoTokenizer.from_pretrained(micro_artifacts["hf"])
     ours_text = sorted(
-        hf_tok.decode(s["output_ids"]).split("\n")[0] for s in ours[gen.name].samples
+        hf_tok.decode(s["output_ids"], skip_special_tokens=True).split("\n")[0]
+        for s in ours[gen.name].samples
     )
     assert sorted(s["resps"][0][0] for s in hf_samples[gen.name]) == ours_text
