@@ -39,10 +39,13 @@ def chat_prompt_ids(tok, prompt: str | list[dict[str, Any]], enable_thinking: bo
 
 
 def _answer_text(tok, ids: list[int]) -> str:
-    """The visible answer: text after ``</think>`` when the output has one, specials removed."""
+    """The visible answer: text after ``</think>`` when the output has one, specials removed.
+
+    A model's embedding table may be larger than its tokenizer (vocabularies are padded); ids
+    past the tokenizer are untrained rows and carry no text."""
     if tok.think_end_id in ids:
         ids = ids[ids.index(tok.think_end_id) + 1 :]
-    return tok.decode(ids, skip_special=True).strip()
+    return tok.decode([i for i in ids if i < tok.vocab_size], skip_special=True).strip()
 
 
 def sample_n(
