@@ -98,7 +98,10 @@ def _niah(args: argparse.Namespace) -> int:
         cfg = NiahConfig(
             args.lengths, args.depths, args.langs.split(","), test, args.max_tokens, args.seed
         )
-        cases = run_niah(engine, tok, cfg)
+        try:
+            cases = run_niah(engine, tok, cfg)
+        except ValueError as e:
+            raise SystemExit(f"compass eval niah: {e}") from None
         paths = write_niah(cases, out, test)
         metrics[test] = summary(cases)["accuracy"]
         cfgs[test] = asdict(cfg)

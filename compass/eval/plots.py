@@ -26,6 +26,9 @@ def heatmap(
     im = ax.imshow(acc, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(lengths)), [str(n) for n in lengths], rotation=45, fontsize=8)
     ax.set_yticks(range(len(depths)), [f"{d:g}%" for d in depths], fontsize=8)
+    for i, row in enumerate(acc):
+        for j, v in enumerate(row):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
     ax.set_xlabel("context length (tokens)")
     ax.set_ylabel("needle depth")
     ax.set_title(title)

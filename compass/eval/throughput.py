@@ -126,6 +126,8 @@ def level_row(c: int, samples: list[Sample], wall_s: float) -> dict[str, Any]:
         "first_error": errors[0] if errors else "",
         "input_tokens": sum(s.prompt_tokens for s in ok),
         "output_tokens": out_tokens,
+        # Below the asked output length when the server stops at EOS (no ignore_eos support).
+        "mean_output_tokens": out_tokens / len(ok) if ok else float("nan"),
         "wall_s": wall_s,
         "output_tokens_per_s": out_tokens / wall_s if ok else float("nan"),
         "requests_per_s": len(ok) / wall_s if ok else float("nan"),
@@ -184,14 +186,14 @@ def markdown(rows: list[dict[str, Any]], cfg: ThroughputConfig) -> str:
         f"Throughput of {cfg.model} at {cfg.url}: {cfg.input_tokens} input / "
         f"{cfg.output_tokens} output tokens per request, {cfg.rounds} rounds per level.",
         "",
-        "| concurrency | requests | errors | output tok/s | req/s | latency mean (s) | p50 | p90 "
-        "| p99 |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| concurrency | requests | errors | out tok/req | output tok/s | req/s | latency mean (s) "
+        "| p50 | p90 | p99 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['concurrency']} | {r['requests']} | {r['errors']} | "
-            f"{r['output_tokens_per_s']:.1f} | {r['requests_per_s']:.2f} | "
+            f"{r['mean_output_tokens']:.1f} | {r['output_tokens_per_s']:.1f} | {r['requests_per_s']:.2f} | "
             f"{r['latency_mean_s']:.3f} | {r['latency_p50_s']:.3f} | {r['latency_p90_s']:.3f} | "
             f"{r['latency_p99_s']:.3f} |"
         )

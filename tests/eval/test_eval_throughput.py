@@ -47,7 +47,7 @@ def test_sweep_against_in_process_server(micro_server, tmp_path):
         assert r["latency_p50_s"] <= r["latency_p99_s"]
     paths = write_throughput(rows, cfg, tmp_path)
     assert json.loads(paths["json"].read_text())["levels"] == rows
-    assert paths["png"].stat().st_size > 1000 and "| 4 | 8 | 0 |" in paths["md"].read_text()
+    assert paths["png"].stat().st_size > 1000 and "| 4 | 8 | 0 | " in paths["md"].read_text()
 
 
 def test_failures_are_counted_not_zero(micro_server):
