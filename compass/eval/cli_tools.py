@@ -162,11 +162,13 @@ def _read_jsonl(path: str, need: tuple[str, ...]) -> list[dict]:
 
 
 def _answer_with_model(args: argparse.Namespace, items: list[dict]) -> list[dict]:
-    from compass.inference.engine import Engine
+    from compass.eval.loading import _find_tokenizer, _load_engine
     from compass.inference.params import SamplingParams
+    from compass.tokenizer import load_tokenizer
 
-    engine = Engine.from_checkpoint(args.model)
-    params = SamplingParams(temperature=0.0, max_tokens=args.max_tokens)
+    ckpt = Path(args.model)
+    engine = _load_engine(ckpt, load_tokenizer(_find_tokenizer(ckpt)), max_batch=4)
+    params = SamplingParams(temperature=0.0, max_tokens=args.max_tokens, truncate_prompt=True)
     for it in items:
         done = engine.chat([{"role": "user", "content": it["question"]}], params)
         it["answer"] = done.content if done.content is not None else done.text

@@ -114,3 +114,19 @@ def test_prompt_too_long_for_the_judge_is_a_counted_http_skip(micro_server):
     rep = grade(ITEMS[:1], JudgeClient(url, model, max_tokens=8))  # full rubric > 256 tokens
     ((reason, n),) = rep.skipped.items()
     assert n == 1 and reason.startswith("judge error: HTTP 400")
+
+
+def test_judge_cli_answers_with_a_compass_model(micro_artifacts, fake_url, tmp_path):
+    import json
+
+    from compass.cli import main
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps({"question": q}) + "\n" for q in ("2+2?", "Hi?")))
+    out = tmp_path / "judge"
+    args = ["eval", "judge", "--judge-url", fake_url, "--judge-model", "scorer"]
+    args += ["--questions", str(questions), "--model", str(micro_artifacts["ckpt"])]
+    assert main([*args, "--max-tokens", "4", "--out", str(out)]) == 0
+    rep = json.loads((out / "judge.json").read_text())
+    assert rep["graded"] == 2 and all(isinstance(r["answer"], str) for r in rep["items"])
+    assert rep["metrics"]["score"] == 2.0  # the fake scorer: no "correct" in random answers
