@@ -142,6 +142,14 @@ def load_items(spec: TaskSpec) -> list[MCItem | GenItem]:
         raise TaskFileError(
             f"task '{spec.name}': {path} holds no items (after filters {spec.filters})"
         )
+    if spec.items_per_lang > 0:
+        per_lang: Counter[str] = Counter()
+        kept = []
+        for it in items:
+            per_lang[it.lang] += 1
+            if per_lang[it.lang] <= spec.items_per_lang:
+                kept.append(it)
+        items = kept
     return items
 
 

@@ -300,3 +300,20 @@ def test_cli_scores_public_files_with_no_code_changes(micro_artifacts, tmp_path)
     for r in res:
         main_metric = "acc" if r["kind"] == "mc" else "exact_match"
         assert r["n"] == 1 and r["metrics"][main_metric] in (0.0, 1.0)
+
+
+def test_items_per_lang_keeps_the_first_n_of_each_language(tmp_path):
+    from compass.eval.tasks import TaskSpec
+
+    recs = [
+        {"prompt": f"q{i}", "choices": ["a"], "answer": 0, "lang": "en" if i % 3 else "id"}
+        for i in range(9)
+    ]
+    path = _write(tmp_path, "t.jsonl", recs)
+    items = load_items(TaskSpec("t", str(path), items_per_lang=2))
+    assert [(it.prompt, it.lang) for it in items] == [
+        ("q0", "id"),
+        ("q1", "en"),
+        ("q2", "en"),
+        ("q3", "id"),
+    ]
