@@ -43,7 +43,7 @@ class SelectionConfig(Config):
     embedder: str = "hash"
     max_chars: int = 300  # instruction + response text embedded per sample
     pca_dim: int = 32
-    eps: float = 0.25  # DBSCAN radius in cosine distance on the PCA-reduced, re-normalised space
+    eps: float = 0.15  # DBSCAN radius in cosine distance on the PCA-reduced, re-normalised space
     min_samples: int = 4
     dedup_threshold: float = 0.985  # cosine similarity above which a sample is a near duplicate
     keep_frac: float = 0.7  # share of the (deduplicated) pool that is kept
@@ -73,15 +73,15 @@ class SFTStageConfig(TrainConfig):
 
 def tiny_stage1() -> SFTStageConfig:
     return SFTStageConfig(
-        steps=40, micro_batch_size=4, seq_len=512, lr=1e-3, min_lr=1e-4, warmup_steps=4,
+        steps=40, micro_batch_size=4, seq_len=512, lr=2e-3, min_lr=2e-4, warmup_steps=4,
         eval_every=0, eval_batches=2, ckpt_every=40, log_every=10,
     )  # fmt: skip
 
 
 def tiny_stage2() -> SFTStageConfig:
     return SFTStageConfig(
-        steps=90, micro_batch_size=4, seq_len=512, lr=1e-3, min_lr=1e-4, warmup_steps=5,
-        eval_every=0, eval_batches=2, ckpt_every=90, log_every=10, stage1_resample=0.2,
+        steps=240, micro_batch_size=4, seq_len=512, lr=3e-3, min_lr=1e-4, warmup_steps=10,
+        eval_every=0, eval_batches=2, ckpt_every=120, log_every=20, stage1_resample=0.2,
         long_cot_ratio=1.0,
     )  # fmt: skip
 
