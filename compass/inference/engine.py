@@ -71,6 +71,7 @@ class Engine:
             load_tokenizer(tokenizer) if isinstance(tokenizer, str | Path) else tokenizer
         )
         self.eos_ids = eos_ids(self.tokenizer, eos_id)
+        self.text_vocab = int(getattr(self.tokenizer, "vocab_size", 0) or self.config.vocab_size)
         self._requests: dict[str, Request] = {}
         self._ids = itertools.count()
         self._seeds = random.Random(seed)
@@ -175,7 +176,12 @@ class Engine:
             to_sample += sched.decode
         if not to_sample:
             return []
-        tokens, logprobs = self.sampler(torch.cat(parts), to_sample)
+        logits_BV = torch.cat(parts)
+        if self.text_vocab < logits_BV.shape[-1]:
+            # A model whose embedding table is padded past the tokenizer must never emit an id
+            # the tokenizer cannot decode.
+            logits_BV[:, self.text_vocab :] = float("-inf")
+        tokens, logprobs = self.sampler(logits_BV, to_sample)
         return [self._append(r, t, lp) for r, t, lp in zip(to_sample, tokens, logprobs)]
 
     def _append(self, r: Request, tok: int, lp: TokenLogprob | None) -> RequestOutput:

@@ -123,3 +123,24 @@ def test_vanishing_temperature_and_penalty_never_produce_nan():
     assert SamplingParams(temperature=1e-300).greedy
     with pytest.raises(ConfigError, match="repetition_penalty"):
         SamplingParams(repetition_penalty=1e-308)
+
+
+def test_ids_past_the_tokenizer_vocabulary_are_never_sampled():
+    """An embedding table padded past the tokenizer (a common layout) must not leak those ids."""
+    from compass.model import CompassModel
+    from compass.recipes import get_recipe
+
+    torch.manual_seed(0)
+    model = CompassModel(get_recipe("micro").model)
+    model.init_weights(0)
+
+    class SmallVocab:
+        vocab_size = 100
+        eos_id = 2
+
+        def decode(self, ids, skip_special=False):
+            return "".join(chr(65 + i % 26) for i in ids)
+
+    engine = Engine(model, SmallVocab(), max_batch=4)
+    outs = engine.generate([[5, 6, 7]] * 4, SamplingParams(temperature=1.0, max_tokens=16, seed=3))
+    assert all(t < 100 for o in outs for t in o.token_ids)
