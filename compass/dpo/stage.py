@@ -11,7 +11,6 @@ Legend: B pairs, T tokens.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from torch import nn
 
 from compass.dpo.loss import dpo_loss, sequence_logprobs
 from compass.sft.packing import IGNORE
+from compass.train.epochs import ShuffledEpochs
 from compass.train.stage import Batch, LossOutput
 
 
@@ -87,22 +87,10 @@ class DPOStage:
             raise ValueError("no preference pairs to train on this round")
         self.pairs, self.batch_size, self.pad_id = pairs, min(batch_size, len(pairs)), pad_id
         self.beta, self.seed = beta, seed
-        self.epoch, self.pos = 0, 0
-        self._order = self._shuffle()
-
-    def _shuffle(self) -> list[int]:
-        order = list(range(len(self.pairs)))
-        random.Random(f"{self.seed}:{self.epoch}").shuffle(order)
-        return order
+        self.epochs = ShuffledEpochs(len(pairs), seed)
 
     def next_batch(self) -> Batch:
-        picked = []
-        while len(picked) < self.batch_size:
-            if self.pos == len(self._order):
-                self.epoch, self.pos = self.epoch + 1, 0
-                self._order = self._shuffle()
-            picked.append(self.pairs[self._order[self.pos]])
-            self.pos += 1
+        picked = [self.pairs[i] for i in self.epochs.take(self.batch_size)]
         return pair_batch(picked, self.pad_id)
 
     def loss_units(self, batch: Batch) -> int:
@@ -122,8 +110,7 @@ class DPOStage:
         return {}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "pos": self.pos}
+        return self.epochs.state_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.epoch, self.pos = state["epoch"], state["pos"]
-        self._order = self._shuffle()
+        self.epochs.load_state_dict(state)

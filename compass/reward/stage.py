@@ -10,7 +10,6 @@ Legend: B pairs, T tokens.
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from compass.reward.pairs import Pair, prompt_messages
+from compass.train.epochs import ShuffledEpochs
 from compass.train.stage import Batch, LossOutput
 
 TokPair = tuple[list[int], list[int]]
@@ -70,22 +70,10 @@ class RewardStage:
             raise ValueError("no usable preference pairs to train the reward model on")
         self.pairs, self.batch_size, self.pad_id, self.seed = pairs, batch_size, pad_id, seed
         self.heldout = heldout or []
-        self.epoch, self.pos = 0, 0
-        self._order = self._shuffle()
-
-    def _shuffle(self) -> list[int]:
-        order = list(range(len(self.pairs)))
-        random.Random(f"{self.seed}:{self.epoch}").shuffle(order)
-        return order
+        self.epochs = ShuffledEpochs(len(pairs), seed)
 
     def next_batch(self) -> Batch:
-        picked = []
-        while len(picked) < self.batch_size:
-            if self.pos == len(self._order):
-                self.epoch, self.pos = self.epoch + 1, 0
-                self._order = self._shuffle()
-            picked.append(self.pairs[self._order[self.pos]])
-            self.pos += 1
+        picked = [self.pairs[i] for i in self.epochs.take(self.batch_size)]
         return pair_batch(picked, self.pad_id)
 
     def loss_units(self, batch: Batch) -> int:
@@ -109,11 +97,10 @@ class RewardStage:
         return {"heldout": lambda: [pair_batch(c, self.pad_id) for c in chunks]}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "pos": self.pos}
+        return self.epochs.state_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.epoch, self.pos = state["epoch"], state["pos"]
-        self._order = self._shuffle()
+        self.epochs.load_state_dict(state)
 
 
 @torch.no_grad()
