@@ -26,6 +26,10 @@ def test_cart_steps_recompute_the_total_and_the_checker_reads_every_currency():
             i = pr.inputs
             assert pr.total == i["q"] * i["p"] + i["s"] - i["v"] > 0
             assert len(pr.steps) == 1 + bool(i["s"]) + bool(i["v"])
+            for step in pr.steps:  # every "=" in a step holds: 48 + 7 = 40 + 15 = 55
+                sides = [eval(x.replace("×", "*")) for x in step.split("=")]
+                assert len(set(sides)) == 1, step
+            assert pr.steps[-1].endswith(f"= {pr.total}")
             item = eval_item(pr, 0)
             assert check_answer(pr.answer, item), (lang, pr.answer)
             assert not check_answer(pr.answer.replace(str(pr.total), str(pr.total + 1)), item)
