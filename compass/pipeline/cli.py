@@ -44,7 +44,7 @@ def _run(args: argparse.Namespace) -> int:
     run_steps(steps, recipe, run_dir, args.start_from, args.force)
     save_resolved(recipe, run_dir)
     report = write_report(run_dir, [s.name for s in steps], recipe.name)
-    ckpt = run_dir / "pretrain_long" / "ckpt"
+    ckpt = run_dir / "dpo" / "ckpt"  # the final policy: SFT, then online DPO
     sys.stdout.write(
         f"\nDone. Report: {report}\n"
         f"  chat:   .venv/bin/compass chat {ckpt}\n"
