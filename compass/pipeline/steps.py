@@ -148,8 +148,13 @@ def _evaluate(ctx: StepContext) -> dict[str, Any]:
     specs = builtin_suite(ctx.deps["generate"] / "eval")
     for spec in specs:
         spec.items_per_lang = ctx.recipe.eval.items_per_lang
-    models = {"base": resolve_checkpoint(final_policy(ctx))}
-    models |= {m: ctx.deps["quantize"] / m for m in _quant_methods(ctx)}
+    # Every stage's model in one table (report Tables 6-8 style): the effect of each stage shows.
+    models = {
+        "base (pretrain)": resolve_checkpoint(ctx.deps["pretrain_long"] / "ckpt"),
+        "sft": resolve_checkpoint(ctx.deps["sft2"] / "ckpt"),
+        "dpo": resolve_checkpoint(final_policy(ctx)),
+    }
+    models |= {f"dpo {m}": ctx.deps["quantize"] / m for m in _quant_methods(ctx)}
     results = {}
     for label, path in models.items():
         backend = load_backend(path, batch_size=ctx.recipe.eval.batch_size)
@@ -245,8 +250,8 @@ def tiny_pipeline() -> list[Step]:
             "eval",
             _evaluate,
             ("eval",),
-            ("generate", "dpo", "quantize"),
-            "built-in held-out suite: base vs quantized",
+            ("generate", "pretrain_long", "sft2", "dpo", "quantize"),
+            "built-in held-out suite: base, SFT, DPO, quantized",
             60,
         ),
         Step(
