@@ -41,7 +41,7 @@ class PretrainStageConfig(TrainConfig):
 
 def tiny_main() -> PretrainStageConfig:
     return PretrainStageConfig(
-        steps=150, micro_batch_size=8, seq_len=256, lr=3e-3, min_lr=3e-4, warmup_steps=15,
+        steps=450, micro_batch_size=8, seq_len=256, lr=3e-3, min_lr=3e-4, warmup_steps=15,
         eval_every=50, ckpt_every=50,
     )  # fmt: skip
 
@@ -49,7 +49,7 @@ def tiny_main() -> PretrainStageConfig:
 def tiny_anneal() -> PretrainStageConfig:
     # Report: re-warmup to half the main peak, decay to the floor, batch ×1.5, HQ data only.
     return PretrainStageConfig(
-        steps=60, micro_batch_size=12, seq_len=256, lr=1.5e-3, min_lr=3e-4, warmup_steps=10,
+        steps=100, micro_batch_size=12, seq_len=256, lr=1.5e-3, min_lr=3e-4, warmup_steps=10,
         hq_only=True, eval_every=30, ckpt_every=30,
     )  # fmt: skip
 

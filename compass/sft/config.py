@@ -80,7 +80,7 @@ def tiny_stage1() -> SFTStageConfig:
 
 def tiny_stage2() -> SFTStageConfig:
     return SFTStageConfig(
-        steps=240, micro_batch_size=4, seq_len=512, lr=3e-3, min_lr=1e-4, warmup_steps=10,
+        steps=480, micro_batch_size=4, seq_len=512, lr=3e-3, min_lr=1e-4, warmup_steps=10,
         eval_every=0, eval_batches=2, ckpt_every=120, log_every=20, stage1_resample=0.2,
         long_cot_ratio=1.0,
     )  # fmt: skip
