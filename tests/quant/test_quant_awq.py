@@ -1,20 +1,10 @@
 """AWQ's scale search against round-to-nearest on a layer with outlier input channels."""
 
-import pytest
 import torch
 
 from compass.quant import int4
 from compass.quant.awq import search_clip, search_scale
 from compass.quant.weights import Int4Weight
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # The box is shared and loaded: two threads ran these many small matmuls several times slower.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _layer_with_outliers(seed: int):
