@@ -33,8 +33,9 @@ from compass.dpo.stage import DPOPair, DPOStage, response_logprobs
 from compass.model.io import load_model, load_model_config, resolve_checkpoint, save_model
 from compass.reward.bon import sample_n
 from compass.reward.io import check_matches, load_reward_model
-from compass.reward.run import eval_prompts, find_tokenizer
+from compass.reward.run import eval_prompts
 from compass.reward.stage import score_sequences
+from compass.tokenizer.locate import tokenizer_for
 from compass.train.config import TrainConfig
 from compass.train.loop import Trainer
 from compass.utils.io import atomic_write_json
@@ -150,7 +151,7 @@ def run_dpo(
 
     t0, out = time.time(), Path(out)
     policy = resolve_checkpoint(policy)
-    tok_dir = Path(tokenizer) if tokenizer else find_tokenizer(policy)
+    tok_dir = tokenizer_for(policy, tokenizer)
     check_matches(reward, tok_dir, load_model_config(policy).vocab_size)
     tok = load_tokenizer(tok_dir)
     model = load_model(policy)

@@ -83,15 +83,14 @@ def _finish(out: Path, stage: str, config: dict, metrics: dict, t0: float, input
 
 
 def _niah(args: argparse.Namespace) -> int:
-    from compass.eval.loading import _find_tokenizer, _load_engine
+    from compass.eval.loading import load_engine
     from compass.eval.niah import NiahConfig, run_niah, summary, write_niah
     from compass.tokenizer import load_tokenizer
+    from compass.tokenizer.locate import tokenizer_for
 
     t0, out = time.time(), Path(args.out)
-    tok = load_tokenizer(
-        Path(args.tokenizer) if args.tokenizer else _find_tokenizer(Path(args.model))
-    )
-    engine = _load_engine(Path(args.model), tok, max_batch=16)
+    tok = load_tokenizer(tokenizer_for(args.model, args.tokenizer))
+    engine = load_engine(Path(args.model), tok, max_batch=16)
     tests = ["needle", "lines"] if args.test == "both" else [args.test]
     metrics, cfgs = {}, {}
     for test in tests:
@@ -162,12 +161,13 @@ def _read_jsonl(path: str, need: tuple[str, ...]) -> list[dict]:
 
 
 def _answer_with_model(args: argparse.Namespace, items: list[dict]) -> list[dict]:
-    from compass.eval.loading import _find_tokenizer, _load_engine
+    from compass.eval.loading import load_engine
     from compass.inference.params import SamplingParams
     from compass.tokenizer import load_tokenizer
+    from compass.tokenizer.locate import tokenizer_for
 
     ckpt = Path(args.model)
-    engine = _load_engine(ckpt, load_tokenizer(_find_tokenizer(ckpt)), max_batch=4)
+    engine = load_engine(ckpt, load_tokenizer(tokenizer_for(ckpt)), max_batch=4)
     params = SamplingParams(temperature=0.0, max_tokens=args.max_tokens, truncate_prompt=True)
     for it in items:
         done = engine.chat([{"role": "user", "content": it["question"]}], params)

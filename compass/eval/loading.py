@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from compass.eval.backend import EngineBackend
+from compass.tokenizer.locate import tokenizer_for
 
 
 def load_backend(
@@ -15,25 +16,15 @@ def load_backend(
 ) -> EngineBackend:
     """A Compass checkpoint (float or quantized); the tokenizer defaults to the checkpoint's own."""
     ckpt = Path(checkpoint)
-    tok_dir = Path(tokenizer) if tokenizer else _find_tokenizer(ckpt)
+    tok_dir = tokenizer_for(ckpt, tokenizer)
     from compass.tokenizer import load_tokenizer
 
     tok = load_tokenizer(tok_dir)
-    engine = _load_engine(ckpt, tok, max_batch)
+    engine = load_engine(ckpt, tok, max_batch)
     return EngineBackend(engine, tok, batch_size=batch_size)
 
 
-def _load_engine(ckpt: Path, tok, max_batch: int):
+def load_engine(ckpt: Path, tok, max_batch: int):
     from compass.inference.engine import Engine
 
     return Engine.from_checkpoint(ckpt, tok, max_batch=max_batch)  # float or quantized
-
-
-def _find_tokenizer(ckpt: Path) -> Path:
-    for cand in (ckpt / "tokenizer", ckpt.parent / "tokenizer", ckpt.parent.parent / "tokenizer"):
-        if cand.exists():
-            return cand
-    raise FileNotFoundError(
-        f"{ckpt}: no tokenizer next to the checkpoint — pass --tokenizer DIR (the output of "
-        "`compass tokenizer train`)"
-    )

@@ -11,10 +11,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from compass.inference.engine import Engine
 from compass.inference.params import SamplingParams
+from compass.tokenizer.locate import tokenizer_for
 
 log = logging.getLogger(__name__)
 DIM, RESET = "\033[2m", "\033[0m"
@@ -38,24 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def find_tokenizer_dir(checkpoint: str, explicit: str | None) -> Path:
-    if explicit:
-        return Path(explicit)
-    from compass.model.io import resolve_checkpoint
-
-    ckpt = resolve_checkpoint(checkpoint)
-    for cand in (ckpt / "tokenizer", Path(checkpoint) / "tokenizer", ckpt.parent / "tokenizer"):
-        if cand.is_dir():
-            return cand
-    raise FileNotFoundError(
-        f"{checkpoint}: no tokenizer beside the checkpoint — pass --tokenizer DIR "
-        "(a directory written by `compass tokenizer train`)"
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     try:
-        tok_dir = find_tokenizer_dir(args.checkpoint, args.tokenizer)
+        tok_dir = tokenizer_for(args.checkpoint, args.tokenizer)
         engine = Engine.from_checkpoint(
             args.checkpoint, tokenizer=str(tok_dir), max_batch=1, max_seq_len=args.max_seq_len
         )

@@ -36,6 +36,7 @@ from compass.reward.model import RewardModel, average_weights
 from compass.reward.pairs import generate_pairs, read_pairs
 from compass.reward.stage import RewardStage, pairwise_accuracy, score_sequences, tokenize_pairs
 from compass.reward.verify import check_answer
+from compass.tokenizer.locate import tokenizer_for
 from compass.train.config import TrainConfig
 from compass.train.loop import Trainer
 from compass.utils.io import atomic_write_json
@@ -135,7 +136,7 @@ def train_reward(
 
     t0, out = time.time(), Path(out)
     policy = resolve_checkpoint(policy)
-    tok_dir = Path(tokenizer) if tokenizer else find_tokenizer(policy)
+    tok_dir = tokenizer_for(policy, tokenizer)
     tok = load_tokenizer(tok_dir)
     exclude = eval_prompts(eval_dir)
     train, heldout, train_tok, skipped = build_pairs(cfg, world, tok, exclude)
@@ -179,13 +180,3 @@ def _accuracy_by_kind(rm, tok, heldout, cfg: RewardConfig) -> dict[str, float]:
                              Counter())  # fmt: skip
         out[kind] = pairwise_accuracy(rm, sub, tok.pad_id, cfg.score_batch)
     return out
-
-
-def find_tokenizer(policy: Path) -> Path:
-    for d in (policy / "tokenizer", policy.parent / "tokenizer"):
-        if (d / "tokenizer.model").exists():
-            return d
-    raise FileNotFoundError(
-        f"{policy}: no tokenizer/ beside the checkpoint — pass --tokenizer DIR (the directory "
-        "written by `compass tokenizer train`)"
-    )

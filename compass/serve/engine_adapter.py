@@ -12,23 +12,13 @@ from compass.inference import Engine, SamplingParams
 from compass.inference.chat import render_chat
 from compass.inference.reasoning import ThinkSplitter
 from compass.serve.backend import Delta, GenParams, TokenLogprob
+from compass.tokenizer.locate import tokenizer_for
 
 log = logging.getLogger(__name__)
 
 
 class NoTokenizer(ValueError):
     """Text in or out was asked of a server started without a tokenizer."""
-
-
-def find_tokenizer(checkpoint: str | Path, tokenizer: str | Path | None) -> Path | None:
-    """``--tokenizer``, else a ``tokenizer/`` directory inside or beside the checkpoint."""
-    if tokenizer:
-        return Path(tokenizer)
-    ckpt = Path(checkpoint)
-    for cand in (ckpt / "tokenizer", ckpt.parent / "tokenizer", ckpt.parent.parent / "tokenizer"):
-        if (cand / "tokenizer.model").exists():
-            return cand
-    return None
 
 
 class EngineBackend:
@@ -49,7 +39,7 @@ class EngineBackend:
         device: str = "cpu",
         dtype=None,
     ) -> EngineBackend:
-        tok_dir = find_tokenizer(checkpoint, tokenizer)
+        tok_dir = tokenizer_for(checkpoint, tokenizer, required=False)
         if tok_dir is None:
             log.warning(
                 "no tokenizer found: only token-id completions will work (give --tokenizer)"
