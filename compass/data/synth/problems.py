@@ -76,6 +76,11 @@ def _finish(kind, lang, cur, rng, slots, steps, total, inputs, pid="") -> Proble
     )
 
 
+def _money(cur: str, **amounts: int) -> dict[str, str]:
+    """Template slots for amounts in minor units, written in the currency's local format."""
+    return {k: format_money(v, cur) for k, v in amounts.items()}
+
+
 def _base(world: World, p: Product, lang: str, cur: str, qty: int) -> dict:
     noun = get_lexicon(lang).nouns[p.category][0]
     return {
@@ -98,9 +103,7 @@ def _discount(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
     unit = price - cut
     total = unit * qty
     m = {
-        "cut": format_money(cut, cur),
-        "unit": format_money(unit, cur),
-        "total": format_money(total, cur),
+        **_money(cur, cut=cut, unit=unit, total=total),
     }
     slots = {**_base(world, p, lang, cur, qty), "pct": str(pct), **m}
     steps = [("disc_cut", {}), ("disc_after", {})] + ([("times_qty", {})] if qty > 1 else [])
@@ -156,10 +159,7 @@ def _voucher(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
     total = subtotal - voucher if subtotal >= minspend else subtotal
     slots = {
         **_base(world, p, lang, cur, qty),
-        "subtotal": format_money(subtotal, cur),
-        "minspend": format_money(minspend, cur),
-        "voucher": format_money(voucher, cur),
-        "total": format_money(total, cur),
+        **_money(cur, subtotal=subtotal, minspend=minspend, voucher=voucher, total=total),
     }
     steps = [("subtotal", {}), ("voucher_ok" if subtotal >= minspend else "voucher_no", {})]
     return _finish(
@@ -183,10 +183,7 @@ def _shipping(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
     total = subtotal if subtotal >= threshold else subtotal + fee
     slots = {
         **_base(world, p, lang, cur, qty),
-        "subtotal": format_money(subtotal, cur),
-        "fee": format_money(fee, cur),
-        "threshold": format_money(threshold, cur),
-        "total": format_money(total, cur),
+        **_money(cur, subtotal=subtotal, fee=fee, threshold=threshold, total=total),
     }
     steps = [("subtotal", {}), ("ship_free" if subtotal >= threshold else "ship_add", {})]
     return _finish(
