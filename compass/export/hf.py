@@ -36,6 +36,7 @@ from compass.model.io import (
     save_model,
 )
 from compass.model.transformer import CompassModel
+from compass.quant.io import is_quantized
 from compass.utils.io import atomic_write_json
 from compass.utils.manifest import write_manifest
 
@@ -67,6 +68,8 @@ def export_hf(
 
     ``dtype``: float32 / bfloat16 / float16, or None to keep the stored dtype. ``tokenizer``:
     a directory of HF tokenizer files; by default the checkpoint's own is found (tokenizer_files).
+    A quantized INT4 checkpoint (awq-int4 / rtn-int4) is written in AutoAWQ's layout, its float
+    tensors in ``dtype`` or float16 (see ``awq.py``).
     """
     t0 = time.time()
     src = Path(ckpt)
@@ -77,6 +80,37 @@ def export_hf(
     if out.resolve() == ckpt_dir.resolve():
         raise ConfigError(f"--out {out} is the checkpoint itself; choose another directory")
     out.mkdir(parents=True, exist_ok=True)
+    if is_quantized(ckpt_dir):
+        from compass.export.awq import write_awq_weights
+
+        target = _DTYPES[dtype or "float16"]
+        hf_config, metrics = write_awq_weights(ckpt_dir, out, target, max_shard_bytes)
+    else:
+        hf_config, metrics = _write_float_weights(cfg, weights, out, dtype, max_shard_bytes)
+    tok_dir = (
+        Path(tokenizer) if tokenizer else find_tokenizer(ckpt_dir, src if src != ckpt_dir else None)
+    )
+    copied, ids = [], {}
+    if tok_dir is not None:
+        copied = copy_tokenizer(tok_dir, out)
+        ids = special_token_ids(out)
+    else:
+        log.warning("no tokenizer found for %s: exporting weights only", ckpt_dir)
+    atomic_write_json(out / "config.json", {**hf_config, **ids})
+    atomic_write_json(out / "generation_config.json", {"_from_model_config": False, **ids})
+    metrics["tokenizer_files"] = copied
+    write_manifest(
+        out, "export.hf", cfg.to_dict(), inputs={"checkpoint": ckpt_dir}, metrics=metrics,
+        wall_time_s=time.time() - t0,
+    )  # fmt: skip
+    log.info("exported %s -> %s (%d weight file(s), tokenizer: %s)", ckpt_dir, out,
+             metrics["weight_files"], ", ".join(copied) or "none")  # fmt: skip
+    return out
+
+
+def _write_float_weights(
+    cfg, weights: Path, out: Path, dtype: str | None, max_shard_bytes: int
+) -> tuple[dict, dict]:
     with safe_open(str(weights), framework="pt") as f:
         names = f.keys()  # safe_open handles are not iterable
         got = {k: torch.empty(f.get_slice(k).get_shape(), device="meta") for k in names}
@@ -90,25 +124,7 @@ def export_hf(
 
         n = len(hf_shapes(cfg))
         files = write_sharded(to_hf_tensors(cfg, get), out, max_shard_bytes, total=n)
-    tok_dir = (
-        Path(tokenizer) if tokenizer else find_tokenizer(ckpt_dir, src if src != ckpt_dir else None)
-    )
-    copied, ids = [], {}
-    if tok_dir is not None:
-        copied = copy_tokenizer(tok_dir, out)
-        ids = special_token_ids(out)
-    else:
-        log.warning("no tokenizer found for %s: exporting weights only", ckpt_dir)
-    atomic_write_json(out / "config.json", {**hf_config, **ids})
-    atomic_write_json(out / "generation_config.json", {"_from_model_config": False, **ids})
-    metrics = {"weight_files": len(files), "tensors": n, "tokenizer_files": copied}
-    write_manifest(
-        out, "export.hf", cfg.to_dict(), inputs={"checkpoint": ckpt_dir}, metrics=metrics,
-        wall_time_s=time.time() - t0,
-    )  # fmt: skip
-    log.info("exported %s -> %s (%d weight file(s), tokenizer: %s)", ckpt_dir, out, len(files),
-             ", ".join(copied) or "none")  # fmt: skip
-    return out
+    return hf_config, {"weight_files": len(files), "tensors": n}
 
 
 _IGNORED_SUFFIXES = ("rotary_emb.inv_freq",)  # buffers some older exports carry
