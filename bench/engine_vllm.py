@@ -113,6 +113,7 @@ def main() -> int:
         "torch_version": torch.__version__,
         "dtype": args.dtype,
         "threads": args.threads,
+        "torch_threads": torch.get_num_threads(),  # what vLLM's model ran with (a check)
         "repeats": args.repeats,
         "rows": rows,
     }

