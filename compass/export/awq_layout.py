@@ -122,3 +122,21 @@ def to_awq(lin: QLinear, row_scale: torch.Tensor | None = None) -> AwqTensors:
         max_err=float(err),
         max_abs=float(target.abs().max()),
     )
+
+
+def unpack_awq(packed_RW: torch.Tensor) -> torch.Tensor:
+    """int32 ``[R, C/8]`` -> codes ``[R, C]`` (int64), the inverse of :func:`pack_awq`."""
+    word = packed_RW.to(torch.int64) & 0xFFFFFFFF
+    slots = [(word >> (4 * slot)) & 0xF for slot in range(PACK)]
+    cols = [slots[AWQ_ORDER.index(c)] for c in range(PACK)]  # column c sits in slot ORDER⁻¹[c]
+    return torch.stack(cols, dim=-1).reshape(packed_RW.shape[0], -1)
+
+
+def dequantize_awq(
+    qweight: torch.Tensor, qzeros: torch.Tensor, scales: torch.Tensor
+) -> torch.Tensor:
+    """The float32 weight ``[N, K]`` (``nn.Linear`` order) of one AWQ GEMM linear."""
+    q, z = unpack_awq(qweight).float(), unpack_awq(qzeros).float()
+    g = q.shape[0] // scales.shape[0]
+    w_KN = (q - z.repeat_interleave(g, dim=0)) * scales.float().repeat_interleave(g, dim=0)
+    return w_KN.t().contiguous()

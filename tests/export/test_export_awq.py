@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from compass.config import ConfigError
 from compass.export.awq import REPORT
+from compass.export.awq_layout import dequantize_awq
 from compass.export.hf import export_hf
 from compass.model.config import ModelConfig
 from compass.model.io import save_model
@@ -137,6 +138,8 @@ def test_rtn_int4_export_is_code_for_code(tmp_path):
         assert own is None
         got, _ = oracle_weight(t, name)
         assert torch.equal(got, want), name
+        parts = (t[f"{name}.{x}"] for x in ("qweight", "qzeros", "scales"))
+        assert torch.equal(dequantize_awq(*parts), got), name  # the library reader agrees
         n += 1
     assert n == 2 * (4 + 3 + 3 * MICRO["n_routed_experts"])
     summary = json.loads((out / REPORT).read_text())["summary"]
@@ -202,7 +205,7 @@ def test_transformers_runs_the_dequantized_export(tmp_path):
     summary = json.loads((out / REPORT).read_text())["summary"]
     assert summary["awq_linears_requantized"] == 0
     names = {k.rsplit(".", 1)[0] for k in t if k.endswith(".qweight")}
-    floats = {k: v for k, v in t.items() if k.rsplit(".", 1)[0] not in names}
+    floats = {k: v for k, v in t.items() if not k.endswith((".qweight", ".qzeros", ".scales"))}
     floats |= {f"{n}.weight": oracle_weight(t, n)[0].contiguous() for n in names}
     hf_dir = tmp_path / "hf_float"
     hf_dir.mkdir()
@@ -210,7 +213,11 @@ def test_transformers_runs_the_dequantized_export(tmp_path):
     config = json.loads((out / "config.json").read_text())
     config.pop("quantization_config")
     (hf_dir / "config.json").write_text(json.dumps(config))
-    hf = transformers.AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32).eval()
+    hf, info = transformers.AutoModelForCausalLM.from_pretrained(
+        hf_dir, dtype=torch.float32, output_loading_info=True
+    )
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    hf.eval()
     ids = torch.randint(0, 256, (2, 24), generator=gen)
     with torch.no_grad():
         ref = _dequantized_float_model(qmodel)(ids).logits_BTV
