@@ -3,13 +3,17 @@
 Our AWQ keeps one input scale per weight; the AutoAWQ format has none, so the export folds the
 scales it can (down projections, o_proj when heads agree) and re-quantizes the rest round-to-nearest
 (``compass/export/awq.py``). Baseline: our awq-int4 model itself, evaluated in the same run, next to
-the float model it came from and a plain round-to-nearest INT4 (rtn-int4) of it. Every model runs
+the float model it came from, a plain round-to-nearest INT4 (rtn-int4) of it, and (``--fold``)
+an awq-int4 checkpoint quantized with ``quant.awq_fold=true``, whose export is code for code. Every model runs
 in float32 on its dequantized weights (the export's through ``awq_layout.dequantize_awq``), so the
 rows differ only by their weights. Held-out windows come from the train token shard (AWQ
 calibrated on the val split).
 
     .venv/bin/python bench/awq_export_quality.py --float runs/tiny/dpo/ckpt \\
-        --quant runs/tiny/quantize/awq-int4 --tokens runs/tiny/tokenize/shards
+        --quant runs/tiny/quantize/awq-int4 --tokens runs/tiny/tokenize/shards [--fold QDIR]
+
+with QDIR from ``compass quantize runs/tiny/dpo/ckpt --method awq-int4 --recipe tiny
+--calib runs/tiny/tokenize/shards --quant.awq_fold=true --out QDIR``.
 """
 
 from __future__ import annotations
@@ -87,11 +91,20 @@ def evaluate(model: CompassModel, val: torch.Tensor, batch: int = 8) -> tuple[fl
     return math.exp(nll / n), hit / n, logits
 
 
+def _counts(s: dict) -> str:
+    return (
+        f"{s['awq_linears_exact']} linears exact (max error {s['awq_exact_max_rel_err']:.3g} of "
+        f"a weight's max |w|), {s['awq_linears_requantized']} re-quantized (max error "
+        f"{s['awq_requantized_max_rel_err']:.3g})"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--float", required=True, help="the float checkpoint that was quantized")
     ap.add_argument("--quant", required=True, help="its awq-int4 checkpoint")
     ap.add_argument("--tokens", required=True, help="token shard dir (train.tokens.bin)")
+    ap.add_argument("--fold", help="an awq-int4 checkpoint of --float made with quant.awq_fold")
     ap.add_argument("--n", type=int, default=32)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--out", default="bench/results/awq_export_quality.md")
@@ -104,16 +117,23 @@ def main() -> int:
     rtn = load_model(args.float).eval()
     group = load_quant_config(args.quant).group_size
     quantize_model(rtn, QuantConfig(method="rtn-int4", group_size=group))
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.time()
-        export_model, summary = exported(Path(args.quant), Path(tmp))
-        export_s = time.time() - t0
     models = {
         "float32 (source)": float_model,
         "awq-int4, ours (baseline)": dequantized(load_quantized(args.quant)),
-        "awq-int4, AWQ-layout export": export_model,
-        "rtn-int4 of the source": dequantized(rtn),
     }
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.time()
+        models["awq-int4, AWQ-layout export"], summary = exported(Path(args.quant), Path(tmp))
+        export_s = time.time() - t0
+    notes = [f"export: {_counts(summary)}"]
+    if args.fold:
+        models["awq-int4 awq_fold"] = dequantized(load_quantized(args.fold))
+        with tempfile.TemporaryDirectory() as tmp:
+            models["awq-int4 awq_fold, AWQ-layout export"], fold = exported(
+                Path(args.fold), Path(tmp)
+            )
+        notes.append(f"awq_fold export: {_counts(fold)}")
+    models["rtn-int4 of the source"] = dequantized(rtn)
     rows = {name: evaluate(m, val) for name, m in models.items()}
     base_ppl, _, base_logits = rows["awq-int4, ours (baseline)"]
     lines = [
@@ -121,12 +141,11 @@ def main() -> int:
         f"- machine: {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} threads; date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"- command: `.venv/bin/python bench/awq_export_quality.py --float {args.float} "
-        f"--quant {args.quant} --tokens {args.tokens}`",
+        f"--quant {args.quant} --tokens {args.tokens}"
+        + (f" --fold {args.fold}`" if args.fold else "`"),
         f"- held-out: {args.n} windows × {args.seq} tokens of the train shard; export took "
         f"{export_s:.1f} s",
-        f"- export: {summary['awq_linears_exact']} linears exact, "
-        f"{summary['awq_linears_requantized']} re-quantized (max error "
-        f"{summary['awq_requantized_max_rel_err']:.3g} of a weight's max |w|)", "",
+        *[f"- {n}" for n in notes], "",
         "| model | perplexity | ratio vs baseline | next-token acc | max |Δlogit| vs baseline |",
         "|---|---|---|---|---|",
     ]  # fmt: skip

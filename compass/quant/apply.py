@@ -18,6 +18,7 @@ from tqdm import tqdm
 from compass.model.transformer import CompassModel
 from compass.quant import int4
 from compass.quant.awq import ActivationCapture, expert_hidden, search_clip, search_scale
+from compass.quant.awq_fold import fold_awq_scales
 from compass.quant.config import QuantConfig
 from compass.quant.modules import (
     QuantEmbedding,
@@ -81,12 +82,18 @@ def capture_activations(
 
 def _awq(
     w_NK: torch.Tensor, x_MK: torch.Tensor | None, cfg: QuantConfig, name: str, stats: dict
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """AWQ for one weight: (the weight to quantize, possibly range-clipped; its input scale)."""
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """AWQ for one weight: (the weight to quantize, possibly range-clipped; its input scale,
+    None when ``awq_fold`` already folded the scales into the float model)."""
     if x_MK is None or x_MK.shape[0] == 0:
-        stats[name] = {"alpha": None, "rows": 0}
-        return w_NK, torch.ones(w_NK.shape[-1])
+        stats.setdefault(name, {"alpha": None, "rows": 0})
+        return w_NK, None if cfg.awq_fold else torch.ones(w_NK.shape[-1])
     fq = _fake_quant(cfg)
+    if cfg.awq_fold:
+        if not cfg.awq_clip:
+            return w_NK, None
+        group = int4.effective_group_size(w_NK.shape[-1], cfg.group_size)
+        return search_clip(w_NK, x_MK, fq, group, cfg.awq_grid), None
     r = search_scale(w_NK, x_MK, fq, cfg.awq_grid)
     stats[name] = {"alpha": r.alpha, "err": r.err, "err_rtn": r.err_rtn, "rows": x_MK.shape[0]}
     if not cfg.awq_clip:
@@ -137,13 +144,13 @@ def _quantize_experts(
         gu.append(_awq(gate_up[e], x, cfg, f"{name}.{e}.gate_up_proj", stats))
         h = expert_hidden(gate_up[e], x) if x is not None else None
         dn.append(_awq(down[e], h, cfg, f"{name}.{e}.down_proj", stats))
+
+    def stack_scales(pairs: list) -> torch.Tensor | None:
+        return None if cfg.awq_fold else torch.stack([s for _, s in pairs])
+
     return QuantRoutedExperts(
-        cls.from_float(
-            torch.stack([w for w, _ in gu]), cfg.group_size, torch.stack([s for _, s in gu])
-        ),
-        cls.from_float(
-            torch.stack([w for w, _ in dn]), cfg.group_size, torch.stack([s for _, s in dn])
-        ),
+        cls.from_float(torch.stack([w for w, _ in gu]), cfg.group_size, stack_scales(gu)),
+        cls.from_float(torch.stack([w for w, _ in dn]), cfg.group_size, stack_scales(dn)),
     )
 
 
@@ -163,6 +170,8 @@ def quantize_model(
         if calib_ids is None:
             raise ValueError("quant.method=awq-int4 needs calibration tokens (--calib DATA)")
         cap = capture_activations(model, calib_ids, cfg)
+        if cfg.awq_fold:
+            fold_awq_scales(model, cap, _fake_quant(cfg), cfg.awq_grid, stats)
     for t in tqdm(list(targets(model)), desc=f"quantize {cfg.method}", leave=False):
         mod = getattr(t.parent, t.attr)
         if t.kind == "experts":
@@ -183,7 +192,7 @@ def build_skeleton(model: CompassModel, cfg: QuantConfig) -> CompassModel:
     """Replace the quantizable modules of a (meta or float) model with empty quantized ones of
     the right shapes, ready for ``load_state_dict``."""
     cls = WEIGHT_TYPES[cfg.weight_format]
-    awq = cfg.method == "awq-int4"
+    awq = cfg.method == "awq-int4" and not cfg.awq_fold  # folded scales leave no input_scale
     for t in targets(model):
         mod = getattr(t.parent, t.attr)
         if t.kind == "experts":

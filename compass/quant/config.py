@@ -27,6 +27,11 @@ class QuantConfig(Config):
     awq_grid: int = 20
     # AWQ's second step: per-group range clipping searched on the same activations.
     awq_clip: bool = True
+    # AutoAWQ's scheme (compass/quant/awq_fold.py): one scale per shared input, folded into the
+    # norms / preceding projections, so `compass export hf` writes every AWQ weight exactly.
+    # Off: one scale per weight, applied to its input at run time (tighter fit; the export then
+    # re-quantizes the weights whose scale has no exact fold).
+    awq_fold: bool = False
     calib_samples: int = 64
     calib_seq_len: int = 256
     calib_max_rows: int = 4096
