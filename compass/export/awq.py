@@ -15,10 +15,11 @@ that is exact:
   when ``s`` is equal across the query heads sharing each KV head (always when n_heads = n_kv);
 - the shared down projection is doubled (Qwen2-MoE's sigmoid(0) = 0.5 gate) on its scales.
 q/k/v and the gate/up projections (routed and shared) have no exact fold: several weights with
-different scales read one norm output. AutoAWQ avoids this by searching one scale per shared
-input and folding it into the norm; ours searches one per weight. Those weights are re-quantized
-round-to-nearest from their effective float weight: lossy, reported per weight in
-``awq_conversion.json`` and summarised in the manifest. rtn-int4 checkpoints export exactly.
+different scales read one norm output. Those weights are re-quantized round-to-nearest from their
+effective float weight: lossy, reported per weight in ``awq_conversion.json`` and summarised in
+the manifest. Checkpoints quantized with ``quant.awq_fold=true`` (AutoAWQ's scheme: one scale per
+shared input, folded into the float model; ``compass/quant/awq_fold.py``) carry no input scales
+and, like rtn-int4 ones, export code for code.
 
 Legend: H query heads, KV key/value heads, d head dim, D model dim, I expert dim.
 """
@@ -254,7 +255,8 @@ def write_awq_weights(
     if summary["awq_linears_requantized"]:
         log.warning(
             "%d of %d quantized linears had an AWQ input scale with no exact fold and were "
-            "re-quantized (max error %.3g of the weight's max |w|); see %s",
+            "re-quantized (max error %.3g of the weight's max |w|); see %s — for an exact "
+            "export, quantize with --quant.awq_fold=true",
             summary["awq_linears_requantized"], len(report),
             summary["awq_requantized_max_rel_err"], out / REPORT,
         )  # fmt: skip

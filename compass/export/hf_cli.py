@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "An INT4 checkpoint from `compass quantize --method awq-int4|rtn-int4` is written in "
         "AutoAWQ's GEMM layout (qweight/qzeros/scales, quantization_config quant_method=awq) "
         "that vLLM's awq and transformers' AWQ read; float tensors then default to float16. "
-        "AWQ input scales with no exact fold are re-quantized: see awq_conversion.json.",
+        "AWQ input scales with no exact fold are re-quantized (see awq_conversion.json); "
+        "quantize with --quant.awq_fold=true for an export that is code for code.",
     )
     p.add_argument(
         "ckpt", help="checkpoint directory (model.safetensors) or run directory (latest)"
