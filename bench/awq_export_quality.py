@@ -91,6 +91,16 @@ def evaluate(model: CompassModel, val: torch.Tensor, batch: int = 8) -> tuple[fl
     return math.exp(nll / n), hit / n, logits
 
 
+def kl_vs(logits: list, ref_logits: list) -> float:
+    """Mean KL(reference || model) per token, the quantization-error measure of llama.cpp."""
+    total, n = 0.0, 0
+    for a, b in zip(logits, ref_logits, strict=True):
+        lp, lq = F.log_softmax(b, -1), F.log_softmax(a, -1)
+        total += float((lp.exp() * (lp - lq)).sum())
+        n += a.shape[0] * a.shape[1]
+    return total / n
+
+
 def _counts(s: dict) -> str:
     return (
         f"{s['awq_linears_exact']} linears exact (max error {s['awq_exact_max_rel_err']:.3g} of "
@@ -136,6 +146,7 @@ def main() -> int:
     models["rtn-int4 of the source"] = dequantized(rtn)
     rows = {name: evaluate(m, val) for name, m in models.items()}
     base_ppl, _, base_logits = rows["awq-int4, ours (baseline)"]
+    float_logits = rows["float32 (source)"][2]
     lines = [
         "# AWQ-layout export: quality vs our awq-int4 model", "",
         f"- machine: {platform.processor() or platform.machine()}, "
@@ -146,12 +157,16 @@ def main() -> int:
         f"- held-out: {args.n} windows × {args.seq} tokens of the train shard; export took "
         f"{export_s:.1f} s",
         *[f"- {n}" for n in notes], "",
-        "| model | perplexity | ratio vs baseline | next-token acc | max |Δlogit| vs baseline |",
-        "|---|---|---|---|---|",
+        "| model | perplexity | ratio vs baseline | next-token acc | KL vs float32 (nats/token) "
+        "| max |Δlogit| vs baseline |",
+        "|---|---|---|---|---|---|",
     ]  # fmt: skip
     for name, (ppl, acc, logits) in rows.items():
         diff = max(float((a - b).abs().max()) for a, b in zip(logits, base_logits, strict=True))
-        lines.append(f"| {name} | {ppl:.4f} | {ppl / base_ppl:.4f} | {acc:.4f} | {diff:.3g} |")
+        kl = kl_vs(logits, float_logits)
+        lines.append(
+            f"| {name} | {ppl:.4f} | {ppl / base_ppl:.4f} | {acc:.4f} | {kl:.2e} | {diff:.3g} |"
+        )
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -75,11 +75,11 @@ def _fold_moe(layer: nn.Module, name: str, cap: ActivationCapture, fq: FakeQuant
               stats: dict) -> None:  # fmt: skip
     moe, n_exp = layer.moe, layer.moe.experts.gate_up_proj.shape[0]
     expert_keys = [f"{name}.moe.experts/{e}" for e in range(n_exp)]
-    rows = [cap.get(k) for k in expert_keys]
-    if moe.shared is not None:
-        rows.append(cap.get(f"{name}.moe.shared"))
-    rows = [r for r in rows if r is not None]
-    x = torch.cat(rows)[: cap.max_rows] if rows else None
+    # The shared MLP sees every token of the MoE input: the rows the router and all experts read.
+    x = cap.get(f"{name}.moe.shared") if moe.shared is not None else None
+    if x is None:
+        rows = [r for r in (cap.get(k) for k in expert_keys) if r is not None]
+        x = torch.cat(rows)[: cap.max_rows] if rows else None
     gate_up = moe.experts.gate_up_proj
     ws = [gate_up.flatten(0, 1)]
     if moe.shared is not None:
