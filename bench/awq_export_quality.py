@@ -1,24 +1,29 @@
 """What the AWQ-layout export (``compass export hf`` of an awq-int4 checkpoint) costs in quality.
 
-Our AWQ keeps one input scale per weight; the AutoAWQ format has none, so the export folds the
-scales it can (down projections, o_proj when heads agree) and re-quantizes the rest round-to-nearest
-(``compass/export/awq.py``). Baseline: our awq-int4 model itself, evaluated in the same run, next to
-the float model it came from, a plain round-to-nearest INT4 (rtn-int4) of it, and (``--fold``)
-an awq-int4 checkpoint quantized with ``quant.awq_fold=true``, whose export is code for code. Every model runs
-in float32 on its dequantized weights (the export's through ``awq_layout.dequantize_awq``), so the
-rows differ only by their weights. Held-out windows come from the train token shard (AWQ
-calibrated on the val split).
+Our default AWQ keeps one input scale per weight; the AutoAWQ format has none, so the export folds
+the scales it can (down projections, o_proj when heads agree) and re-quantizes the rest
+round-to-nearest (``compass/export/awq.py``); ``quant.awq_fold=true`` folds scales into the float
+model at quantization time instead, and exports code for code. Rows: the float model, then for
+awq-int4 (the baseline), awq-int4 with awq_fold and rtn-int4 (plain round-to-nearest) the
+quantized model and its AWQ-layout export. Every model runs in float32 on its dequantized weights
+(the export's through ``awq_layout.dequantize_awq``), so rows differ only by their weights. KL
+vs float32 is the steadiest measure at this scale; perplexity moves by noise-sized amounts.
 
-    .venv/bin/python bench/awq_export_quality.py --float runs/tiny/dpo/ckpt \\
+    .venv/bin/python bench/awq_export_quality.py --byte-model \
+        --out bench/results/awq_export_quality_bytes.md
+    .venv/bin/python bench/awq_export_quality.py --float runs/tiny/dpo/ckpt \
         --quant runs/tiny/quantize/awq-int4 --tokens runs/tiny/tokenize/shards [--fold QDIR]
 
-with QDIR from ``compass quantize runs/tiny/dpo/ckpt --method awq-int4 --recipe tiny
+``--byte-model`` uses bench/quant_quality.py's byte-level tiny model and text (trained there;
+better trained than the pipeline's tiny run). For the pipeline's checkpoints, QDIR comes from
+``compass quantize runs/tiny/dpo/ckpt --method awq-int4 --recipe tiny
 --calib runs/tiny/tokenize/shards --quant.awq_fold=true --out QDIR``.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import platform
@@ -32,13 +37,14 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # quant_quality (--byte-model)
 
 from compass.export.awq import REPORT
 from compass.export.awq_layout import dequantize_awq
 from compass.export.hf import export_hf, import_hf
 from compass.model.io import load_model
 from compass.model.transformer import CompassModel
-from compass.quant import QuantConfig, load_quantized, quantize_model
+from compass.quant import QuantConfig, load_quantized, quantize_model, save_quantized
 from compass.quant.io import load_quant_config
 from compass.quant.weights import QuantWeight
 
@@ -109,53 +115,81 @@ def _counts(s: dict) -> str:
     )
 
 
+def _ckpt_setup(args, tmp: Path) -> tuple[CompassModel, dict, torch.Tensor, str]:
+    """The pipeline's checkpoints; rtn-int4 of the float one is made here."""
+    stream = np.memmap(Path(args.tokens) / "train.tokens.bin", dtype=np.uint32, mode="r")
+    starts = np.linspace(0, len(stream) - args.seq - 2, args.n).astype(np.int64)
+    val = torch.tensor(np.stack([stream[s : s + args.seq + 1] for s in starts]).astype(np.int64))
+    rtn = load_model(args.float).eval()
+    group = load_quant_config(args.quant).group_size
+    save_quantized(quantize_model(rtn, QuantConfig(method="rtn-int4", group_size=group)), tmp / "r")
+    quants = {"awq-int4": Path(args.quant)}
+    if args.fold:
+        quants["awq-int4 awq_fold"] = Path(args.fold)
+    quants["rtn-int4"] = tmp / "r"
+    desc = f"{args.n} windows × {args.seq} tokens of the train shard (AWQ calibrated on val)"
+    return load_model(args.float).eval(), quants, val, desc
+
+
+def _byte_setup(tmp: Path) -> tuple[CompassModel, dict, torch.Tensor, str]:
+    """bench/quant_quality.py's byte-level tiny model and text, all three quantized here (g32)."""
+    import quant_quality as qq
+
+    ckpt = qq.CACHE / "tiny_bytes_500"
+    if not (ckpt / "model.safetensors").exists():
+        raise SystemExit(f"{ckpt} is missing: run `.venv/bin/python bench/quant_quality.py` first")
+    model = load_model(ckpt).eval()
+    calib = qq.windows(qq.byte_stream(seed=1, n_docs=2000), 64, 128, seed=321)[:, :-1]
+    val = qq.windows(qq.byte_stream(seed=7, n_docs=2000), 64, 128, seed=123)
+    quants = {}
+    for name, cfg in (
+        ("awq-int4", QuantConfig(method="awq-int4", group_size=32)),
+        ("awq-int4 awq_fold", QuantConfig(method="awq-int4", group_size=32, awq_fold=True)),
+        ("rtn-int4", QuantConfig(method="rtn-int4", group_size=32)),
+    ):
+        quants[name] = save_quantized(
+            quantize_model(copy.deepcopy(model), cfg, calib), tmp / name.replace(" ", "_")
+        )
+    return model, quants, val, f"{ckpt} (byte tokens); 64 held-out windows × 128 tokens"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--float", required=True, help="the float checkpoint that was quantized")
-    ap.add_argument("--quant", required=True, help="its awq-int4 checkpoint")
-    ap.add_argument("--tokens", required=True, help="token shard dir (train.tokens.bin)")
+    ap.add_argument("--float", help="the float checkpoint that was quantized")
+    ap.add_argument("--quant", help="its awq-int4 checkpoint")
+    ap.add_argument("--tokens", help="token shard dir (train.tokens.bin)")
     ap.add_argument("--fold", help="an awq-int4 checkpoint of --float made with quant.awq_fold")
+    ap.add_argument("--byte-model", action="store_true",
+                    help="instead use bench/quant_quality.py's better-trained byte-level model")  # fmt: skip
     ap.add_argument("--n", type=int, default=32)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--out", default="bench/results/awq_export_quality.md")
     args = ap.parse_args()
+    if not args.byte_model and not (args.float and args.quant and args.tokens):
+        ap.error("pass --float, --quant and --tokens, or --byte-model")
     torch.manual_seed(0)
-    stream = np.memmap(Path(args.tokens) / "train.tokens.bin", dtype=np.uint32, mode="r")
-    starts = np.linspace(0, len(stream) - args.seq - 2, args.n).astype(np.int64)
-    val = torch.tensor(np.stack([stream[s : s + args.seq + 1] for s in starts]).astype(np.int64))
-    float_model = load_model(args.float).eval()
-    rtn = load_model(args.float).eval()
-    group = load_quant_config(args.quant).group_size
-    quantize_model(rtn, QuantConfig(method="rtn-int4", group_size=group))
-    models = {
-        "float32 (source)": float_model,
-        "awq-int4, ours (baseline)": dequantized(load_quantized(args.quant)),
-    }
+    torch.set_num_threads(1)  # the shared 2-core box runs many small matmuls faster on one
+    models, notes = {}, []
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.time()
-        models["awq-int4, AWQ-layout export"], summary = exported(Path(args.quant), Path(tmp))
-        export_s = time.time() - t0
-    notes = [f"export: {_counts(summary)}"]
-    if args.fold:
-        models["awq-int4 awq_fold"] = dequantized(load_quantized(args.fold))
-        with tempfile.TemporaryDirectory() as tmp:
-            models["awq-int4 awq_fold, AWQ-layout export"], fold = exported(
-                Path(args.fold), Path(tmp)
-            )
-        notes.append(f"awq_fold export: {_counts(fold)}")
-    models["rtn-int4 of the source"] = dequantized(rtn)
+        setup = _byte_setup if args.byte_model else _ckpt_setup
+        float_model, quants, val, desc = (
+            setup(Path(tmp)) if args.byte_model else setup(args, Path(tmp))
+        )
+        models["float32 (source)"] = float_model
+        for name, qdir in quants.items():
+            models[name] = dequantized(load_quantized(qdir))
+            models[f"{name} → AWQ-layout export"], summary = exported(qdir, Path(tmp) / f"x{name}")
+            notes.append(f"{name} export: {_counts(summary)}")
     rows = {name: evaluate(m, val) for name, m in models.items()}
-    base_ppl, _, base_logits = rows["awq-int4, ours (baseline)"]
+    base_ppl, _, base_logits = rows["awq-int4"]
     float_logits = rows["float32 (source)"][2]
+    command = " ".join(sys.argv[1:])
     lines = [
-        "# AWQ-layout export: quality vs our awq-int4 model", "",
+        "# AWQ-layout export: quality vs our awq-int4 model (the baseline)", "",
         f"- machine: {platform.processor() or platform.machine()}, "
-        f"{torch.get_num_threads()} threads; date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
-        f"- command: `.venv/bin/python bench/awq_export_quality.py --float {args.float} "
-        f"--quant {args.quant} --tokens {args.tokens}"
-        + (f" --fold {args.fold}`" if args.fold else "`"),
-        f"- held-out: {args.n} windows × {args.seq} tokens of the train shard; export took "
-        f"{export_s:.1f} s",
+        f"{torch.get_num_threads()} thread(s); date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"- command: `.venv/bin/python bench/awq_export_quality.py {command}`",
+        f"- model and held-out text: {desc}",
         *[f"- {n}" for n in notes], "",
         "| model | perplexity | ratio vs baseline | next-token acc | KL vs float32 (nats/token) "
         "| max |Δlogit| vs baseline |",
