@@ -86,6 +86,7 @@ def _pretrain(stage: str, init_from: str | None):
             "eval": result.eval,
             "tokens_per_s": round(result.tokens_per_s, 1),
             "load_max_mean": result.load_max_mean,
+            "eval_load_max_mean": result.eval_load_max_mean,
         }
 
     return fn

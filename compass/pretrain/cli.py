@@ -47,6 +47,7 @@ def run_cli(args: argparse.Namespace) -> int:
                 "step": result.step,
                 "tokens_per_s": round(result.tokens_per_s, 1),
                 "load_max_mean": result.load_max_mean,
+                "eval_load_max_mean": result.eval_load_max_mean,
                 **{k: round(v, 5) for k, v in result.eval.items()},
             }
             write_manifest(

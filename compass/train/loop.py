@@ -43,6 +43,7 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)  # train loss per step run in this call
     eval: dict[str, float] = field(default_factory=dict)
     load_max_mean: list[float] = field(default_factory=list)  # last step, per layer
+    eval_load_max_mean: list[float] = field(default_factory=list)  # held-out sets, per layer
     tokens_per_s: float = 0.0
     wall_s: float = 0.0
     skipped_steps: int = 0
@@ -74,6 +75,7 @@ class Trainer:
         self.optim = build_adamw(model, config)
         self.meta = {"stage": stage.name, "config": config.to_dict(), **(meta or {})}
         self.step, self.bad_steps, self.tokens_seen = 0, 0, 0
+        self.eval_load_max_mean: list[float] = []  # per layer, from the last evaluation
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.sink = MetricsSink(self.run_dir, self.info.is_main, config.tensorboard)
 
@@ -195,15 +197,24 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
         self.model.eval()
-        results = {}
+        results, counts = {}, None
         for name, make in self.stage.eval_sets().items():
             tot = torch.zeros(2, dtype=torch.float64)
             for batch in make():
                 batch = self._to_device(batch)
                 out = self.stage.loss(self.model, batch)
                 tot += torch.tensor([float(out.loss_sum), float(self.stage.loss_units(batch))])
+                if out.expert_counts_LE is not None:
+                    c = out.expert_counts_LE.detach().double().cpu()
+                    counts = c if counts is None else counts + c
             all_reduce_sum(tot, self.info)
             results[f"eval/{name}"] = float(tot[0] / tot[1].clamp_min(1))
+        if counts is not None:
+            # Load over all held-out batches: one training batch is a handful of documents whose
+            # language and domain sway the routing, so its max/mean overstates the imbalance.
+            per_layer = expert_load_stats(all_reduce_sum(counts, self.info))["load_max_mean"]
+            results["eval/load_max_mean"] = max(per_layer)
+            self.eval_load_max_mean = per_layer
         self.model.train()
         return results
 
@@ -246,6 +257,7 @@ class Trainer:
             result.step = self.step
             return result
         result.eval = self.evaluate()
+        result.eval_load_max_mean = self.eval_load_max_mean
         self._log_eval(result.eval)
         if saved_at != self.step or latest_checkpoint(self.run_dir) is None:
             self.save()
@@ -260,7 +272,10 @@ class Trainer:
     def _log_eval(self, results: dict[str, float]) -> None:
         if not results:
             return
-        self.sink.write({"kind": "eval", "step": self.step, **results})
+        record = {"kind": "eval", "step": self.step, **results}
+        if "eval/load_max_mean" in results:
+            record["eval_load_max_mean"] = self.eval_load_max_mean
+        self.sink.write(record)
         if self.info.is_main:
             log.info("eval step %d | %s", self.step, " | ".join(
                 f"{k[5:]} {v:.4f}" for k, v in results.items()))  # fmt: skip
