@@ -256,7 +256,7 @@ def write_awq_weights(
         log.warning(
             "%d of %d quantized linears had an AWQ input scale with no exact fold and were "
             "re-quantized (max error %.3g of the weight's max |w|); see %s — for an exact "
-            "export, quantize with --quant.awq_fold=true",
+            "export, quantize with quant.awq_fold=true (the default)",
             summary["awq_linears_requantized"], len(report),
             summary["awq_requantized_max_rel_err"], out / REPORT,
         )  # fmt: skip

@@ -19,8 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "An INT4 checkpoint from `compass quantize --method awq-int4|rtn-int4` is written in "
         "AutoAWQ's GEMM layout (qweight/qzeros/scales, quantization_config quant_method=awq) "
         "that vLLM's awq and transformers' AWQ read; float tensors then default to float16. "
-        "AWQ input scales with no exact fold are re-quantized (see awq_conversion.json); "
-        "quantize with --quant.awq_fold=true for an export that is code for code.",
+        "With the default quant.awq_fold=true the export is code for code; checkpoints "
+        "quantized with awq_fold=false have their unfoldable input scales re-quantized "
+        "(see awq_conversion.json).",
     )
     p.add_argument(
         "ckpt", help="checkpoint directory (model.safetensors) or run directory (latest)"

@@ -69,10 +69,12 @@ def oracle_weight(t: dict, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     return w.t(), step.t()
 
 
-def _quantized(tmp_path, method: str, seed: int = 0, **model_kw):
+def _quantized(tmp_path, method: str, seed: int = 0, fold: bool = False, **model_kw):
+    # Unfolded by default: these tests cover the export's own folding and re-quantization of
+    # per-weight input scales; the folded quantizer's exact export is tested with fold=True.
     m = CompassModel(ModelConfig(**(MICRO | model_kw)))
     m.init_weights(seed)
-    cfg = QuantConfig(method=method, group_size=G, awq_grid=4, calib_max_rows=256)
+    cfg = QuantConfig(method=method, group_size=G, awq_grid=4, calib_max_rows=256, awq_fold=fold)
     calib = torch.randint(0, 256, (4, 32), generator=torch.Generator().manual_seed(seed))
     quantize_model(m.eval(), cfg, calib if method == "awq-int4" else None)
     return m

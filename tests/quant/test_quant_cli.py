@@ -33,12 +33,13 @@ def ckpt(tmp_path_factory):
 
 
 def test_quantize_awq_cli_then_gguf(ckpt, tmp_path):
+    # The per-weight input-scale path (the folded default: test_quant_awq_fold.py).
     out = tmp_path / "awq"
     rc = main(
         ["quantize", str(ckpt / "float"), "--method", "awq-int4", "--calib",
          str(ckpt / "calib.npy"), "--out", str(out), "--recipe", "micro",
          "--quant.awq_grid=3", "--quant.calib_samples=4", "--quant.calib_seq_len=32",
-         "--quant.calib_max_rows=64"]
+         "--quant.calib_max_rows=64", "--quant.awq_fold=false"]
     )  # fmt: skip
     assert rc == 0
     manifest = json.loads((out / "manifest.json").read_text())
