@@ -54,6 +54,8 @@ def test_shared_experts_gradients_match_two_separate_projections():
     want = [x.grad] + [p.grad for p in shared.parameters()]
     for a, b in zip(got, want):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    with torch.no_grad():  # inference takes two projections instead of the fused one
+        torch.testing.assert_close(shared(x), ref.detach(), rtol=1e-5, atol=1e-6)
 
 
 def test_every_impl_accepts_an_empty_batch():

@@ -63,3 +63,18 @@ def test_aux_loss_gradient_reaches_router():
     torch.nn.init.normal_(router.weight)
     router(torch.randn(10, 16)).aux_loss.backward()
     assert router.weight.grad is not None and router.weight.grad.abs().sum() > 0
+
+
+def test_inference_mode_skips_the_losses_but_not_the_routing():
+    torch.manual_seed(0)
+    router = Router(16, 4, 2)
+    torch.nn.init.normal_(router.weight)
+    x = torch.randn(10, 16)
+    with torch.no_grad():  # evaluation still reports the losses
+        ref = router(x)
+    assert float(ref.aux_loss) > 0 and float(ref.z_loss) > 0
+    with torch.inference_mode():
+        got = router(x)
+    assert float(got.aux_loss) == 0.0 and float(got.z_loss) == 0.0
+    assert torch.equal(got.experts_Nk, ref.experts_Nk) and torch.equal(got.counts_E, ref.counts_E)
+    torch.testing.assert_close(got.weights_Nk, ref.weights_Nk, rtol=0, atol=0)

@@ -113,6 +113,8 @@ class SharedExperts(nn.Module):
         self.down_proj = nn.Linear(width, d_model, bias=False)
 
     def forward(self, x_ND: torch.Tensor) -> torch.Tensor:
+        if not torch.is_grad_enabled():  # no input gradient to save: skip the weight copy
+            return self.down_proj(F.silu(self.gate_proj(x_ND)) * self.up_proj(x_ND))
         # One [2W, D] projection instead of two: one matmul (and one input gradient) fewer.
         gate_up = torch.cat([self.gate_proj.weight, self.up_proj.weight])
         return self.down_proj(swiglu(F.linear(x_ND, gate_up)))

@@ -60,7 +60,9 @@ class Router(nn.Module):
             lb_probs, lb_experts, lb_logits = probs_NE[keep], experts_Nk[keep], logits_NE[keep]
         else:
             lb_probs, lb_experts, lb_logits = probs_NE, experts_Nk, logits_NE
-        if lb_experts.shape[0] == 0:
+        if lb_experts.shape[0] == 0 or torch.is_inference_mode_enabled():
+            # Serving runs under inference_mode and never reads the losses: skip their ~10 small
+            # ops per layer. Evaluation under no_grad still gets them.
             zero = logits_NE.sum() * 0.0
             aux, zl = zero, zero
         else:
