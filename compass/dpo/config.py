@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from compass.config import Config, ConfigError
 from compass.reward.config import LANGS
+from compass.reward.math_items import MATH_TASKS
 from compass.train.config import TrainConfig
 
 PROMPT_SETS = ("general", "badcase", "math", "ecommerce")
@@ -40,6 +41,8 @@ class DPOConfig(Config):
     prompts_per_lang: dict[str, int] = field(
         default_factory=lambda: {"general": 1, "badcase": 1, "math": 2, "ecommerce": 1}
     )
+    # Where math prompts come from (compass.reward.math_items): "cart" or "numerical_reasoning".
+    math_task: str = "cart"
     # Extra prompts: JSONL of {"prompt", "lang"?, "set"?, "answer"?, "answer_minor"?,
     # "currency"?}; a prompt with "set": "math" needs "answer" (else it is skipped, counted).
     prompt_files: list[str] = field(default_factory=list)
@@ -67,6 +70,10 @@ class DPOConfig(Config):
             raise ConfigError(
                 f"dpo.prompts_per_lang: unknown sets {bad}; choose from {', '.join(PROMPT_SETS)}"
             )
+        if self.math_task not in MATH_TASKS:
+            raise ConfigError(
+                f"dpo.math_task={self.math_task!r}: choose from {', '.join(MATH_TASKS)}"
+            )
         if self.general_rule not in GENERAL_RULES:
             raise ConfigError(
                 f"dpo.general_rule={self.general_rule!r}: choose {', '.join(GENERAL_RULES)}"
@@ -86,6 +93,7 @@ def report_dpo() -> DPOConfig:
     )  # fmt: skip
     return DPOConfig(
         rounds=3, n_samples=32, temperature=1.0, max_tokens=2048, train=train,
+        math_task="numerical_reasoning",
         prompts_per_lang={"general": 500, "badcase": 100, "math": 500, "ecommerce": 300},
         eval_math_per_lang=100, eval_general_per_lang=50, eval_max_tokens=1024,
         eval_deep_max_tokens=4096,

@@ -3,7 +3,8 @@
 All come from the shared World through ``evalgen`` with their own streams (a new stream each
 round, so rounds see new prompts) and with the held-out evaluation prompts excluded:
 
-- ``math``: numerical-reasoning problems with their reference answer (checked by rule);
+- ``math``: verifiable problems with their reference answer, checked by rule (``math_task``:
+  the shopping-cart problems a tiny policy can solve, or the World's numerical reasoning);
 - ``ecommerce``: product, attribute, category, review, recommendation and search questions;
 - ``general``: brand knowledge, query rewriting, customer-intent questions;
 - ``bad-case``: questions small models often get wrong — identity and "which language"
@@ -22,6 +23,7 @@ from typing import Any
 from compass.data.synth.evalgen import eval_items
 from compass.data.synth.world import World
 from compass.dpo.config import PROMPT_SETS, DPOConfig
+from compass.reward.math_items import math_items
 from compass.reward.verify import has_verifiable_answer
 
 Prompt = dict[str, Any]
@@ -62,8 +64,10 @@ def build_prompts(
     for lang in cfg.langs:
         n = counts.get("math", 0)
         if n:
-            prompts += _from_items(world, ("numerical_reasoning",), lang, n, cfg.seed, exclude,
-                                   f"{stream}:math", "math")  # fmt: skip
+            items = math_items(world, cfg.math_task, lang, n, cfg.seed, exclude, f"{stream}:math")
+            prompts += [{"prompt": it["prompt"], "lang": lang, "set": "math",
+                         **{key: it[key] for key in _MATH_KEYS if key in it}}
+                        for it in items]  # fmt: skip
         n = counts.get("ecommerce", 0)
         if n:
             prompts += _from_items(world, ECOMMERCE_TASKS, lang, n, cfg.seed, exclude,

@@ -2,8 +2,16 @@
 
 The report trains four reward models that differ in epochs {1, 2}, learning rate {3e-6, 4e-6} and
 schedule {linear, cosine}, and averages their weights. ``runs`` lists the runs as
-``"epochs:lr:schedule"`` strings; the tiny default is a balanced half of that 2×2×2 grid with the
-learning rates scaled to a 1M-parameter model. Defaults are the tiny recipe's values.
+``"epochs:lr:schedule"`` strings.
+
+``base_run`` (empty in the report's recipe) first trains one reward model that every run then
+starts from. A 1M-parameter model needs a few thousand pair-passes before it tells languages or
+grounded facts apart at all (it sits near chance until then); four such runs from the policy do
+not fit a CPU budget, four short runs from it learn nothing, and averaging them gave a soup below
+its best run. So the tiny recipe trains the base once and its four runs are short fine-tunes of it
+(a balanced half of the {¼, ½} epochs × two learning rates × {linear, cosine} grid), each reading
+the pairs in its own order: close enough to one another for their average to be a good model.
+Defaults are the tiny recipe's values.
 """
 
 from __future__ import annotations
@@ -11,16 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from compass.config import Config, ConfigError
+from compass.reward.math_items import MATH_TASKS
 from compass.train.config import TrainConfig
 
 LANGS = ("en", "zh", "id", "ms", "th", "vi", "tl", "pt")
-PAIR_KINDS = ("arithmetic", "language", "grounding")
+PAIR_KINDS = ("arithmetic", "language", "grounding", "fluency")
 SCHEDULES = ("linear", "cosine", "constant")
 
 
 @dataclass
 class RunSpec:
-    epochs: int
+    epochs: float  # passes over the training pairs; a fraction trains on part of one pass
     lr: float
     schedule: str
 
@@ -28,14 +37,14 @@ class RunSpec:
 def parse_run(text: str, where: str = "reward.runs") -> RunSpec:
     parts = text.split(":")
     try:
-        spec = RunSpec(int(parts[0]), float(parts[1]), parts[2])
+        spec = RunSpec(float(parts[0]), float(parts[1]), parts[2])
     except (IndexError, ValueError):
         raise ConfigError(
             f"{where}: {text!r} is not 'epochs:lr:schedule' (e.g. '2:4e-4:cosine')"
         ) from None
-    if spec.epochs < 1 or spec.lr <= 0 or spec.schedule not in SCHEDULES or len(parts) != 3:
+    if spec.epochs <= 0 or spec.lr <= 0 or spec.schedule not in SCHEDULES or len(parts) != 3:
         raise ConfigError(
-            f"{where}: {text!r} needs epochs >= 1, lr > 0 and a schedule in {SCHEDULES}"
+            f"{where}: {text!r} needs epochs > 0, lr > 0 and a schedule in {SCHEDULES}"
         )
     return spec
 
@@ -54,21 +63,28 @@ class RewardConfig(Config):
     seed: int = 1234
     langs: list[str] = field(default_factory=lambda: list(LANGS))
     kinds: list[str] = field(default_factory=lambda: list(PAIR_KINDS))
-    train_pairs_per_lang_kind: int = 4  # 8 langs × 3 kinds × 4 = 96 training pairs
-    heldout_pairs_per_lang_kind: int = 4
+    train_pairs_per_lang_kind: int = 36  # 8 langs × 4 kinds × 36 = 1152 training pairs
+    heldout_pairs_per_lang_kind: int = 12
     # Extra preference data: JSONL files of {"prompt", "chosen", "rejected"} (prompt: a string
     # or an OpenAI messages list), added to the generated training pairs.
     inputs: list[str] = field(default_factory=list)
+    base_run: str = "2:1e-3:cosine"
     runs: list[str] = field(
-        default_factory=lambda: ["1:3e-4:linear", "1:4e-4:cosine", "2:3e-4:cosine", "2:4e-4:linear"]
-    )
+        default_factory=lambda: [
+            "0.25:3e-4:linear", "0.25:6e-4:cosine", "0.5:3e-4:cosine", "0.5:6e-4:linear",
+        ]
+    )  # fmt: skip
     warmup_frac: float = 0.1
     train: TrainConfig = field(default_factory=tiny_reward_train)
-    # Best-of-N on verifiable math prompts, sampled from the policy (fast mode).
+    # Best-of-N on verifiable math prompts (compass.reward.math_items: "cart" or
+    # "numerical_reasoning"), sampled from the policy, in deep mode when bon_thinking (the
+    # report's GSM8K-style check: answers with their reasoning).
     bon_n: list[int] = field(default_factory=lambda: [1, 4, 8, 16])
-    bon_prompts_per_lang: int = 2
+    bon_task: str = "cart"
+    bon_thinking: bool = True
+    bon_prompts_per_lang: int = 4
     bon_temperature: float = 0.8
-    bon_max_tokens: int = 32
+    bon_max_tokens: int = 64
     score_batch: int = 32  # sequences per reward forward when scoring samples
 
     def run_specs(self) -> list[RunSpec]:
@@ -81,6 +97,12 @@ class RewardConfig(Config):
         bad = [k for k in self.kinds if k not in PAIR_KINDS]
         if bad:
             raise ConfigError(f"reward.kinds: unknown {bad}; choose from {', '.join(PAIR_KINDS)}")
+        if self.bon_task not in MATH_TASKS:
+            raise ConfigError(
+                f"reward.bon_task={self.bon_task!r}: choose from {', '.join(MATH_TASKS)}"
+            )
+        if self.base_run:
+            parse_run(self.base_run, "reward.base_run")
         if not self.runs:
             raise ConfigError("reward.runs is empty: give at least one 'epochs:lr:schedule'")
         self.run_specs()
@@ -102,7 +124,7 @@ def report_reward() -> RewardConfig:
     )  # fmt: skip
     return RewardConfig(
         train_pairs_per_lang_kind=2000, heldout_pairs_per_lang_kind=200,
-        runs=["1:3e-6:linear", "1:4e-6:cosine", "2:3e-6:cosine", "2:4e-6:linear"],
-        train=train, bon_prompts_per_lang=100, bon_temperature=1.0, bon_max_tokens=1024,
+        base_run="", runs=["1:3e-6:linear", "1:4e-6:cosine", "2:3e-6:cosine", "2:4e-6:linear"],
+        train=train, bon_task="numerical_reasoning", bon_prompts_per_lang=100, bon_temperature=1.0, bon_max_tokens=1024,
         score_batch=16,
     )  # fmt: skip

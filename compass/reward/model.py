@@ -13,11 +13,26 @@ from compass.model.transformer import CompassModel, ModelOutput
 
 
 class RewardModel(nn.Module):
-    def __init__(self, backbone: CompassModel):
+    """``head_seed`` None: a zero head. Else a small random head drawn from that seed alone.
+
+    A zero head is a saddle of the pairwise loss: the backbone gets no gradient until the head
+    has grown, and the head grows only as fast as the backbone tells chosen from rejected apart
+    (a tiny model sat at loss log 2 for ~100 steps). A random head breaks the tie from step one.
+    Runs that are averaged must share one head init (the same seed), or the soup mixes heads
+    pointing in unrelated directions."""
+
+    def __init__(self, backbone: CompassModel, head_seed: int | None = None):
         super().__init__()
         self.backbone = backbone
-        self.score = nn.Linear(backbone.config.d_model, 1, bias=False)
-        nn.init.zeros_(self.score.weight)
+        d = backbone.config.d_model
+        self.score = nn.Linear(d, 1, bias=False)
+        if head_seed is None:
+            nn.init.zeros_(self.score.weight)
+        else:
+            g = torch.Generator().manual_seed(head_seed)
+            w = torch.randn(self.score.weight.shape, generator=g) / d**0.5
+            with torch.no_grad():
+                self.score.weight.copy_(w.to(self.score.weight.dtype))
 
     @property
     def config(self):
@@ -28,8 +43,12 @@ class RewardModel(nn.Module):
         self, input_ids_BT: torch.Tensor, attention_mask_BT: torch.Tensor
     ) -> tuple[torch.Tensor, ModelOutput]:
         """(reward per sequence, the backbone's output with its MoE losses)."""
-        out = self.backbone(input_ids_BT, attention_mask_BT=attention_mask_BT, return_hidden=True)
         last_B = attention_mask_BT.sum(-1) - 1
+        # The LM head is unused here and the largest matmul: compute it at one position only.
+        out = self.backbone(
+            input_ids_BT, attention_mask_BT=attention_mask_BT, return_hidden=True,
+            logits_index_B=last_B,
+        )  # fmt: skip
         h_BD = out.hidden_BTD[torch.arange(input_ids_BT.shape[0]), last_B]
         return self.score(h_BD).squeeze(-1).float(), out
 

@@ -1,15 +1,26 @@
 """Preference pairs: generated from the shared World in every language, or read from JSONL.
 
-Three generated kinds (report §4.1's "better vs worse answer", built so the better one is known):
+Four generated kinds (report §4.1's "better vs worse answer", built so the better one is known):
 
-- ``arithmetic``: a shop-floor problem; chosen states the right total, rejected a wrong one (a
-  plausible slip: a step forgotten, a percentage misapplied), with or without the steps;
+- ``arithmetic``: a shopping-cart problem answered in deep mode, the way the policy answers it:
+  chosen is the right chain of steps and total, rejected a chain with one slip carried to a wrong
+  total (``compass.reward.cot``); the steps travel as ``chosen_reasoning``/``rejected_reasoning``;
 - ``language``: a question in language L; chosen answers in L, rejected gives the same facts in
   another language;
-- ``grounding``: a question about a product; chosen states its real price or attribute, rejected
-  another product's (a hallucinated fact).
+- ``grounding``: a product's price line (or its title, for an attribute) then a question;
+  chosen states the price or attribute the text gives, rejected another product's (a
+  hallucinated fact). The fact is in the prompt, so the pair tests grounding, not memory.
 
-A pair is ``{"prompt": str | messages, "chosen": str, "rejected": str, "lang", "kind"}``.
+- ``fluency``: a fluent answer (a price or a short description) vs text spliced from short
+  pieces of it and of another language (what a small policy samples at high temperature).
+
+Language and grounding pairs come as twins whose roles swap (the same product asked in the other
+language; the other product's text): every answer string is once chosen and once rejected, so a
+reward model cannot fit them by liking a language or a price, only by reading the prompt (a tiny
+one did exactly that without twins, and scored below chance on held-out grounding pairs).
+
+A pair is ``{"prompt": str | messages, "chosen": str, "rejected": str, "lang", "kind"}`` and, for
+an answer with a think block, ``chosen_reasoning`` / ``rejected_reasoning`` (its text).
 Unusable pairs are counted and skipped with a reason, never silently dropped.
 """
 
@@ -22,36 +33,30 @@ from pathlib import Path
 from typing import Any
 
 from compass.data.synth.lexicon import get_lexicon
-from compass.data.synth.money import format_money
 from compass.data.synth.render import attr_label, attr_value, title
 from compass.data.synth.world import World
 from compass.reward.config import LANGS
+from compass.reward.cot import wrong_chain
+from compass.sft.arith import make_cart_problem, money
 
 Pair = dict[str, Any]
-_SLIPS = (0.5, 0.8, 0.9, 1.1, 1.25, 2.0)
 
 
 def _answer(lang: str, value: str) -> str:
     return get_lexicon(lang).answer.format(value=value)
 
 
-def _wrong_amount(minor: int, currency: str, rng: random.Random) -> str:
-    for _ in range(10):
-        wrong = round(minor * rng.choice(_SLIPS))
-        if currency not in ("IDR", "VND"):
-            wrong = wrong - wrong % 10  # a real-looking price, not 123.47
-        if wrong > 0 and wrong != minor:
-            return format_money(wrong, currency)
-    return format_money(minor + 1000, currency)
-
-
 def _arithmetic(w: World, lang: str, rng: random.Random) -> Pair:
-    pr = w.problem(lang, rng)
-    wrong = _answer(lang, _wrong_amount(pr.answer_minor, pr.currency, rng))
-    right = _answer(lang, pr.answer)
-    if rng.random() < 0.5:  # a full solution whose last line does or does not follow the steps
-        right, wrong = pr.solution + "\n" + right, pr.solution + "\n" + wrong
-    return {"prompt": pr.question, "chosen": right, "rejected": wrong}
+    pr = make_cart_problem(lang, rng)
+    x = pr.inputs
+    bad = wrong_chain(x["q"], x["p"], x["s"], x["v"], rng)
+    return {
+        "prompt": pr.question,
+        "chosen": pr.answer,
+        "rejected": _answer(lang, money(bad.total, pr.currency)),
+        "chosen_reasoning": "\n".join(pr.steps),
+        "rejected_reasoning": "\n".join(bad.steps),
+    }
 
 
 def _short_description(w: World, p, lang: str, rng: random.Random) -> str:
@@ -59,44 +64,92 @@ def _short_description(w: World, p, lang: str, rng: random.Random) -> str:
     return "\n".join([lines[0], lines[-1]])  # title and price: the same facts in every language
 
 
-def _language(w: World, lang: str, rng: random.Random) -> Pair:
+def _language(w: World, lang: str, rng: random.Random) -> list[Pair]:
+    """A question in ``lang`` answered in ``lang`` (chosen) or another language, and its twin:
+    the same product asked in the other language, where the roles swap."""
     p = rng.choice(w.products)
     other = rng.choice([x for x in LANGS if x != lang])
-    prompt = get_lexicon(lang).eval_prompts["product_question"].format(title=title(p, lang))
     seed = rng.random()
-    return {
-        "prompt": prompt,
-        "chosen": _short_description(w, p, lang, random.Random(seed)),
-        "rejected": _short_description(w, p, other, random.Random(seed)),
-    }
+    texts = {x: _short_description(w, p, x, random.Random(seed)) for x in (lang, other)}
+    return [
+        {"prompt": get_lexicon(a).eval_prompts["product_question"].format(title=title(p, a)),
+         "chosen": texts[a], "rejected": texts[b], "lang": a}
+        for a, b in ((lang, other), (other, lang))
+    ]  # fmt: skip
 
 
-def _grounding(w: World, lang: str, rng: random.Random) -> Pair | None:
+def _price_prompt(w: World, p, lang: str, rng: random.Random) -> str | None:
+    price = w.format_price(p, lang)
+    lines = [x for x in w.describe(p, lang, rng).split("\n") if price in x]
+    question = get_lexicon(lang).eval_prompts["product_question"].format(title=title(p, lang))
+    return min(lines, key=len) + "\n" + question if lines else None
+
+
+def _grounding(w: World, lang: str, rng: random.Random) -> list[Pair] | None:
+    """A fact stated in the prompt (a price, an attribute) vs another product's, and its twin:
+    the other product's text, where the roles swap. Each answer string is chosen once and
+    rejected once, so only reading the prompt separates them (not remembering which is good)."""
     p = rng.choice(w.products)
-    lex = get_lexicon(lang)
     if rng.random() < 0.5:
         same = [q for q in w.in_category(p.category) if w.price(q, lang) != w.price(p, lang)]
         if not same:
             return None
         q = rng.choice(same)
-        prompt = lex.eval_prompts["product_question"].format(title=title(p, lang))
-        return {
-            "prompt": prompt,
-            "chosen": _answer(lang, w.format_price(p, lang)),
-            "rejected": _answer(lang, w.format_price(q, lang)),
-        }
+        prompts = [_price_prompt(w, x, lang, rng) for x in (p, q)]
+        if None in prompts:
+            return None
+        answers = [_answer(lang, w.format_price(x, lang)) for x in (p, q)]
+        return [{"prompt": prompts[i], "chosen": answers[i], "rejected": answers[1 - i]}
+                for i in (0, 1)]  # fmt: skip
     attr = rng.choice(("colour", "material", "spec"))
+    variant = rng.randrange(4)
+    texts = {
+        x.id: title(x, lang, variant) for x in rng.sample(w.products, min(30, len(w.products)))
+    }
+    texts[p.id] = title(p, lang, variant)
     value = attr_value(p, lang, attr)
-    text = title(p, lang, rng.randrange(4))
-    others = {attr_value(q, lang, attr) for q in rng.sample(w.products, min(30, len(w.products)))}
-    others = sorted(o for o in others if o and o != value and o not in text)
-    if not value or value not in text or not others:
+    twins = [
+        q for q in w.products if q.id in texts and (o := attr_value(q, lang, attr)) and o != value
+        and o in texts[q.id] and o not in texts[p.id] and value not in texts[q.id]
+    ]  # fmt: skip
+    if not value or value not in texts[p.id] or not twins:
         return None
-    prompt = lex.eval_prompts["attribute_extraction"].format(text=text, attr=attr_label(lang, attr))
-    return {"prompt": prompt, "chosen": value, "rejected": rng.choice(others)}
+    q = rng.choice(twins)
+    label = attr_label(lang, attr)
+    ask = get_lexicon(lang).eval_prompts["attribute_extraction"]
+    values = [value, attr_value(q, lang, attr)]
+    return [{"prompt": ask.format(text=texts[x.id], attr=label), "chosen": values[i],
+             "rejected": values[1 - i]} for i, x in enumerate((p, q))]  # fmt: skip
 
 
-BUILDERS = {"arithmetic": _arithmetic, "language": _language, "grounding": _grounding}
+def _garble(text: str, other: str, rng: random.Random) -> str:
+    """Text of about ``text``'s length spliced from short pieces of ``text`` and ``other``: the
+    broken, script-mixing output a small policy samples at high temperature."""
+    out = ""
+    while len(out) < len(text):
+        src = rng.choice((text, other))
+        k = rng.randrange(len(src))
+        out += src[k : k + rng.randint(1, 5)]
+    return out
+
+
+def _fluency(w: World, lang: str, rng: random.Random) -> Pair:
+    """A fluent answer in the question's language vs a garbled one (the first thing online DPO
+    needs from a reward model: never to prefer noise)."""
+    p = rng.choice(w.products)
+    other = rng.choice([x for x in LANGS if x != lang])
+    prompt = get_lexicon(lang).eval_prompts["product_question"].format(title=title(p, lang))
+    if rng.random() < 0.5:
+        good = _answer(lang, w.format_price(p, lang))
+    else:
+        good = _short_description(w, p, lang, rng)
+    bad = _garble(good, _short_description(w, p, other, rng), rng)
+    return {"prompt": prompt, "chosen": good, "rejected": bad}
+
+
+BUILDERS = {
+    "arithmetic": _arithmetic, "language": _language, "grounding": _grounding, "fluency": _fluency,
+}  # fmt: skip
 
 
 def generate_pairs(
@@ -116,11 +169,14 @@ def generate_pairs(
             rng = random.Random(f"{stream}:{seed}:{kind}:{lang}")
             got = 0
             for _ in range(per_lang_kind * 20):
-                pair = BUILDERS[kind](world, lang, rng)
-                if pair is None or pair["prompt"] in exclude or pair["chosen"] == pair["rejected"]:
+                group = BUILDERS[kind](world, lang, rng)
+                group = [group] if isinstance(group, dict) else group or []
+                if not group or any(
+                    p["prompt"] in exclude or p["chosen"] == p["rejected"] for p in group
+                ):
                     continue
-                pairs.append({**pair, "lang": lang, "kind": kind})
-                got += 1
+                pairs += [{"lang": lang, **p, "kind": kind} for p in group[: per_lang_kind - got]]
+                got = min(per_lang_kind, got + len(group))
                 if got == per_lang_kind:
                     break
     return pairs
@@ -143,9 +199,16 @@ def check_pair(pair: Any) -> str | None:
             return f"'{key}' is not a string"
         if not pair[key].strip():
             return "empty response"
-    if pair["chosen"].strip() == pair["rejected"].strip():
+    for key in ("chosen_reasoning", "rejected_reasoning"):
+        if key in pair and not isinstance(pair[key], str):
+            return f"'{key}' is not a string"
+    if _full(pair, "chosen") == _full(pair, "rejected"):
         return "chosen equals rejected"
     return None
+
+
+def _full(pair: Pair, side: str) -> tuple[str, str | None]:
+    return pair[side].strip(), pair.get(f"{side}_reasoning")
 
 
 def read_pairs(paths: list[str | Path], skipped: Counter) -> list[Pair]:

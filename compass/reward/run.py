@@ -1,8 +1,8 @@
 """``train_reward``: preference pairs → several reward-model runs → weight soup → evaluation.
 
-Every run starts from the same policy checkpoint with a zero-initialised head (so their weights
-are comparable and averaging them is meaningful), trains with the shared loop, and differs only in
-epochs, learning rate and schedule. The soup is the uniform average of the runs' final weights.
+Every run starts from the same policy checkpoint and the same seeded random head (so their
+weights are comparable and averaging them is meaningful), trains with the shared loop, and differs
+in epochs, learning rate, schedule and the order it reads the pairs in. The soup is the uniform average of the runs' final weights.
 Both are judged by pairwise accuracy on held-out pairs (disjoint prompts) and by Best-of-N
 accuracy on verifiable math prompts sampled from the policy.
 
@@ -26,15 +26,15 @@ from typing import Any
 
 import torch
 
-from compass.data.synth.evalgen import eval_items
 from compass.data.synth.world import World
 from compass.model.io import load_model, resolve_checkpoint
 from compass.reward.bon import best_of_n, pass_at_n, sample_n
-from compass.reward.config import RewardConfig, RunSpec
+from compass.reward.config import RewardConfig, RunSpec, parse_run
 from compass.reward.io import SOUP, save_reward_model, tokenizer_fingerprint
+from compass.reward.math_items import math_items
 from compass.reward.model import RewardModel, average_weights
 from compass.reward.pairs import generate_pairs, read_pairs
-from compass.reward.stage import RewardStage, pairwise_accuracy, score_sequences, tokenize_pairs
+from compass.reward.stage import RewardStage, pair_wins, score_sequences, tokenize_pairs
 from compass.reward.verify import check_answer
 from compass.tokenizer.locate import tokenizer_for
 from compass.train.config import TrainConfig
@@ -71,20 +71,29 @@ def run_train_config(cfg: RewardConfig, spec: RunSpec, n_pairs: int) -> TrainCon
 
 
 def train_run(
-    i: int, spec: RunSpec, cfg: RewardConfig, policy: Path, pairs, heldout, pad_id: int, out: Path
-) -> RewardModel:
+    name: str, seed: int, spec: RunSpec, cfg: RewardConfig, policy: Path,
+    start: dict[str, torch.Tensor] | None, pairs, heldout, pad_id: int, out: Path,
+) -> RewardModel:  # fmt: skip
+    """One run from the policy with the shared seeded head, or from ``start`` (the base run's
+    weights); ``seed`` orders its pairs."""
     torch.manual_seed(cfg.seed)
-    rm = RewardModel(load_model(policy))
+    rm = RewardModel(load_model(policy), head_seed=cfg.seed)
+    if start is not None:
+        rm.load_state_dict(start)
     tc = run_train_config(cfg, spec, len(pairs))
-    stage = RewardStage(pairs, tc.micro_batch_size, pad_id, cfg.seed, heldout)
-    meta = {"run": i, "epochs": spec.epochs, "policy": str(policy)}
-    result = Trainer(rm, stage, tc, out / f"run_{i}", meta=meta).fit()
+    stage = RewardStage(pairs, tc.micro_batch_size, pad_id, seed, heldout)
+    meta = {"run": name, "epochs": spec.epochs, "policy": str(policy)}
+    result = Trainer(rm, stage, tc, out / name, meta=meta).fit()
     log.info(
-        "reward run %d (%d epochs, lr %g, %s): %d steps, last loss %.4f",
-        i, spec.epochs, spec.lr, spec.schedule, result.step, result.losses[-1] if result.losses
+        "reward %s (%g epochs, lr %g, %s): %d steps, last loss %.4f",
+        name, spec.epochs, spec.lr, spec.schedule, result.step, result.losses[-1] if result.losses
         else float("nan"),
     )  # fmt: skip
     return rm.eval()
+
+
+def _state(rm: RewardModel) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in rm.state_dict().items()}
 
 
 def build_pairs(cfg: RewardConfig, world: World, tok, exclude: set[str]):
@@ -99,22 +108,27 @@ def build_pairs(cfg: RewardConfig, world: World, tok, exclude: set[str]):
     return train, heldout, tokenize_pairs(tok, train, seq_len, skipped), skipped
 
 
-def bon_eval(cfg: RewardConfig, policy, tok, world: World, rms: dict, exclude: set[str]):
+def bon_items(cfg: RewardConfig, world: World, exclude: set[str]) -> list[dict[str, Any]]:
+    """The verifiable math prompts Best-of-N is judged on (kept out of the training pairs)."""
+    return [
+        it for lang in cfg.langs
+        for it in math_items(world, cfg.bon_task, lang, cfg.bon_prompts_per_lang, cfg.seed,
+                             exclude, stream="bon")
+    ]  # fmt: skip
+
+
+def bon_eval(cfg: RewardConfig, policy, tok, items: list[dict[str, Any]], rms: dict):
     """Best-of-N accuracy of each reward model on math prompts the policy answers."""
     from compass.inference.engine import Engine
 
-    items = [
-        it for lang in cfg.langs
-        for it in eval_items(world, "numerical_reasoning", lang, cfg.bon_prompts_per_lang,
-                             cfg.seed, exclude, stream="bon")
-    ]  # fmt: skip
     n_max = max(cfg.bon_n)
     engine = Engine(policy, tok, max_batch=64)
     samples = sample_n(engine, tok, [it["prompt"] for it in items], n_max, cfg.bon_temperature,
-                       cfg.bon_max_tokens, cfg.seed)  # fmt: skip
+                       cfg.bon_max_tokens, cfg.seed, enable_thinking=cfg.bon_thinking)  # fmt: skip
     correct = [[check_answer(s.text, it) for s in ss] for it, ss in zip(items, samples)]
     flat = [s.sequence for ss in samples for s in ss]
-    out: dict[str, Any] = {"prompts": len(items), "samples_per_prompt": n_max,
+    out: dict[str, Any] = {"task": cfg.bon_task, "thinking": cfg.bon_thinking,
+                           "prompts": len(items), "samples_per_prompt": n_max,
                            "pass_at_n": pass_at_n(correct, cfg.bon_n)}  # fmt: skip
     for name, rm in rms.items():
         s = score_sequences(rm, flat, tok.pad_id, cfg.score_batch)
@@ -139,33 +153,46 @@ def train_reward(
     tok_dir = tokenizer_for(policy, tokenizer)
     tok = load_tokenizer(tok_dir)
     exclude = eval_prompts(eval_dir)
-    train, heldout, train_tok, skipped = build_pairs(cfg, world, tok, exclude)
+    bon = bon_items(cfg, world, exclude)
+    train, heldout, train_tok, skipped = build_pairs(
+        cfg, world, tok, exclude | {it["prompt"] for it in bon}
+    )
     _write_jsonl(out / "pairs" / "train.jsonl", train)
     _write_jsonl(out / "pairs" / "heldout.jsonl", heldout)
     held_skip: Counter = Counter()
-    held_tok = tokenize_pairs(tok, heldout, cfg.train.seq_len, held_skip)
+    held_kept: list[int] = []
+    held_tok = tokenize_pairs(tok, heldout, cfg.train.seq_len, held_skip, held_kept)
     log.info("reward pairs: %d train, %d held out; skipped %s", len(train_tok), len(held_tok),
              dict(skipped + held_skip) or "none")  # fmt: skip
-    rms, states = {}, []
+    rms, states, start = {}, [], None
+    data = (train_tok, held_tok, tok.pad_id, out)
+    if cfg.base_run:
+        base = train_run("base", cfg.seed, parse_run(cfg.base_run, "reward.base_run"), cfg,
+                         policy, None, *data)  # fmt: skip
+        rms["base"], start = base, _state(base)
+    # One shared start (backbone and head) but each run its own data order: the runs then
+    # differ by more than their schedules, and averaging them cancels part of that noise.
     for i, spec in enumerate(cfg.run_specs()):
-        rm = train_run(i, spec, cfg, policy, train_tok, held_tok, tok.pad_id, out)
+        rm = train_run(f"run_{i}", cfg.seed + 1 + i, spec, cfg, policy, start, *data)
         rms[f"run_{i}"] = rm
-        states.append({k: v.detach().clone() for k, v in rm.state_dict().items()})
-    soup = RewardModel(load_model(policy))
+        states.append(_state(rm))
+    soup = RewardModel(load_model(policy), head_seed=cfg.seed)
     soup.load_state_dict(average_weights(states))
     rms["soup"] = soup.eval()
     meta = {"tokenizer": tokenizer_fingerprint(tok_dir), "policy": str(policy), "runs": cfg.runs}
     save_reward_model(soup, out / SOUP, meta)
-    pairwise = {name: pairwise_accuracy(rm, held_tok, tok.pad_id, cfg.score_batch)
-                for name, rm in rms.items()}  # fmt: skip
-    by_kind = _accuracy_by_kind(soup, tok, heldout, cfg)
-    bon = bon_eval(cfg, load_model(policy), tok, world, rms, exclude)
+    wins = {name: pair_wins(rm, held_tok, tok.pad_id, cfg.score_batch)
+            for name, rm in rms.items()}  # fmt: skip
+    pairwise = {name: sum(w) / max(len(w), 1) for name, w in wins.items()}
+    by_kind = _accuracy_by_kind(wins["soup"], heldout, held_kept, cfg)
+    bon = bon_eval(cfg, load_model(policy), tok, bon, rms)
     metrics = {
         "pairs": {"train": len(train_tok), "heldout": len(held_tok),
                   "skipped": dict(skipped + held_skip)},
         "pairwise_accuracy": pairwise,
         "soup_accuracy_by_kind": by_kind,
-        "soup_ge_best_run": pairwise["soup"] >= max(v for k, v in pairwise.items() if k != "soup"),
+        "soup_ge_best_run": pairwise["soup"]
+        >= max(v for k, v in pairwise.items() if k.startswith("run_")),
         "best_of_n": bon,
         "wall_s": round(time.time() - t0, 1),
     }  # fmt: skip
@@ -173,10 +200,10 @@ def train_reward(
     return metrics
 
 
-def _accuracy_by_kind(rm, tok, heldout, cfg: RewardConfig) -> dict[str, float]:
+def _accuracy_by_kind(wins: list[bool], heldout, kept: list[int], cfg) -> dict[str, float]:
+    """The soup's held-out accuracy per pair kind (``kept``: the pairs tokenised, in order)."""
     out = {}
     for kind in cfg.kinds:
-        sub = tokenize_pairs(tok, [p for p in heldout if p["kind"] == kind], cfg.train.seq_len,
-                             Counter())  # fmt: skip
-        out[kind] = pairwise_accuracy(rm, sub, tok.pad_id, cfg.score_batch)
+        w = [win for win, k in zip(wins, kept) if heldout[k]["kind"] == kind]
+        out[kind] = sum(w) / len(w) if w else float("nan")
     return out

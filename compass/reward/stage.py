@@ -25,22 +25,36 @@ from compass.train.stage import Batch, LossOutput
 TokPair = tuple[list[int], list[int]]
 
 
-def encode_response(tok, prompt: str | list[dict[str, Any]], response: str) -> list[int]:
-    ids, _ = tok.render_chat(prompt_messages(prompt), add_generation_prompt=True)
-    return list(ids) + tok.encode(response) + [tok.im_end_id]
+def encode_response(
+    tok, prompt: str | list[dict[str, Any]], response: str, reasoning: str | None = None
+) -> list[int]:
+    """``reasoning`` given: the deep-mode layout, ``<think>`` + reasoning + ``</think>`` + answer,
+    rendered by the chat template exactly as the policy was taught to write it."""
+    if reasoning is None:
+        ids, _ = tok.render_chat(prompt_messages(prompt), add_generation_prompt=True)
+        return list(ids) + tok.encode(response) + [tok.im_end_id]
+    reply = {"role": "assistant", "content": response, "reasoning_content": reasoning}
+    ids, _ = tok.render_chat([*prompt_messages(prompt), reply], enable_thinking=True)
+    ids = list(ids)
+    return ids[: len(ids) - ids[::-1].index(tok.im_end_id)]  # up to the reply's <|im_end|>
 
 
-def tokenize_pairs(tok, pairs: list[Pair], seq_len: int, skipped: Counter) -> list[TokPair]:
+def tokenize_pairs(
+    tok, pairs: list[Pair], seq_len: int, skipped: Counter, kept: list[int] | None = None
+) -> list[TokPair]:
+    """Token ids of each usable pair; ``kept`` (if given) receives the index of each one."""
     out = []
-    for p in pairs:
-        c = encode_response(tok, p["prompt"], p["chosen"])
-        r = encode_response(tok, p["prompt"], p["rejected"])
+    for i, p in enumerate(pairs):
+        c = encode_response(tok, p["prompt"], p["chosen"], p.get("chosen_reasoning"))
+        r = encode_response(tok, p["prompt"], p["rejected"], p.get("rejected_reasoning"))
         if c == r:
             skipped["chosen equals rejected"] += 1
         elif max(len(c), len(r)) > seq_len:
             skipped[f"longer than seq_len={seq_len}"] += 1
         else:
             out.append((c, r))
+            if kept is not None:
+                kept.append(i)
     return out
 
 
@@ -120,10 +134,16 @@ def score_sequences(
     return scores
 
 
+def pair_wins(rm: nn.Module, pairs: list[TokPair], pad_id: int, batch: int = 32) -> list[bool]:
+    """For each pair, whether the chosen response scores strictly higher than the rejected."""
+    s = score_sequences(rm, [c for c, _ in pairs] + [r for _, r in pairs], pad_id, batch)
+    n = len(pairs)
+    return [s[i] > s[n + i] for i in range(n)]
+
+
 def pairwise_accuracy(rm: nn.Module, pairs: list[TokPair], pad_id: int, batch: int = 32) -> float:
     """Share of pairs whose chosen response scores strictly higher than the rejected one."""
     if not pairs:
         return float("nan")
-    s = score_sequences(rm, [c for c, _ in pairs] + [r for _, r in pairs], pad_id, batch)
-    n = len(pairs)
-    return sum(s[i] > s[n + i] for i in range(n)) / n
+    wins = pair_wins(rm, pairs, pad_id, batch)
+    return sum(wins) / len(wins)

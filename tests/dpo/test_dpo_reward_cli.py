@@ -51,9 +51,10 @@ def rm_dir(micro_artifacts, tmp_path_factory):
 
 def test_reward_writes_runs_soup_and_metrics(rm_dir):
     m = read_manifest(rm_dir)["metrics"]
-    assert set(m["pairwise_accuracy"]) == {"run_0", "run_1", "soup"}
+    assert set(m["pairwise_accuracy"]) == {"base", "run_0", "run_1", "soup"}
     assert m["pairs"]["skipped"].get("chosen equals rejected") == 1
-    assert m["pairs"]["train"] == 2 * 3 * 3 + 1  # generated + the one good line of --input
+    assert m["pairs"]["train"] == 2 * 4 * 3 + 1  # generated + the one good line of --input
+    assert m["best_of_n"]["task"] == "cart" and m["best_of_n"]["thinking"] is True
     assert set(m["best_of_n"]["soup"]) == {"1", "2", "4"}
     assert (rm_dir / "soup" / "model.safetensors").exists()
     assert (rm_dir / "pairs" / "heldout.jsonl").exists()

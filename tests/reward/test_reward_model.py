@@ -40,3 +40,26 @@ def test_weight_average_is_the_elementwise_mean():
     k = "score.weight"
     torch.testing.assert_close(avg[k], (a[k] + b[k]) / 2)
     assert avg.keys() == a.keys()
+
+
+def test_score_is_the_head_on_the_backbone_hidden_state_at_the_last_token():
+    """Oracle: the full backbone forward (LM head everywhere), hidden state at the last real
+    token of each right-padded row, dotted with the head."""
+    rm = _rm(1)
+    lengths = [5, 9, 7]
+    ids = torch.randint(3, 1000, (3, 9))
+    mask = (torch.arange(9)[None] < torch.tensor(lengths)[:, None]).long()
+    reward, _ = rm(ids, mask)
+    with torch.no_grad():
+        h = rm.backbone(ids, attention_mask_BT=mask, return_hidden=True).hidden_BTD
+    want = torch.stack([h[i, n - 1] @ rm.score.weight[0] for i, n in enumerate(lengths)])
+    torch.testing.assert_close(reward, want, rtol=1e-5, atol=1e-5)
+
+
+def test_seeded_head_is_shared_across_runs_and_nonzero():
+    a, b = _rm(0), _rm(1)
+    a, b = RewardModel(a.backbone, head_seed=7), RewardModel(b.backbone, head_seed=7)
+    torch.testing.assert_close(a.score.weight, b.score.weight, rtol=0, atol=0)
+    assert a.score.weight.abs().sum() > 0
+    assert not torch.equal(a.score.weight, RewardModel(a.backbone, head_seed=8).score.weight)
+    assert RewardModel(a.backbone).score.weight.abs().sum() == 0

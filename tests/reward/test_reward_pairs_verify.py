@@ -9,7 +9,8 @@ import pytest
 from compass.data.synth.world import World
 from compass.reward.config import LANGS, PAIR_KINDS
 from compass.reward.pairs import generate_pairs, read_pairs
-from compass.reward.verify import check_answer, final_answer, has_verifiable_answer
+from compass.reward.verify import _MARKER_RE, check_answer, final_answer, has_verifiable_answer
+from compass.sft.arith import make_cart_problem
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +35,34 @@ def test_arithmetic_pairs_state_different_totals(world):
 
 def test_arithmetic_pairs_checked_against_the_problem(world):
     rng = random.Random("pref-train:5:arithmetic:id")
-    pr = world.problem("id", rng)
+    pr = make_cart_problem("id", rng)
     pair = generate_pairs(world, ["id"], ["arithmetic"], 1, 5, "pref-train")[0]
     assert pair["prompt"] == pr.question
+    assert pair["chosen_reasoning"] == "\n".join(pr.steps)
     item = {"answer": pr.answer, "answer_minor": pr.answer_minor, "currency": pr.currency}
     assert check_answer(pair["chosen"], item)
     assert not check_answer(pair["rejected"], item)
+
+
+def _fact(text):
+    """The stated price (after an answer marker) or the bare attribute value."""
+    return final_answer(text) if _MARKER_RE.search(text) else text
+
+
+def test_grounding_pairs_carry_the_fact_in_the_prompt_and_come_as_twins(world):
+    pairs = generate_pairs(world, list(LANGS), ["grounding"], 6, 3, "pref-train")
+    for p in pairs:
+        assert _fact(p["chosen"]) in p["prompt"], p
+        assert _fact(p["rejected"]) not in p["prompt"], p
+    for a, b in zip(pairs[::2], pairs[1::2]):
+        assert (a["chosen"], a["rejected"]) == (b["rejected"], b["chosen"])
+
+
+def test_language_pairs_come_as_twins(world):
+    pairs = generate_pairs(world, list(LANGS), ["language"], 4, 3, "pref-train")
+    for a, b in zip(pairs[::2], pairs[1::2]):
+        assert (a["chosen"], a["rejected"]) == (b["rejected"], b["chosen"])
+        assert a["lang"] != b["lang"]
 
 
 def test_read_pairs_counts_every_bad_line(tmp_path):
