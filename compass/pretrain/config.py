@@ -43,6 +43,8 @@ class PretrainStageConfig(TrainConfig):
 # thousands of steps; 8 experts trained 450 steps ended at max/mean load 1.28-1.39 with them. A
 # 3x higher aux start decaying to 0.01 ends at 1.12-1.29 in every layer (six settings compared
 # in docs/expert-balance.md); anneal and long hold main's final values to keep the balance.
+# Evaluation reads ~24k held-out tokens, enough for a per-layer load figure that 8k tokens of a
+# few dozen documents leave noisy (±0.2).
 TINY_MAIN_COEFS = dict(aux_coef=0.03, z_coef=0.001, coef_final_frac=1 / 3)
 TINY_LATER_COEFS = dict(aux_coef=0.01, z_coef=0.001 / 3, coef_final_frac=1.0)
 
@@ -50,7 +52,7 @@ TINY_LATER_COEFS = dict(aux_coef=0.01, z_coef=0.001 / 3, coef_final_frac=1.0)
 def tiny_main() -> PretrainStageConfig:
     return PretrainStageConfig(
         steps=450, micro_batch_size=8, seq_len=256, lr=3e-3, min_lr=3e-4, warmup_steps=15,
-        eval_every=50, ckpt_every=50, **TINY_MAIN_COEFS,
+        eval_every=75, ckpt_every=50, eval_batches=12, **TINY_MAIN_COEFS,
     )  # fmt: skip
 
 
@@ -58,7 +60,7 @@ def tiny_anneal() -> PretrainStageConfig:
     # Report: re-warmup to half the main peak, decay to the floor, batch ×1.5, HQ data only.
     return PretrainStageConfig(
         steps=100, micro_batch_size=12, seq_len=256, lr=1.5e-3, min_lr=3e-4, warmup_steps=10,
-        hq_only=True, eval_every=30, ckpt_every=30, **TINY_LATER_COEFS,
+        hq_only=True, eval_every=50, ckpt_every=30, eval_batches=8, **TINY_LATER_COEFS,
     )  # fmt: skip
 
 

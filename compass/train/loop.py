@@ -198,19 +198,22 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         self.model.eval()
         results, counts = {}, None
-        for name, make in self.stage.eval_sets().items():
+        eval_sets = self.stage.eval_sets()
+        # Expert load over one set: the broad "val" mixture when there is one (HQ overlaps it).
+        load_set = "val" if "val" in eval_sets else next(iter(eval_sets), None)
+        for name, make in eval_sets.items():
             tot = torch.zeros(2, dtype=torch.float64)
             for batch in make():
                 batch = self._to_device(batch)
                 out = self.stage.loss(self.model, batch)
                 tot += torch.tensor([float(out.loss_sum), float(self.stage.loss_units(batch))])
-                if out.expert_counts_LE is not None:
+                if out.expert_counts_LE is not None and name == load_set:
                     c = out.expert_counts_LE.detach().double().cpu()
                     counts = c if counts is None else counts + c
             all_reduce_sum(tot, self.info)
             results[f"eval/{name}"] = float(tot[0] / tot[1].clamp_min(1))
         if counts is not None:
-            # Load over all held-out batches: one training batch is a handful of documents whose
+            # Load over held-out batches: one training batch is a handful of documents whose
             # language and domain sway the routing, so its max/mean overstates the imbalance.
             per_layer = expert_load_stats(all_reduce_sum(counts, self.info))["load_max_mean"]
             results["eval/load_max_mean"] = max(per_layer)

@@ -5,9 +5,15 @@ from __future__ import annotations
 import json
 import logging
 
+import torch
+
 from compass.cli import main
+from compass.distributed.env import DistInfo
 from compass.model.io import load_model, load_model_config
+from compass.pretrain.stage import build_stage
+from compass.recipes import get_recipe
 from compass.train.metrics import read_metrics
+from compass.train.stage import lm_loss
 
 
 def test_three_stages_chain(shards_dir, tmp_path, caplog):
@@ -36,6 +42,7 @@ def test_three_stages_chain(shards_dir, tmp_path, caplog):
     recs = read_metrics(runs["long"])
     assert {r["lr"] for r in recs if r["kind"] == "train"} == {3e-4}
     assert all(len(r["load_max_mean"]) == 2 for r in recs if r["kind"] == "train")
+    _check_eval_load(runs["main"], manifests["main"]["metrics"], shards_dir)
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step ")]
     assert any(
         "| loss " in x and "| gnorm " in x and "| tok/s " in x and "| eta " in x for x in lines
@@ -49,3 +56,17 @@ def test_dry_run_shows_every_stage(capsys):
     assert cfg["main"]["global_batch"] == 5760 and cfg["main"]["warmup_steps"] == 3000
     assert cfg["anneal"]["lr"] == 1e-4 and cfg["anneal"]["global_batch"] == 8640
     assert cfg["long"]["seq_len"] == 32768 and cfg["long"]["steps"] == 2200
+
+
+def _check_eval_load(run_dir, metrics, shards_dir):
+    """The final evaluation's per-layer load = max/mean of the expert counts over the "val"
+    batches, recounted here with the saved model (an independent pass over the same batches)."""
+    recipe = get_recipe("micro")
+    stage = build_stage("main", recipe.pretrain, shards_dir, DistInfo(), recipe.seed)
+    model = load_model(run_dir).eval()
+    with torch.no_grad():
+        batches = stage.eval_sets()["val"]()
+        counts = sum(lm_loss(model, b, True).expert_counts_LE.double() for b in batches)
+    want = (counts.max(-1).values / counts.mean(-1)).tolist()
+    assert metrics["eval_load_max_mean"] == [round(x, 4) for x in want]
+    assert metrics["eval/load_max_mean"] == max(metrics["eval_load_max_mean"])
