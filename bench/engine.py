@@ -313,18 +313,21 @@ def main() -> int:
         vocab = model.config.vocab_size
         prompts = make_prompts(concurrencies, args.prompt_len, vocab)
         if vllm_glue.enabled(args) and (Path(tmp) / "hf").is_dir():
-            vllm = vllm_glue.run_vllm(
-                Path(tmp) / "hf", prompts, args.new_tokens, args.threads, args.repeats,
-                args.vllm_dtype,
-            )  # fmt: skip
+            max_len = args.prompt_len + args.new_tokens
+            vllm = vllm_glue.start(
+                Path(tmp) / "hf", max(concurrencies), max_len, args.threads, args.vllm_dtype
+            )
     warm_up(model, hf, args.prompt_len, vocab)
     systems = {n: (fn, model if n == "compass" else hf) for n, fn in SYSTEMS.items()}
     methods = [m for m in args.quant.split(",") if m]
     for name, q in quantized_models(model, methods, args.prompt_len).items():
         systems[name] = (run_compass, q)
+    if vllm is not None:
+        systems["vllm"] = (vllm, None)
     rows = measure(systems, prompts, args.new_tokens, args.repeats)
     if vllm is not None:
-        vllm_glue.merge(rows, vllm)
+        vllm_glue.merge(rows, vllm.token_ids)
+        vllm.close()
     for r in rows:
         ours = r["compass"]["tok_s"]
         print(
@@ -338,7 +341,7 @@ def main() -> int:
     mixed = None
     if args.mixed_concurrency:
         mixed = mixed_workload(model, hf, args.mixed_concurrency, args.prompt_len, vocab)
-    extra = vllm_glue.report_lines(rows, vllm) if vllm is not None else []
+    extra = vllm_glue.report_lines(rows, vllm.meta) if vllm is not None else []
     write_report(rows, args, source, out, mixed, extra)
     print(f"wrote {out} and {out.with_suffix('.png')}")
     return 0

