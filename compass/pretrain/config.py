@@ -43,7 +43,7 @@ class PretrainStageConfig(TrainConfig):
 # thousands of steps; 8 experts trained 450 steps ended at max/mean load 1.28-1.39 with them. A
 # 3x higher aux start decaying to 0.01 ends at 1.12-1.29 in every layer (six settings compared
 # in docs/expert-balance.md); anneal and long hold main's final values to keep the balance.
-# Evaluation reads ~24k held-out tokens, enough for a per-layer load figure that 8k tokens of a
+# Evaluation reads 16-24k held-out tokens, enough for a per-layer load figure that 8k tokens of a
 # few dozen documents leave noisy (±0.2).
 TINY_MAIN_COEFS = dict(aux_coef=0.03, z_coef=0.001, coef_final_frac=1 / 3)
 TINY_LATER_COEFS = dict(aux_coef=0.01, z_coef=0.001 / 3, coef_final_frac=1.0)
@@ -69,7 +69,7 @@ def tiny_long() -> PretrainStageConfig:
     return PretrainStageConfig(
         steps=30, micro_batch_size=1, seq_len=2048, lr=3e-4, min_lr=3e-4, warmup_steps=0,
         lr_schedule="constant", rope_base=1_000_000.0, short_doc_frac=0.4, short_doc_len=256,
-        eval_every=0, ckpt_every=15, eval_batches=2, eval_short_seq_len=256, **TINY_LATER_COEFS,
+        eval_every=0, ckpt_every=15, eval_batches=8, eval_short_seq_len=256, **TINY_LATER_COEFS,
     )  # fmt: skip
 
 
