@@ -6,7 +6,7 @@ small model goes wrong in one of a few ways, and each rejected chain here makes 
 those slips, carried consistently to the end, so the final answer is always wrong:
 
 - ``final``: the steps are right but the answer does not state their result;
-- ``fact``: one step's result is off (``9 × 9 = 45``);
+- ``fact``: one step's result is off (``9 × 9 = 45``; a product mostly by a table row);
 - ``operand``: the first step copies a quantity or price that is not the question's;
 - ``skip``: the shipping fee or the voucher is left out.
 
@@ -48,17 +48,31 @@ def _chain(x: list[int], off: dict[int, int]) -> Chain:
     return Chain(steps, total)
 
 
+# How often each slip is drawn: a small policy's wrong chains are mostly wrong facts, above all
+# a times-table product swapped for a neighbouring one (4 × 9 = 24); the other slips are rarer.
+SLIP_WEIGHTS = {"final": 0.15, "fact": 0.6, "operand": 0.15, "skip": 0.1}
+
+
+def _fact_offset(q: int, p: int, step: int, rng: random.Random) -> int:
+    """How far a wrong fact lands from the right one: for the product, usually onto another
+    row of the times table (q × p' for a nearby p'), else a few units off."""
+    if step == 0 and rng.random() < 0.7:
+        return q * (p + rng.choice([-2, -1, 1, 2])) - q * p
+    return rng.choice([-10, -3, -2, -1, 1, 2, 3, 10])
+
+
 def wrong_chain(q: int, p: int, s: int, v: int, rng: random.Random, slip: str = "") -> Chain:
     """A chain with one slip (``slip`` or a random applicable one); its total is never right."""
     right = chain(q, p, s, v)
     slips = [x for x in SLIPS if x != "skip" or s or v]
-    slip = slip or rng.choice(slips)
+    slip = slip or rng.choices(slips, [SLIP_WEIGHTS[x] for x in slips])[0]
     for _ in range(20):
         d = rng.choice([-3, -2, -1, 1, 2, 3, 10, -10])
         if slip == "final":
             bad = Chain(right.steps, right.total + d)
         elif slip == "fact":
-            bad = _chain([q, p, s, v], {rng.randrange(len(right.steps)): d})
+            k = rng.randrange(len(right.steps))
+            bad = _chain([q, p, s, v], {k: _fact_offset(q, p, k, rng)})
         elif slip == "operand":
             i = rng.randrange(2)
             x = [q, p, s, v]
@@ -70,6 +84,7 @@ def wrong_chain(q: int, p: int, s: int, v: int, rng: random.Random, slip: str = 
             bad = _chain(x, {})
         else:
             raise ValueError(f"unknown slip {slip!r}: choose from {SLIPS}")
-        if bad.total != right.total and bad.total > 0:
+        results = [int(x.split(" = ")[1]) for x in bad.steps] + [bad.total]
+        if bad.total != right.total and min(results) > 0:
             return bad
     return Chain(right.steps, right.total + 1)

@@ -1,8 +1,8 @@
 """Reward models on disk, and the check that a reward model can judge a given policy.
 
 A reward-model directory is the usual ``model.safetensors`` + ``model_config.json`` (tensors
-``backbone.*`` and ``score.weight``) plus ``reward.json``: the fingerprint of the tokenizer it was
-trained with. ``compass reward``'s output directory holds the weight-averaged model in ``soup/``
+``backbone.*``, ``score.weight`` and, with the likelihood term, ``lp_scale``) plus ``reward.json``:
+the fingerprint of the tokenizer it was trained with and the likelihood term's ``turn_start_id``. ``compass reward``'s output directory holds the weight-averaged model in ``soup/``
 and each run's in ``run_<i>/``; :func:`load_reward_model` accepts either.
 """
 
@@ -36,7 +36,8 @@ def tokenizer_fingerprint(tokenizer_dir: str | Path) -> str:
 
 def save_reward_model(rm: RewardModel, out: str | Path, meta: dict[str, Any]) -> Path:
     out = save_model(rm, out)
-    atomic_write_json(out / META, {"kind": "reward_model", **meta})
+    meta = {"kind": "reward_model", "turn_start_id": rm.turn_start_id, **meta}
+    atomic_write_json(out / META, meta)
     return out
 
 
@@ -57,8 +58,9 @@ def reward_dir(path: str | Path) -> Path:
 def load_reward_model(path: str | Path) -> RewardModel:
     d = reward_dir(path)
     cfg = ModelConfig.from_dict(json.loads((d / CONFIG).read_text()))
+    meta = json.loads((d / META).read_text()) if (d / META).exists() else {}
     torch.manual_seed(0)
-    rm = RewardModel(CompassModel(cfg))
+    rm = RewardModel(CompassModel(cfg), turn_start_id=meta.get("turn_start_id"))
     return load_state_into(rm, d).float().eval()
 
 

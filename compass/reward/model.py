@@ -13,15 +13,26 @@ from compass.model.transformer import CompassModel, ModelOutput
 
 
 class RewardModel(nn.Module):
-    """``head_seed`` None: a zero head. Else a small random head drawn from that seed alone.
+    """Reward = head · (hidden state at the last real token) [+ ``lp_scale`` · the mean
+    log-probability the backbone's own LM gives the last turn, when ``turn_start_id`` is set].
 
+    ``head_seed`` None: a zero head. Else a small random head drawn from that seed alone.
     A zero head is a saddle of the pairwise loss: the backbone gets no gradient until the head
     has grown, and the head grows only as fast as the backbone tells chosen from rejected apart
     (a tiny model sat at loss log 2 for ~100 steps). A random head breaks the tie from step one.
     Runs that are averaged must share one head init (the same seed), or the soup mixes heads
-    pointing in unrelated directions."""
+    pointing in unrelated directions.
 
-    def __init__(self, backbone: CompassModel, head_seed: int | None = None):
+    The likelihood term: the turn is everything from the last ``turn_start_id``
+    (``<|im_start|>``) on. A tiny policy's right answers to arithmetic are the ones its own LM
+    finds likelier (on the tiny policy, ranking 16 samples by it alone raised Best-of-16 from 10%
+    to 25%), a check a 1M-parameter head cannot learn from a few thousand pairs; the scale starts
+    at 1 and is trained with the rest, so the pairs decide how much it counts."""
+
+    def __init__(
+        self, backbone: CompassModel, head_seed: int | None = None,
+        turn_start_id: int | None = None,
+    ):  # fmt: skip
         super().__init__()
         self.backbone = backbone
         d = backbone.config.d_model
@@ -33,6 +44,8 @@ class RewardModel(nn.Module):
             w = torch.randn(self.score.weight.shape, generator=g) / d**0.5
             with torch.no_grad():
                 self.score.weight.copy_(w.to(self.score.weight.dtype))
+        self.turn_start_id = turn_start_id
+        self.lp_scale = nn.Parameter(torch.ones(1)) if turn_start_id is not None else None
 
     @property
     def config(self):
@@ -44,13 +57,19 @@ class RewardModel(nn.Module):
     ) -> tuple[torch.Tensor, ModelOutput]:
         """(reward per sequence, the backbone's output with its MoE losses)."""
         last_B = attention_mask_BT.sum(-1) - 1
-        # The LM head is unused here and the largest matmul: compute it at one position only.
+        B = input_ids_BT.shape[0]
+        # Without the likelihood term the LM head is unused and the largest matmul: compute it
+        # at one position only.
         out = self.backbone(
             input_ids_BT, attention_mask_BT=attention_mask_BT, return_hidden=True,
-            logits_index_B=last_B,
+            logits_index_B=None if self.turn_start_id is not None else last_B,
         )  # fmt: skip
-        h_BD = out.hidden_BTD[torch.arange(input_ids_BT.shape[0]), last_B]
-        return self.score(h_BD).squeeze(-1).float(), out
+        h_BD = out.hidden_BTD[torch.arange(B), last_B]
+        reward_B = self.score(h_BD).squeeze(-1).float()
+        if self.turn_start_id is not None:
+            lp_B = turn_logprob(out.logits_BTV, input_ids_BT, attention_mask_BT, self.turn_start_id)
+            reward_B = reward_B + self.lp_scale.float() * lp_B
+        return reward_B, out
 
     def forward(
         self, input_ids_BT: torch.Tensor, attention_mask_BT: torch.Tensor
@@ -58,6 +77,23 @@ class RewardModel(nn.Module):
         """(reward per sequence, router aux loss); right-padded input, mask 1 on real tokens."""
         reward_B, out = self.forward_full(input_ids_BT, attention_mask_BT)
         return reward_B, out.aux_loss
+
+
+def turn_logprob(
+    logits_BTV: torch.Tensor, ids_BT: torch.Tensor, mask_BT: torch.Tensor, turn_start_id: int
+) -> torch.Tensor:
+    """Mean log p(token | prefix) over the tokens after each row's last ``turn_start_id`` (the
+    whole row when it has none); right-padded rows."""
+    T = ids_BT.shape[1]
+    pos_T = torch.arange(T, device=ids_BT.device)
+    is_start = (ids_BT == turn_start_id) & (mask_BT > 0)
+    start_B = torch.where(is_start, pos_T, torch.zeros_like(pos_T)).max(-1).values
+    logp_BT = torch.gather(F.log_softmax(logits_BTV[:, :-1].float(), -1), 2, ids_BT[:, 1:, None])[
+        ..., 0
+    ]  # logp_BT[:, t] = log p(ids[t + 1] | ids[: t + 1])
+    pos = pos_T[None, :-1]
+    valid_BT = (pos >= start_B[:, None]) & (mask_BT[:, 1:] > 0)
+    return (logp_BT * valid_BT).sum(-1) / valid_BT.sum(-1).clamp(min=1)
 
 
 def bradley_terry_loss(r_chosen_B: torch.Tensor, r_rejected_B: torch.Tensor) -> torch.Tensor:

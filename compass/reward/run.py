@@ -70,14 +70,21 @@ def run_train_config(cfg: RewardConfig, spec: RunSpec, n_pairs: int) -> TrainCon
     return tc
 
 
+def new_reward_model(cfg: RewardConfig, policy: Path, turn_start_id: int) -> RewardModel:
+    """The policy with the shared seeded head (and the likelihood term if configured)."""
+    torch.manual_seed(cfg.seed)
+    tid = turn_start_id if cfg.likelihood_term else None
+    return RewardModel(load_model(policy), head_seed=cfg.seed, turn_start_id=tid)
+
+
 def train_run(
     name: str, seed: int, spec: RunSpec, cfg: RewardConfig, policy: Path,
     start: dict[str, torch.Tensor] | None, pairs, heldout, pad_id: int, out: Path,
+    turn_start_id: int,
 ) -> RewardModel:  # fmt: skip
     """One run from the policy with the shared seeded head, or from ``start`` (the base run's
     weights); ``seed`` orders its pairs."""
-    torch.manual_seed(cfg.seed)
-    rm = RewardModel(load_model(policy), head_seed=cfg.seed)
+    rm = new_reward_model(cfg, policy, turn_start_id)
     if start is not None:
         rm.load_state_dict(start)
     tc = run_train_config(cfg, spec, len(pairs))
@@ -165,7 +172,7 @@ def train_reward(
     log.info("reward pairs: %d train, %d held out; skipped %s", len(train_tok), len(held_tok),
              dict(skipped + held_skip) or "none")  # fmt: skip
     rms, states, start = {}, [], None
-    data = (train_tok, held_tok, tok.pad_id, out)
+    data = (train_tok, held_tok, tok.pad_id, out, tok.im_start_id)
     if cfg.base_run:
         base = train_run("base", cfg.seed, parse_run(cfg.base_run, "reward.base_run"), cfg,
                          policy, None, *data)  # fmt: skip
@@ -176,7 +183,7 @@ def train_reward(
         rm = train_run(f"run_{i}", cfg.seed + 1 + i, spec, cfg, policy, start, *data)
         rms[f"run_{i}"] = rm
         states.append(_state(rm))
-    soup = RewardModel(load_model(policy), head_seed=cfg.seed)
+    soup = new_reward_model(cfg, policy, tok.im_start_id)
     soup.load_state_dict(average_weights(states))
     rms["soup"] = soup.eval()
     meta = {"tokenizer": tokenizer_fingerprint(tok_dir), "policy": str(policy), "runs": cfg.runs}

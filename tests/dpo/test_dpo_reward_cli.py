@@ -55,6 +55,7 @@ def test_reward_writes_runs_soup_and_metrics(rm_dir):
     assert m["pairs"]["skipped"].get("chosen equals rejected") == 1
     assert m["pairs"]["train"] == 2 * 4 * 3 + 1  # generated + the one good line of --input
     assert m["best_of_n"]["task"] == "cart" and m["best_of_n"]["thinking"] is True
+    assert set(m["soup_accuracy_by_kind"]) == {"arithmetic", "language", "grounding", "fluency"}
     assert set(m["best_of_n"]["soup"]) == {"1", "2", "4"}
     assert (rm_dir / "soup" / "model.safetensors").exists()
     assert (rm_dir / "pairs" / "heldout.jsonl").exists()

@@ -63,3 +63,28 @@ def test_seeded_head_is_shared_across_runs_and_nonzero():
     assert a.score.weight.abs().sum() > 0
     assert not torch.equal(a.score.weight, RewardModel(a.backbone, head_seed=8).score.weight)
     assert RewardModel(a.backbone).score.weight.abs().sum() == 0
+
+
+def test_likelihood_term_matches_a_per_token_oracle():
+    """Oracle: for each row, the mean of log p(token) over the tokens after the row's last
+    turn-start id, from the backbone's full logits, plus the head on the last hidden state."""
+    rm = _rm(2)
+    rm = RewardModel(rm.backbone, head_seed=3, turn_start_id=5).eval()
+    with torch.no_grad():
+        rm.lp_scale.fill_(0.7)
+    rows = [[9, 5, 11, 12, 13, 14], [5, 20, 5, 21, 22, 23, 24, 25], [30, 31, 32, 33]]
+    ids = torch.zeros(3, 8, dtype=torch.long)
+    mask = torch.zeros(3, 8, dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)], mask[i, : len(r)] = torch.tensor(r), 1
+    reward, _ = rm(ids, mask)
+    with torch.no_grad():
+        out = rm.backbone(ids, attention_mask_BT=mask, return_hidden=True)
+    want = []
+    for i, r in enumerate(rows):
+        start = max((t for t, x in enumerate(r) if x == 5), default=0)
+        lp = torch.log_softmax(out.logits_BTV[i], -1)
+        terms = [float(lp[t, r[t + 1]]) for t in range(start, len(r) - 1)]
+        head = float(out.hidden_BTD[i, len(r) - 1] @ rm.score.weight[0])
+        want.append(head + 0.7 * sum(terms) / len(terms))
+    torch.testing.assert_close(reward, torch.tensor(want), rtol=1e-5, atol=1e-5)
