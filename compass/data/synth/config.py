@@ -23,9 +23,9 @@ DEFAULT_MIX = {
     "query": 0.09,
     "dialogue": 0.11,
     "math_problem": 0.14,
-    "prose": 0.11,
+    "prose": 0.14,
     "code": 0.04,
-    "math": 0.07,
+    "math": 0.04,
 }
 
 # Planted noise kinds and their share of the noise documents; curation measures recall per kind.

@@ -101,35 +101,12 @@ def code_doc(lang: str, rng: random.Random) -> str:
     return "\n\n".join(t.format(**slots) for t in parts).strip() + "\n"
 
 
-def arithmetic_drill(rng: random.Random) -> list[str]:
-    """Whole-number facts in the shape and range of shopping sums: ``6 × 8 = 48``,
-    ``48 + 7 = 55``, ``55 - 3 = 52``. A small model learns a two-digit sum only from seeing many
-    of them (the pretraining side of the deep mode's step-by-step arithmetic, report §5)."""
-    lines = []
-    for _ in range(rng.randint(8, 12)):
-        a = rng.randint(2, 9) * rng.randint(2, 9)
-        op = rng.randrange(3)
-        if op == 0:
-            x, y = rng.randint(2, 9), rng.randint(2, 9)
-            lines.append(f"{x} × {y} = {x * y}")
-        elif op == 1:
-            b = rng.randint(1, 9)
-            lines.append(f"{a} + {b} = {a + b}")
-        else:
-            b = rng.randint(1, 9)
-            a += rng.randint(0, 9)
-            lines.append(f"{a} - {b} = {a - b}")
-    return lines
-
-
 def math_doc(lang: str, rng: random.Random) -> str:
     w = get_lexicon(lang).math_words
     lines = []
     for _ in range(rng.randint(2, 4)):
-        kind = rng.choice((0, 1, 2, 3, 4, 4, 4))
-        if kind == 4:
-            lines += arithmetic_drill(rng)
-        elif kind == 0:
+        kind = rng.randrange(4)
+        if kind == 0:
             a, x, b = rng.randint(2, 9), rng.randint(1, 20), rng.randint(1, 30)
             c = a * x + b
             lines += [
