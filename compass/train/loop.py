@@ -43,7 +43,7 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)  # train loss per step run in this call
     eval: dict[str, float] = field(default_factory=dict)
     load_max_mean: list[float] = field(default_factory=list)  # last step, per layer
-    eval_load_max_mean: list[float] = field(default_factory=list)  # held-out sets, per layer
+    eval_load_max_mean: list[float] = field(default_factory=list)  # final "val" eval, per layer
     tokens_per_s: float = 0.0
     wall_s: float = 0.0
     skipped_steps: int = 0
