@@ -2,7 +2,8 @@
 
 Every run starts from the same policy checkpoint and the same seeded random head (so their
 weights are comparable and averaging them is meaningful), trains with the shared loop, and differs
-in epochs, learning rate, schedule and the order it reads the pairs in. The soup is the uniform average of the runs' final weights.
+in epochs, learning rate, schedule and the order it reads the pairs in. The soup is the uniform
+average of the runs' final weights.
 Both are judged by pairwise accuracy on held-out pairs (disjoint prompts) and by Best-of-N
 accuracy on verifiable math prompts sampled from the policy.
 
