@@ -220,7 +220,7 @@ def tiny_pipeline() -> list[Step]:
             ("model", "sft"),
             ("sft_data", "sft1", "tokenizer"),
             "SFT stage 2 (reasoning, long-CoT, tools)",
-            110,
+            380,
         ),
         Step(
             "reward",
@@ -228,7 +228,7 @@ def tiny_pipeline() -> list[Step]:
             ("model", "reward"),
             ("generate", "sft2", "tokenizer"),
             "reward models: runs averaged into a soup, Best-of-N",
-            60,
+            110,
         ),
         Step(
             "dpo",
@@ -236,7 +236,7 @@ def tiny_pipeline() -> list[Step]:
             ("model", "dpo"),
             ("generate", "sft2", "reward", "tokenizer"),
             "online DPO: sample n, reward + math check, pairs, DPO",
-            90,
+            45,
         ),
         Step("export", _export, (), ("dpo",), "Hugging Face Qwen2-MoE export", 10),
         Step(
