@@ -44,23 +44,14 @@ from compass.export.awq_layout import dequantize_awq
 from compass.export.hf import export_hf, import_hf
 from compass.model.io import load_model
 from compass.model.transformer import CompassModel
-from compass.quant import QuantConfig, load_quantized, quantize_model, save_quantized
+from compass.quant import (
+    QuantConfig,
+    dequantized_model,
+    load_quantized,
+    quantize_model,
+    save_quantized,
+)
 from compass.quant.io import load_quant_config
-from compass.quant.weights import QuantWeight
-
-
-def dequantized(q: CompassModel) -> CompassModel:
-    f = CompassModel(q.config)
-    state = {k: v for k, v in q.state_dict().items() if k in f.state_dict()}
-    for name, mod in q.named_modules():
-        if isinstance(getattr(mod, "weight", None), QuantWeight):
-            state[f"{name}.weight"] = mod.weight.dequantize()
-    for i, layer in enumerate(q.layers):
-        for part in ("gate_up_proj", "down_proj"):
-            state[f"layers.{i}.moe.experts.{part}"] = getattr(layer.moe.experts, part).dequantize()
-    state["embed.weight"] = q.embed(torch.arange(q.config.vocab_size))
-    f.load_state_dict(state)
-    return f.eval()
 
 
 def exported(quant: Path, work: Path) -> tuple[CompassModel, dict]:
@@ -177,7 +168,7 @@ def main() -> int:
         )
         models["float32 (source)"] = float_model
         for name, qdir in quants.items():
-            models[name] = dequantized(load_quantized(qdir))
+            models[name] = dequantized_model(load_quantized(qdir))
             models[f"{name} → AWQ-layout export"], summary = exported(qdir, Path(tmp) / f"x{name}")
             notes.append(f"{name} export: {_counts(summary)}")
     rows = {name: evaluate(m, val) for name, m in models.items()}

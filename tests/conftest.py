@@ -10,6 +10,17 @@ import pytest
 import torch
 
 
+@pytest.fixture
+def one_thread():
+    """One intra-op thread for the test: on the shared 2-core box two threads make tiny matmuls
+    many times slower, and training tests need it for determinism. Areas that want it for every
+    test request it from an autouse fixture in their conftest."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def micro_artifacts(tmp_path_factory) -> dict[str, Path]:
     """A generated corpus, a micro tokenizer trained on it and a random-init micro checkpoint

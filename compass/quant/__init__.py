@@ -5,7 +5,7 @@ place; ``save_quantized`` / ``load_quantized`` / ``load_checkpoint`` handle the 
 (see ``compass/quant/io.py`` for the tensor layout).
 """
 
-from compass.quant.apply import quantize_model
+from compass.quant.apply import dequantized_model, quantize_model
 from compass.quant.calib import load_calibration
 from compass.quant.config import METHODS, QuantConfig
 from compass.quant.io import is_quantized, load_checkpoint, load_quantized, save_quantized
@@ -13,6 +13,7 @@ from compass.quant.io import is_quantized, load_checkpoint, load_quantized, save
 __all__ = [
     "METHODS",
     "QuantConfig",
+    "dequantized_model",
     "is_quantized",
     "load_calibration",
     "load_checkpoint",

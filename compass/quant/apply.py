@@ -210,3 +210,20 @@ def build_skeleton(model: CompassModel, cfg: QuantConfig) -> CompassModel:
         model.embed = QuantEmbedding(Int8Weight(tuple(model.embed.weight.shape)))
     model.quantization_config = cfg
     return model
+
+
+@torch.no_grad()
+def dequantized_model(q: CompassModel) -> CompassModel:
+    """A float ``CompassModel`` computing with ``q``'s dequantized weights: what the quantized
+    model's arithmetic amounts to, for comparing exports and kernels against it."""
+    f = CompassModel(q.config)
+    state = {k: v for k, v in q.state_dict().items() if k in f.state_dict()}  # norms, router, head
+    for name, mod in q.named_modules():
+        if isinstance(getattr(mod, "weight", None), QuantWeight):
+            state[f"{name}.weight"] = mod.weight.dequantize()
+    for i, layer in enumerate(q.layers):
+        for part in ("gate_up_proj", "down_proj"):
+            state[f"layers.{i}.moe.experts.{part}"] = getattr(layer.moe.experts, part).dequantize()
+    state["embed.weight"] = q.embed(torch.arange(q.config.vocab_size))
+    f.load_state_dict(state)
+    return f.eval()

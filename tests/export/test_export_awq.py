@@ -22,8 +22,13 @@ from compass.export.hf import export_hf
 from compass.model.config import ModelConfig
 from compass.model.io import save_model
 from compass.model.transformer import CompassModel
-from compass.quant import QuantConfig, load_quantized, quantize_model, save_quantized
-from compass.quant.weights import QuantWeight
+from compass.quant import (
+    QuantConfig,
+    dequantized_model,
+    load_quantized,
+    quantize_model,
+    save_quantized,
+)
 
 transformers = pytest.importorskip("transformers")
 
@@ -36,12 +41,7 @@ MICRO = dict(
 G = 32
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def oracle_unpack(packed: torch.Tensor) -> torch.Tensor:
@@ -174,21 +174,6 @@ def test_awq_int4_export_matches_dequantized_weights(tmp_path, n_kv_heads):
         assert all(report[f"model.layers.{i}.self_attn.o_proj"]["exact"] for i in range(2))
 
 
-def _dequantized_float_model(q: CompassModel) -> CompassModel:
-    """A float CompassModel whose weights are ``q``'s dequantized ones (the oracle model)."""
-    f = CompassModel(q.config)
-    state = {k: v for k, v in q.state_dict().items() if k in f.state_dict()}  # norms, router, head
-    for name, mod in q.named_modules():
-        if isinstance(getattr(mod, "weight", None), QuantWeight):
-            state[f"{name}.weight"] = mod.weight.dequantize()
-    for i, layer in enumerate(q.layers):
-        for part in ("gate_up_proj", "down_proj"):
-            state[f"layers.{i}.moe.experts.{part}"] = getattr(layer.moe.experts, part).dequantize()
-    state["embed.weight"] = q.embed(torch.arange(q.config.vocab_size))
-    f.load_state_dict(state)
-    return f.eval()
-
-
 def test_transformers_runs_the_dequantized_export(tmp_path):
     """Folds end to end: with the scales of q/k/v and gate/up set to one (nothing re-quantized)
     and random ones on o_proj (MHA, folds into v) and every down projection (fold into up),
@@ -222,7 +207,7 @@ def test_transformers_runs_the_dequantized_export(tmp_path):
     hf.eval()
     ids = torch.randint(0, 256, (2, 24), generator=gen)
     with torch.no_grad():
-        ref = _dequantized_float_model(qmodel)(ids).logits_BTV
+        ref = dequantized_model(qmodel)(ids).logits_BTV
         got = hf(ids).logits
     # Folded weights differ from ours by float16 rounding of rescaled scales (2^-11 relative).
     assert float((got - ref).abs().max()) <= 2e-3 * float(ref.abs().max())

@@ -77,12 +77,8 @@ class ScriptedModel(nn.Module):
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """On the shared 2-core box, two intra-op threads make these tiny ops 20-50x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_thread):
     yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,11 @@ import pytest
 import torch
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Many small matmuls: on a loaded 2-core box two threads ran them several times slower.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+@pytest.fixture(autouse=True)
+def _one_thread(one_thread):
     yield
-    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def calib():
+    return torch.randint(0, 256, (4, 32), generator=torch.Generator().manual_seed(0))

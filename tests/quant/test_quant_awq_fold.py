@@ -39,11 +39,6 @@ def _cfg(method, **kw):
     return QuantConfig(method=method, group_size=32, awq_grid=4, calib_max_rows=256, **kw)
 
 
-@pytest.fixture(scope="module")
-def calib():
-    return torch.randint(0, 256, (4, 32), generator=torch.Generator().manual_seed(0))
-
-
 @pytest.mark.parametrize("n_kv_heads", [4, 2])  # MHA folds o_proj's scale into v; GQA skips it
 def test_fold_keeps_the_float_function(calib, n_kv_heads):
     m = _model(n_kv_heads=n_kv_heads)

@@ -31,11 +31,6 @@ def _cfg(method, **kw):
     return QuantConfig(method=method, group_size=32, awq_grid=4, calib_max_rows=256, **kw)
 
 
-@pytest.fixture(scope="module")
-def calib():
-    return torch.randint(0, 256, (4, 32), generator=torch.Generator().manual_seed(0))
-
-
 @pytest.mark.parametrize("fmt", ["int4", "int8", "fp8"])
 @pytest.mark.parametrize("n_tokens", [3, 2400])  # packed kernels; dequantize (rows > max)
 def test_quant_experts_equal_float_experts_on_dequantized_weights(fmt, n_tokens):

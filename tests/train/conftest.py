@@ -23,14 +23,9 @@ def shards_dir(tmp_path_factory, curated_dir) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _one_thread(one_thread):
     """Determinism and fair sharing of the 2 cores: every training test runs single-threaded."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
     yield
-    torch.set_num_threads(n)
 
 
 def micro_recipe(steps: int = 8, **main):
