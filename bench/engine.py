@@ -13,6 +13,8 @@ Output tokens/s = all generated tokens / wall time; latency = finish - arrival, 
 Prints the ratios and writes bench/results/engine.md and engine.png.
 
     .venv/bin/python bench/engine.py            # a few minutes on 2 CPU cores
+    python3 bench/engine.py --device cuda --dtype bfloat16 --recipe small --no-vllm \
+        --quant fp8 --out bench/results/engine_gpu.md      # on a GPU (bench/gpu_check.sh)
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ from compass.recipes import get_recipe
 RESULTS = Path(__file__).parent / "results"
 
 
-def build_models(recipe: str, tmp: Path):
-    """Our model (random init: only speed matters) and the HF model from its export."""
+def build_models(recipe: str, tmp: Path, device: str = "cpu", dtype=torch.float32):
+    """Our model (random init: only speed matters) and the HF model from its export, both on
+    ``device`` in ``dtype`` (HF with its default attention and experts implementations)."""
     from transformers import AutoModelForCausalLM
 
     model = CompassModel(get_recipe(recipe).model)
@@ -51,11 +54,20 @@ def build_models(recipe: str, tmp: Path):
         from compass.export.hf import export_hf
 
         export_hf(tmp / "ckpt", tmp / "hf")
-        hf = AutoModelForCausalLM.from_pretrained(tmp / "hf", dtype=torch.float32)
+        hf = AutoModelForCausalLM.from_pretrained(tmp / "hf", dtype=dtype)
         source = "compass.export.hf (exported checkpoint)"
     except ImportError:
         hf, source = _random_hf_like(model.config), "random Qwen2MoeConfig of the same shape"
-    return model, hf.eval(), source
+    hf_impl = getattr(hf.config, "_experts_implementation", None)
+    attn = getattr(hf.config, "_attn_implementation", None)
+    source += f"; HF experts={hf_impl}, attention={attn}"
+    return model.to(device, dtype), hf.to(device, dtype).eval(), source
+
+
+def _sync() -> None:
+    """Wall-clock timings must include the GPU work queued so far."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
 
 
 def _random_hf_like(cfg):
@@ -88,6 +100,7 @@ def run_compass(model, prompts: list[list[int]], new: int) -> tuple[float, float
 
 @torch.inference_mode()
 def _hf_generate(hf, ids_BT: torch.Tensor, new: int) -> torch.Tensor:
+    ids_BT = ids_BT.to(hf.device)
     out = hf.generate(
         ids_BT,
         attention_mask=torch.ones_like(ids_BT),
@@ -102,6 +115,7 @@ def _hf_generate(hf, ids_BT: torch.Tensor, new: int) -> torch.Tensor:
 def run_hf_batched(hf, prompts: list[list[int]], new: int) -> tuple[float, float, list]:
     t0 = time.perf_counter()
     out = _hf_generate(hf, torch.tensor(prompts), new)
+    _sync()
     wall = time.perf_counter() - t0
     return wall, wall, out.tolist()
 
@@ -120,20 +134,35 @@ SYSTEMS = {"compass": run_compass, "hf-batched": run_hf_batched, "hf-sequential"
 
 def quantized_models(model, methods: list[str], prompt_len: int) -> dict:
     """``compass-<method>`` -> a quantized copy (compass.quant; AWQ calibrates on random ids,
-    which is fine for speed)."""
+    which is fine for speed). Quantized on the CPU in float32, then moved to the model's device;
+    the float parts (LM head, norms, router) take the model's dtype."""
     if not methods:
         return {}
     import copy
 
     from compass.quant import QuantConfig, quantize_model
 
+    ref = model.lm_head.weight
     calib = torch.randint(0, model.config.vocab_size, (8, prompt_len))
+    # The INT8 embedding dequantizes to float32: keep the table float for a bfloat16 model.
+    embed = ref.dtype == torch.float32
     out = {}
     for m in methods:
-        q = copy.deepcopy(model)
-        quantize_model(q, QuantConfig(method=m, group_size=32), calib if "awq" in m else None)
-        out[f"compass-{m}"] = q.eval()
+        q = copy.deepcopy(model).to("cpu", torch.float32)
+        cfg = QuantConfig(method=m, group_size=32, quantize_embedding=embed)
+        quantize_model(q, cfg, calib if "awq" in m else None)
+        out[f"compass-{m}"] = _float_parts_to(q, ref.device, ref.dtype).eval()
     return out
+
+
+def _float_parts_to(model, device, dtype):
+    """Move a quantized model; only floating-point parameters change dtype (the quantized
+    buffers keep theirs, and their float32 scales stay float32)."""
+    model.to(device)
+    for p in model.parameters():
+        if p.is_floating_point():
+            p.data = p.data.to(dtype)
+    return model
 
 
 def make_prompts(concurrencies, prompt_len: int, vocab: int) -> dict[int, list[list[int]]]:
@@ -143,9 +172,10 @@ def make_prompts(concurrencies, prompt_len: int, vocab: int) -> dict[int, list[l
     }
 
 
-def measure(systems: dict, prompts_by_c: dict, new, repeats: int) -> list[dict]:
+def measure(systems: dict, prompts_by_c: dict, new, repeats: int, seq_max_c: int) -> list[dict]:
     """``systems``: name -> (run function, model). Best of ``repeats`` interleaved runs (the box
-    is shared, so the minimum is the least disturbed figure); the sequential baseline runs once."""
+    is shared, so the minimum is the least disturbed figure); the sequential baseline runs once,
+    and only up to ``seq_max_c`` requests (it is c times the c=1 figure's work, one by one)."""
     rows = []
     for c, prompts in prompts_by_c.items():
         row: dict = {"c": c}
@@ -153,7 +183,7 @@ def measure(systems: dict, prompts_by_c: dict, new, repeats: int) -> list[dict]:
         best: dict[str, tuple] = {}
         for rep in range(repeats):
             for name, (fn, target) in systems.items():
-                if name == "hf-sequential" and rep:
+                if name == "hf-sequential" and (rep or c > seq_max_c):
                     continue
                 wall, lat, tokens[name] = fn(target, prompts, new)
                 if name not in best or wall < best[name][0]:
@@ -214,10 +244,11 @@ def plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    cs = [r["c"] for r in rows]
     for name in [k for k in rows[0] if isinstance(rows[0][k], dict)]:
-        ax1.plot(cs, [r[name]["tok_s"] for r in rows], marker="o", label=name)
-        ax2.plot(cs, [r[name]["latency_s"] for r in rows], marker="o", label=name)
+        have = [r for r in rows if name in r]  # hf-sequential stops at --sequential-max-c
+        cs = [r["c"] for r in have]
+        ax1.plot(cs, [r[name]["tok_s"] for r in have], marker="o", label=name)
+        ax2.plot(cs, [r[name]["latency_s"] for r in have], marker="o", label=name)
     for ax, title in ((ax1, "output tokens/s"), (ax2, "mean request latency (s)")):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("concurrency")
@@ -237,7 +268,8 @@ def write_report(rows, args, source: str, path: Path, mixed: dict | None, extra=
         f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs; "
         f"load average at the end {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}), "
-        f"torch {torch.__version__}, {args.threads} intra-op thread(s), float32; "
+        f"torch {torch.__version__}, {args.threads} intra-op thread(s), {args.device} "
+        f"{args.dtype}{' ' + torch.cuda.get_device_name() if args.device == 'cuda' else ''}; "
         f"compass and hf-batched: best of {args.repeats} interleaved runs",
         f"- model: recipe `{args.recipe}`, random init; HF side: {source}",
         f"- workload: {args.prompt_len}-token prompts, {args.new_tokens} new tokens, greedy, "
@@ -249,11 +281,19 @@ def write_report(rows, args, source: str, path: Path, mixed: dict | None, extra=
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        ours, hb, hs = r["compass"], r["hf-batched"], r["hf-sequential"]
+        ours, hb = r["compass"], r["hf-batched"]
+        hs = r.get("hf-sequential")  # skipped above --sequential-max-c
+        seq = ("—", "—", "—")
+        if hs:
+            seq = (
+                f"{hs['tok_s']:.0f}",
+                f"{ours['tok_s'] / hs['tok_s']:.2f}",
+                f"{hs['latency_s']:.2f}",
+            )
         lines.append(
-            f"| {r['c']} | {ours['tok_s']:.0f} | {hb['tok_s']:.0f} | {hs['tok_s']:.0f} "
-            f"| {ours['tok_s'] / hb['tok_s']:.2f} | {ours['tok_s'] / hs['tok_s']:.2f} "
-            f"| {ours['latency_s']:.2f} | {hb['latency_s']:.2f} | {hs['latency_s']:.2f} "
+            f"| {r['c']} | {ours['tok_s']:.0f} | {hb['tok_s']:.0f} | {seq[0]} "
+            f"| {ours['tok_s'] / hb['tok_s']:.2f} | {seq[1]} "
+            f"| {ours['latency_s']:.2f} | {hb['latency_s']:.2f} | {seq[2]} "
             f"| {r['greedy_match']} |"
         )
     lines += list(extra)
@@ -261,9 +301,9 @@ def write_report(rows, args, source: str, path: Path, mixed: dict | None, extra=
     if quant:
         lines += [
             "",
-            "Quantized models (compass.quant, weight-only) in the same engine, same workload:",
+            "Quantized models (compass.quant) in the same engine, same workload (× the float model):",
             "",
-            "| c | " + " | ".join(f"{q} tok/s | ×fp32" for q in quant) + " |",
+            "| c | " + " | ".join(f"{q} tok/s | ×float" for q in quant) + " |",
             "|---|" + "---|---|" * len(quant),
         ]
         for r in rows:
@@ -303,13 +343,17 @@ def main() -> int:
     ap.add_argument("--quant", default="int8,awq-int4", help="quantized engine runs ('' skips)")
     ap.add_argument("--repeats", type=int, default=3, help="best-of-N for the batched systems")
     ap.add_argument("--out", default=str(RESULTS / "engine.md"))
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--sequential-max-c", type=int, default=64, help="skip hf-sequential above")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     vllm_glue.add_args(ap)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     vllm = None
     with tempfile.TemporaryDirectory() as tmp:
-        model, hf, source = build_models(args.recipe, Path(tmp))
+        dtype = getattr(torch, args.dtype)
+        model, hf, source = build_models(args.recipe, Path(tmp), args.device, dtype)
         vocab = model.config.vocab_size
         prompts = make_prompts(concurrencies, args.prompt_len, vocab)
         if vllm_glue.enabled(args) and (Path(tmp) / "hf").is_dir():
@@ -324,15 +368,15 @@ def main() -> int:
         systems[name] = (run_compass, q)
     if vllm is not None:
         systems["vllm"] = (vllm, None)
-    rows = measure(systems, prompts, args.new_tokens, args.repeats)
+    rows = measure(systems, prompts, args.new_tokens, args.repeats, args.sequential_max_c)
     if vllm is not None:
         vllm_glue.merge(rows, vllm.token_ids)
         vllm.close()
     for r in rows:
-        ours = r["compass"]["tok_s"]
+        ours, hs = r["compass"]["tok_s"], r.get("hf-sequential", {}).get("tok_s", float("nan"))
         print(
             f"c={r['c']:3d}: compass / hf-batched = {ours / r['hf-batched']['tok_s']:.2f}x, "
-            f"compass / hf-sequential = {ours / r['hf-sequential']['tok_s']:.2f}x"
+            f"compass / hf-sequential = {ours / hs:.2f}x"
             + (f", compass / vllm = {ours / r['vllm']['tok_s']:.2f}x" if "vllm" in r else "")
         )
     out = Path(args.out)

@@ -1,7 +1,8 @@
 """The process group: rank, world size and device, from torchrun's environment variables.
 
-One process without torchrun is world size 1 and never touches ``torch.distributed``. Under
-``torchrun`` the backend is NCCL when CUDA is present and gloo on CPU.
+One process without torchrun never touches ``torch.distributed``. Under ``torchrun`` every rank
+joins the group, even a world of one (so one GPU runs the same FSDP2 + DCP path as many); the
+backend is NCCL when CUDA is present and gloo on CPU.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class DistInfo:
 
     @property
     def distributed(self) -> bool:
-        return self.world_size > 1
+        return self.world_size > 1 or bool(self.backend)
 
     @property
     def is_main(self) -> bool:
@@ -33,7 +34,7 @@ class DistInfo:
 def init_distributed() -> DistInfo:
     """Join the torchrun process group if there is one (idempotent)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+    if world <= 1 and "TORCHELASTIC_RUN_ID" not in os.environ:  # a plain process, no torchrun
         return DistInfo(device=torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     if torch.cuda.is_available():
@@ -47,8 +48,13 @@ def init_distributed() -> DistInfo:
 
 
 def all_reduce_sum(x: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """Sum ``x`` over ranks in place. Callers keep small statistics on the CPU; NCCL reduces
+    device tensors only, so those travel to the rank's device and back."""
     if info.distributed:
-        dist.all_reduce(x, op=dist.ReduceOp.SUM)
+        y = x.to(info.device)
+        dist.all_reduce(y, op=dist.ReduceOp.SUM)
+        if y is not x:
+            x.copy_(y)
     return x
 
 

@@ -66,3 +66,27 @@ def test_every_impl_accepts_an_empty_batch():
             torch.zeros(0, 16), torch.zeros(0, 2), torch.zeros(0, 2, dtype=torch.long)
         )
         assert y.shape == (0, 16), impl
+
+
+def test_every_impl_runs_under_bf16_autocast_and_matches_the_loop():
+    """Training on a GPU runs the experts under bf16 autocast: ``torch._grouped_mm`` is not on
+    autocast's op list, so it must cast its operands itself (it once met float32 weights)."""
+    from compass.model.moe.experts import RoutedExperts
+
+    torch.manual_seed(0)
+    experts = RoutedExperts(4, 16, 32, "loop")
+    torch.nn.init.normal_(experts.gate_up_proj, std=0.2)
+    torch.nn.init.normal_(experts.down_proj, std=0.2)
+    x = torch.randn(24, 16)
+    w, e = torch.softmax(torch.randn(24, 4), -1).topk(2, dim=-1)
+    outs = {}
+    for impl in ("loop", "bmm", "grouped_mm"):
+        experts.impl = impl
+        with torch.autocast("cpu", torch.bfloat16):
+            outs[impl] = experts(x, w, e)
+        assert outs[impl].dtype == torch.bfloat16, impl
+    with torch.no_grad():  # within bf16 rounding of the float32 reference
+        experts.impl = "loop"
+        ref = experts(x, w, e)
+    for impl, y in outs.items():
+        torch.testing.assert_close(y.float(), ref, rtol=0.05, atol=0.02, msg=impl)

@@ -4,7 +4,15 @@ import pytest
 import torch
 
 from compass.quant import int4
-from compass.quant.weights import KERNEL_MAX_ROWS, FP8Weight, Int4Weight, Int8Weight
+from compass.quant.weights import (
+    KERNEL_MAX_ROWS,
+    FP8Weight,
+    Int4Weight,
+    Int8Weight,
+    fp8_kernel_ok,
+    fp8_quantize_rows,
+    fp8_scaled_mm,
+)
 
 
 def _ref_int4(w, g):
@@ -93,6 +101,24 @@ def test_fp8_relative_error():
     # 2^-6 · scale) round to a 2^-9 · scale grid.
     bound = torch.maximum(w.abs() / 16, qw.scales[..., None] * 2.0**-9)
     assert bool((err <= bound + 1e-9).all())
+
+
+def test_fp8_scaled_mm_matches_w8a8_oracle():
+    """The GPU path (torch._scaled_mm, row-wise scales) against plain float math on the same
+    e4m3 activations and weights; PyTorch's CPU build runs the same op, so this runs here."""
+    torch.manual_seed(5)
+    w, x = torch.randn(48, 64), torch.randn(7, 64) * 3
+    qw = FP8Weight.from_float(w)
+    xq, sx = fp8_quantize_rows(x)
+    assert xq.dtype == torch.float8_e4m3fn and sx.shape == (7, 1)
+    oracle = (xq.float() * sx) @ (qw.qweight.float() * qw.scales[:, None]).t()
+    y = fp8_scaled_mm(x, qw.qweight, qw.scales)
+    assert y.dtype == x.dtype
+    # the kernel writes bfloat16: within half a bf16 ulp (2^-8 relative) of the float oracle
+    torch.testing.assert_close(y, oracle, rtol=2**-8, atol=1e-3)
+    # and W8A8 stays close to the float product (activation + weight rounding, ~2^-4 each)
+    assert float((y - x @ w.t()).abs().max()) < 0.1 * float((x @ w.t()).abs().max())
+    assert not fp8_kernel_ok(x, qw.shape)  # CPU tensors keep the upcast path in linear()
 
 
 def test_awq_input_scale_is_exact_reparametrisation():

@@ -44,7 +44,7 @@ class RoutedExperts(nn.Module):
     ) -> torch.Tensor:
         N, k = experts_Nk.shape
         plan = Dispatch.build(experts_Nk, self.n_experts)
-        impl = self._choose(plan.counts_E, N * k, x_ND.element_size())
+        impl = self._choose(plan.counts_E, N * k, _matmul_dtype(x_ND), x_ND.device.type)
         if impl == "loop" or N == 0:  # the padded path has no token 0 to park empty slots on
             return self._loop(x_ND, weights_Nk, plan, k)
         y_AD = self._bmm(x_ND, plan, k) if impl == "bmm" else self._grouped_mm(x_ND, plan, k)
@@ -52,13 +52,15 @@ class RoutedExperts(nn.Module):
         w_N1k = weights_Nk.to(y_AD.dtype).unsqueeze(1)
         return torch.bmm(w_N1k, y_AD.view(N, k, -1)).squeeze(1)
 
-    def _choose(self, counts_E: torch.Tensor, n_assign: int, elem_size: int) -> str:
+    def _choose(self, counts_E: torch.Tensor, n_assign: int, dtype: torch.dtype, dev: str) -> str:
         if self.impl != "auto":
             return self.impl
         if int(counts_E.max()) * self.n_experts <= 2 * max(n_assign, 1):
             return "bmm"
-        align = 16 // elem_size
-        if _HAS_GROUPED_MM and self.d_model % align == 0 and self.expert_dim % align == 0:
+        align = 16 // torch.empty(0, dtype=dtype).element_size()
+        # CUDA's grouped GEMM is a bf16 kernel (Hopper); the CPU build takes float32 as well.
+        kernel = _HAS_GROUPED_MM and (dev == "cpu" or dtype == torch.bfloat16)
+        if kernel and self.d_model % align == 0 and self.expert_dim % align == 0:
             return "grouped_mm"
         return "loop"
 
@@ -80,14 +82,16 @@ class RoutedExperts(nn.Module):
             start += n
         y_AD = torch.cat(outs) if outs else x_AD.new_zeros(x_AD.shape)
         y_AD = y_AD * weights_Nk.flatten()[plan.sorted_A, None].to(y_AD.dtype)
-        return torch.zeros_like(x_ND).index_add_(0, token_A, y_AD)
+        return torch.zeros_like(x_ND, dtype=y_AD.dtype).index_add_(0, token_A, y_AD)
 
     def _grouped_mm(self, x_ND: torch.Tensor, plan: Dispatch, k: int) -> torch.Tensor:
         """Rows sorted by expert, one grouped matmul per projection; returns rows in (n, j) order."""
-        x_SD = to_experts(x_ND, plan.sorted_A // k, plan.rank_A, k)
+        dt = _matmul_dtype(x_ND)
+        x_SD = to_experts(x_ND, plan.sorted_A // k, plan.rank_A, k).to(dt)
         offs_E = torch.cumsum(plan.counts_E, 0).to(torch.int32)
-        h_SI = swiglu(torch._grouped_mm(x_SD, self.gate_up_proj.transpose(-2, -1), offs=offs_E))
-        y_SD = torch._grouped_mm(h_SI, self.down_proj.transpose(-2, -1), offs=offs_E)
+        gate_up, down = self.gate_up_proj.to(dt), self.down_proj.to(dt)
+        h_SI = swiglu(torch._grouped_mm(x_SD, gate_up.transpose(-2, -1), offs=offs_E))
+        y_SD = torch._grouped_mm(h_SI, down.transpose(-2, -1), offs=offs_E)
         return from_experts(y_SD, plan.rank_A, inverse_M=plan.sorted_A)
 
     def _bmm(self, x_ND: torch.Tensor, plan: Dispatch, k: int) -> torch.Tensor:
@@ -97,6 +101,15 @@ class RoutedExperts(nn.Module):
         h_ECI = swiglu(torch.bmm(buf_ECD, self.gate_up_proj.transpose(1, 2)))
         y_ECD = torch.bmm(h_ECI, self.down_proj.transpose(1, 2))
         return from_experts(y_ECD.view(-1, self.d_model), slot_A)
+
+
+def _matmul_dtype(x: torch.Tensor) -> torch.dtype:
+    """``torch._grouped_mm`` is not on autocast's op list (bmm is): under autocast its operands
+    must be cast by hand to the dtype autocast would have used, or bf16 meets float32."""
+    device = x.device.type
+    if torch.is_autocast_enabled(device):
+        return torch.get_autocast_dtype(device)
+    return x.dtype
 
 
 class SharedExperts(nn.Module):
