@@ -1,4 +1,4 @@
-"""Run under ``torchrun --nproc-per-node 2``: the micro main stage with FSDP2 on gloo.
+"""Run under ``torchrun --nproc-per-node N`` (N = 1 or 2): the micro main stage with FSDP2 on gloo.
 
 argv: SHARDS OUT_DIR STEPS SPLIT_AT. Trains to SPLIT_AT (DCP checkpoint), then resumes with fresh
 objects to STEPS; rank 0 writes the per-step losses to OUT_DIR/losses.json.
@@ -6,6 +6,7 @@ objects to STEPS; rank 0 writes the per-step losses to OUT_DIR/losses.json.
 
 import json
 import sys
+from pathlib import Path
 
 import torch
 
@@ -30,8 +31,10 @@ def main() -> None:
     second = run_stage(recipe(steps), "main", shards, out, info=info)
     if info.is_main:
         losses = first.losses + second.losses
+        sharded = info.distributed and (Path(out) / "step_000004" / "dcp").is_dir()
         with open(f"{out}/losses.json", "w") as f:
-            json.dump({"losses": losses, "eval": second.eval}, f)
+            json.dump({"losses": losses, "eval": second.eval, "world_size": info.world_size,
+                       "sharded": sharded}, f)  # fmt: skip
     shutdown(info)
 
 

@@ -1,4 +1,5 @@
-"""2-process torchrun FSDP2 on gloo == 1 process with the same global batch; DCP save/load."""
+"""torchrun FSDP2 on gloo (2 ranks, and a world of one) == 1 plain process with the same global
+batch; DCP save/load."""
 
 from __future__ import annotations
 
@@ -19,18 +20,22 @@ from compass.pretrain.run import run_stage
 WORKER = Path(__file__).with_name("fsdp_worker.py")
 
 
-def test_two_process_fsdp_matches_one_process(shards_dir, tmp_path, recipe_factory):
+# A world of one (one GPU under torchrun) joins the group too and runs the same FSDP2 + DCP path.
+@pytest.mark.parametrize("nproc", [2, 1])
+def test_torchrun_fsdp_matches_one_process(shards_dir, tmp_path, recipe_factory, nproc):
     steps, split = 4, 2
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path.cwd())}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           str(WORKER), str(shards_dir), str(tmp_path / "fsdp"), str(steps), str(split)]  # fmt: skip
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+           str(nproc), str(WORKER), str(shards_dir), str(tmp_path / "fsdp"), str(steps),
+           str(split)]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     dist = json.loads((tmp_path / "fsdp" / "losses.json").read_text())
+    assert dist["world_size"] == nproc and dist["sharded"], dist
 
-    # one process, same global batch: 2 micro-batches of 2 sequences accumulated
+    # one process, same global batch: nproc micro-batches of 2 sequences accumulated
     one = run_stage(
-        recipe_factory(steps, micro_batch_size=2, grad_accum=2),
+        recipe_factory(steps, micro_batch_size=2, grad_accum=nproc),
         "main",
         shards_dir,
         tmp_path / "one",
