@@ -4,7 +4,11 @@ A pair is (prompt ids, chosen ids, rejected ids) with the frozen reference's log
 both responses, computed once when the pair is made (the reference never changes, so there is no
 reason to run it every step). A batch holds B pairs as 2B right-padded rows, chosen first; labels
 are the next token on response positions and IGNORE elsewhere, so ``sequence_logprobs`` sums
-log π(response | prompt). ``loss`` returns the DPO loss summed over pairs; ``loss_units`` = pairs.
+log π(response | prompt). ``loss`` returns the DPO loss (+ ``nll_alpha`` × the chosen response's
+per-token NLL on pairs whose chosen answer is verified right) summed over pairs; ``loss_units`` =
+pairs. The NLL term is kept to verified answers: on general prompts the chosen answer is only the
+reward model's favourite of a few high-temperature samples, and fitting it would teach the
+policy to write like its own high-temperature samples.
 
 Legend: B pairs, T tokens.
 """
@@ -31,6 +35,8 @@ class DPOPair:
     rejected_ids: list[int]
     ref_chosen: float = 0.0
     ref_rejected: float = 0.0
+    # The chosen answer is verified right (a math pair): it also gets the NLL term.
+    verified: bool = False
 
 
 def response_rows(
@@ -59,6 +65,7 @@ def pair_batch(pairs: list[DPOPair], pad_id: int) -> Batch:
         "labels": labels,
         "ref_chosen": torch.tensor([p.ref_chosen for p in pairs]),
         "ref_rejected": torch.tensor([p.ref_rejected for p in pairs]),
+        "verified": torch.tensor([p.verified for p in pairs]),
     }
 
 
@@ -82,11 +89,14 @@ class DPOStage:
 
     name = "dpo"
 
-    def __init__(self, pairs: list[DPOPair], batch_size: int, pad_id: int, beta: float, seed: int):
+    def __init__(
+        self, pairs: list[DPOPair], batch_size: int, pad_id: int, beta: float, seed: int,
+        nll_alpha: float = 0.0,
+    ):  # fmt: skip
         if not pairs:
             raise ValueError("no preference pairs to train on this round")
         self.pairs, self.batch_size, self.pad_id = pairs, min(batch_size, len(pairs)), pad_id
-        self.beta, self.seed = beta, seed
+        self.beta, self.seed, self.nll_alpha = beta, seed, nll_alpha
         self.epochs = ShuffledEpochs(len(pairs), seed)
 
     def next_batch(self) -> Batch:
@@ -100,8 +110,16 @@ class DPOStage:
         out = model(batch["input_ids"], attention_mask_BT=batch["attention_mask"])
         logp = sequence_logprobs(out.logits_BTV, batch["labels"])
         B = logp.shape[0] // 2
+        chosen_tokens = (batch["labels"][:B] != IGNORE).sum(-1)
         loss, stats = dpo_loss(
-            logp[:B], logp[B:], batch["ref_chosen"], batch["ref_rejected"], self.beta
+            logp[:B],
+            logp[B:],
+            batch["ref_chosen"],
+            batch["ref_rejected"],
+            self.beta,
+            self.nll_alpha,
+            chosen_tokens,
+            batch["verified"],
         )
         metrics = {k: float(v) for k, v in stats.items()}
         return LossOutput(loss * B, out.aux_loss, out.z_loss, out.expert_counts_LE, metrics)

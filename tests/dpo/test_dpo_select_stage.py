@@ -107,6 +107,19 @@ def test_loss_at_the_reference_is_log_2_per_pair():
     assert stage.loss_units(batch) == 2
 
 
+def test_loss_at_the_reference_adds_the_chosen_per_token_nll():
+    m = _model()
+    pairs = _pairs(m)
+    pairs[0].verified = True  # only a verified chosen answer gets the NLL term
+    stage = DPOStage(pairs, 2, 0, beta=0.1, seed=0, nll_alpha=0.5)
+    m.eval()
+    out = stage.loss(m, stage.next_batch())
+    nll = -pairs[0].ref_chosen / len(pairs[0].chosen_ids)
+    assert math.isclose(float(out.loss_sum.detach()), 2 * math.log(2) + 0.5 * nll, rel_tol=1e-4)
+    both = sum(-p.ref_chosen / len(p.chosen_ids) for p in pairs)  # the diagnostic: every pair
+    assert math.isclose(out.metrics["chosen_nll"], both / 2, rel_tol=1e-4)
+
+
 def test_dpo_training_raises_the_chosen_margin(tmp_path):
     m = _model()
     pairs = _pairs(m)
