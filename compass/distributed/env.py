@@ -14,12 +14,17 @@ import torch
 import torch.distributed as dist
 
 
+def default_device() -> torch.device:
+    """The GPU when there is one: every stage trains where the work is fast, not only pretraining."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 @dataclass
 class DistInfo:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    device: torch.device = field(default_factory=default_device)
     backend: str = ""
 
     @property
@@ -35,7 +40,7 @@ def init_distributed() -> DistInfo:
     """Join the torchrun process group if there is one (idempotent)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1 and "TORCHELASTIC_RUN_ID" not in os.environ:  # a plain process, no torchrun
-        return DistInfo(device=torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+        return DistInfo()
     rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     if torch.cuda.is_available():
         device, backend = torch.device("cuda", local), "nccl"
