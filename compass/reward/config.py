@@ -64,6 +64,8 @@ class RewardConfig(Config):
     langs: list[str] = field(default_factory=lambda: list(LANGS))
     kinds: list[str] = field(default_factory=lambda: list(PAIR_KINDS))
     train_pairs_per_lang_kind: int = 36  # 8 langs × 4 kinds × 36 = 1152 training pairs
+    # Per-kind training pairs per language where they differ from train_pairs_per_lang_kind.
+    kind_pairs_per_lang: dict[str, int] = field(default_factory=dict)
     heldout_pairs_per_lang_kind: int = 12
     # Extra preference data: JSONL files of {"prompt", "chosen", "rejected"} (prompt: a string
     # or an OpenAI messages list), added to the generated training pairs.
@@ -79,6 +81,13 @@ class RewardConfig(Config):
     # tiny policy's samples by that log-probability alone lifts Best-of-16 (10% → 25%), but
     # after pairwise training the soup had lost it again, at ~1.5× the training time.
     likelihood_term: bool = False
+    # On-policy math pairs (compass.reward.onpolicy): the policy answers this many training
+    # prompts per language (bon_task, disjoint from the Best-of-N prompts, in deep mode when
+    # bon_thinking) policy_samples times each at bon_temperature; up to policy_pairs_per_prompt
+    # (right, wrong) pairs per prompt. 0 = off.
+    policy_prompts_per_lang: int = 0
+    policy_samples: int = 8
+    policy_pairs_per_prompt: int = 2
     warmup_frac: float = 0.1
     train: TrainConfig = field(default_factory=tiny_reward_train)
     # Best-of-N on verifiable math prompts (compass.reward.math_items: "cart" or
@@ -102,6 +111,18 @@ class RewardConfig(Config):
         bad = [k for k in self.kinds if k not in PAIR_KINDS]
         if bad:
             raise ConfigError(f"reward.kinds: unknown {bad}; choose from {', '.join(PAIR_KINDS)}")
+        bad = [k for k in self.kind_pairs_per_lang if k not in PAIR_KINDS]
+        if bad:
+            raise ConfigError(
+                f"reward.kind_pairs_per_lang: unknown kinds {bad}; choose from {PAIR_KINDS}"
+            )
+        if self.policy_prompts_per_lang and (
+            self.policy_samples < 2 or self.policy_pairs_per_prompt < 1
+        ):
+            raise ConfigError(
+                "reward.policy_samples must be >= 2 and reward.policy_pairs_per_prompt >= 1 "
+                "when reward.policy_prompts_per_lang > 0"
+            )
         if self.bon_task not in MATH_TASKS:
             raise ConfigError(
                 f"reward.bon_task={self.bon_task!r}: choose from {', '.join(MATH_TASKS)}"

@@ -160,24 +160,27 @@ def generate_pairs(
     seed: int,
     stream: str,
     exclude: set[str] | frozenset[str] = frozenset(),
+    per_kind: dict[str, int] | None = None,
 ) -> list[Pair]:
-    """``per_lang_kind`` pairs of each kind in each language from the stream ``stream``; prompts
-    in ``exclude`` (another split's) are never used, so train and held-out pairs are disjoint."""
+    """``per_lang_kind`` pairs of each kind (``per_kind[kind]`` where given) in each language from
+    the stream ``stream``; prompts in ``exclude`` (another split's) are never used, so train and
+    held-out pairs are disjoint."""
     pairs: list[Pair] = []
     for lang in langs:
         for kind in kinds:
+            n = (per_kind or {}).get(kind, per_lang_kind)
             rng = random.Random(f"{stream}:{seed}:{kind}:{lang}")
             got = 0
-            for _ in range(per_lang_kind * 20):
+            for _ in range(n * 20):
                 group = BUILDERS[kind](world, lang, rng)
                 group = [group] if isinstance(group, dict) else group or []
                 if not group or any(
                     p["prompt"] in exclude or p["chosen"] == p["rejected"] for p in group
                 ):
                     continue
-                pairs += [{"lang": lang, **p, "kind": kind} for p in group[: per_lang_kind - got]]
-                got = min(per_lang_kind, got + len(group))
-                if got == per_lang_kind:
+                pairs += [{"lang": lang, **p, "kind": kind} for p in group[: n - got]]
+                got = min(n, got + len(group))
+                if got == n:
                     break
     return pairs
 

@@ -34,6 +34,7 @@ from compass.reward.config import RewardConfig, RunSpec, parse_run
 from compass.reward.io import SOUP, save_reward_model, tokenizer_fingerprint
 from compass.reward.math_items import math_items
 from compass.reward.model import RewardModel, average_weights
+from compass.reward.onpolicy import policy_pairs
 from compass.reward.pairs import generate_pairs, read_pairs
 from compass.reward.stage import RewardStage, pair_wins, score_sequences, tokenize_pairs
 from compass.reward.verify import check_answer
@@ -111,7 +112,7 @@ def build_pairs(cfg: RewardConfig, world: World, tok, exclude: set[str]):
                              cfg.seed, "pref-heldout", exclude)  # fmt: skip
     taken = exclude | {p["prompt"] for p in heldout}
     train = generate_pairs(world, cfg.langs, cfg.kinds, cfg.train_pairs_per_lang_kind,
-                           cfg.seed, "pref-train", taken)  # fmt: skip
+                           cfg.seed, "pref-train", taken, cfg.kind_pairs_per_lang)  # fmt: skip
     train += read_pairs(cfg.inputs, skipped)
     return train, heldout, tokenize_pairs(tok, train, seq_len, skipped), skipped
 
@@ -125,12 +126,27 @@ def bon_items(cfg: RewardConfig, world: World, exclude: set[str]) -> list[dict[s
     ]  # fmt: skip
 
 
-def bon_eval(cfg: RewardConfig, policy, tok, items: list[dict[str, Any]], rms: dict):
-    """Best-of-N accuracy of each reward model on math prompts the policy answers."""
-    from compass.inference.engine import Engine
+def on_policy_pairs(cfg: RewardConfig, engine, tok, world: World, exclude: set[str], skipped):
+    """The policy's right vs wrong answers to training math prompts (none of ``exclude``)."""
+    items = [
+        it for lang in cfg.langs
+        for it in math_items(world, cfg.bon_task, lang, cfg.policy_prompts_per_lang, cfg.seed,
+                             exclude, stream="rm-policy")
+    ]  # fmt: skip
+    pairs, toks = policy_pairs(
+        engine, tok, items, cfg.policy_samples, cfg.policy_pairs_per_prompt, cfg.bon_temperature,
+        cfg.bon_max_tokens, cfg.seed + 17, cfg.bon_thinking, skipped,
+    )  # fmt: skip
+    keep = [i for i, (c, r) in enumerate(toks) if max(len(c), len(r)) <= cfg.train.seq_len]
+    if len(keep) < len(toks):
+        skipped[f"longer than seq_len={cfg.train.seq_len}"] += len(toks) - len(keep)
+    log.info("reward: %d on-policy math pairs from %d prompts", len(keep), len(items))
+    return [pairs[i] for i in keep], [toks[i] for i in keep]
 
+
+def bon_eval(cfg: RewardConfig, engine, tok, items: list[dict[str, Any]], rms: dict):
+    """Best-of-N accuracy of each reward model on math prompts the policy answers."""
     n_max = max(cfg.bon_n)
-    engine = Engine(policy, tok, max_batch=64)
     samples = sample_n(engine, tok, [it["prompt"] for it in items], n_max, cfg.bon_temperature,
                        cfg.bon_max_tokens, cfg.seed, enable_thinking=cfg.bon_thinking)  # fmt: skip
     correct = [[check_answer(s.text, it) for s in ss] for it, ss in zip(items, samples)]
@@ -154,6 +170,7 @@ def train_reward(
     eval_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train every run, average them, evaluate; returns the metrics (also in metrics.json)."""
+    from compass.inference.engine import Engine
     from compass.tokenizer import load_tokenizer
 
     t0, out = time.time(), Path(out)
@@ -162,9 +179,13 @@ def train_reward(
     tok = load_tokenizer(tok_dir)
     exclude = eval_prompts(eval_dir)
     bon = bon_items(cfg, world, exclude)
-    train, heldout, train_tok, skipped = build_pairs(
-        cfg, world, tok, exclude | {it["prompt"] for it in bon}
-    )
+    exclude |= {it["prompt"] for it in bon}
+    train, heldout, train_tok, skipped = build_pairs(cfg, world, tok, exclude)
+    engine = Engine(load_model(policy), tok, max_batch=64)
+    if cfg.policy_prompts_per_lang:
+        taken = exclude | {p["prompt"] for p in train + heldout}
+        pol_pairs, pol_tok = on_policy_pairs(cfg, engine, tok, world, taken, skipped)
+        train, train_tok = train + pol_pairs, train_tok + pol_tok
     _write_jsonl(out / "pairs" / "train.jsonl", train)
     _write_jsonl(out / "pairs" / "heldout.jsonl", heldout)
     held_skip: Counter = Counter()
@@ -193,7 +214,7 @@ def train_reward(
             for name, rm in rms.items()}  # fmt: skip
     pairwise = {name: sum(w) / max(len(w), 1) for name, w in wins.items()}
     by_kind = _accuracy_by_kind(wins["soup"], heldout, held_kept, cfg)
-    bon = bon_eval(cfg, load_model(policy), tok, bon, rms)
+    bon = bon_eval(cfg, engine, tok, bon, rms)
     metrics = {
         "pairs": {"train": len(train_tok), "heldout": len(held_tok),
                   "skipped": dict(skipped + held_skip)},

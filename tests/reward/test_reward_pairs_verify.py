@@ -28,6 +28,15 @@ def test_pairs_cover_every_language_and_kind_and_splits_are_disjoint(world):
     assert all(p["chosen"] != p["rejected"] and p["chosen"].strip() for p in train + held)
 
 
+def test_per_kind_counts_override_the_default(world):
+    base = generate_pairs(world, ["en"], ["arithmetic", "fluency"], 2, 1, "pref-train")
+    more = generate_pairs(world, ["en"], ["arithmetic", "fluency"], 2, 1, "pref-train",
+                          per_kind={"arithmetic": 5})  # fmt: skip
+    assert Counter(p["kind"] for p in more) == {"arithmetic": 5, "fluency": 2}
+    arith = [p for p in more if p["kind"] == "arithmetic"]
+    assert arith[:2] == [p for p in base if p["kind"] == "arithmetic"]  # the same stream, longer
+
+
 def test_arithmetic_pairs_state_different_totals(world):
     for p in generate_pairs(world, list(LANGS), ["arithmetic"], 4, 2, "pref-train"):
         assert final_answer(p["chosen"]) != final_answer(p["rejected"]), p
