@@ -21,6 +21,7 @@ from compass.reward.math_items import MATH_TASKS
 from compass.train.config import TrainConfig
 
 PROMPT_SETS = ("general", "badcase", "math", "ecommerce")
+MODES = ("fast", "deep")
 GENERAL_RULES = ("max_min", "max_median")
 
 
@@ -48,6 +49,11 @@ class DPOConfig(Config):
     )
     # Where math prompts come from (compass.reward.math_items): "cart" or "numerical_reasoning".
     math_task: str = "cart"
+    # The modes each math prompt is answered in (``deep``: with a think block, up to
+    # ``deep_max_tokens``): a pair is made per prompt and mode, so the policy learns from its
+    # right and wrong chains and its right and wrong direct answers.
+    math_modes: list[str] = field(default_factory=lambda: ["fast", "deep"])
+    deep_max_tokens: int = 64
     # Extra prompts: JSONL of {"prompt", "lang"?, "set"?, "answer"?, "answer_minor"?,
     # "currency"?}; a prompt with "set": "math" needs "answer" (else it is skipped, counted).
     prompt_files: list[str] = field(default_factory=list)
@@ -58,6 +64,9 @@ class DPOConfig(Config):
     # An answer not in the prompt's language is never chosen (the report's on-language rule).
     require_language: bool = True
     beta: float = 0.1
+    # Weight of the chosen response's per-token NLL added to the DPO loss (Pang et al. 2024,
+    # "Iterative Reasoning Preference Optimization"); 0 = plain DPO.
+    nll_alpha: float = 1.0
     epochs: int = 2  # passes over each round's pairs
     train: TrainConfig = field(default_factory=tiny_dpo_train)
     # Held-out evaluation: math prompts per language and generation budget (greedy).
@@ -83,6 +92,13 @@ class DPOConfig(Config):
             raise ConfigError(
                 f"dpo.general_rule={self.general_rule!r}: choose {', '.join(GENERAL_RULES)}"
             )
+        bad = [m for m in self.math_modes if m not in MODES]
+        if bad or not self.math_modes:
+            raise ConfigError(
+                f"dpo.math_modes={self.math_modes}: give one or more of {', '.join(MODES)}"
+            )
+        if self.nll_alpha < 0:
+            raise ConfigError(f"dpo.nll_alpha={self.nll_alpha}: must be >= 0 (0 = plain DPO)")
         if self.n_samples < 2:
             raise ConfigError(f"dpo.n_samples={self.n_samples}: a pair needs at least 2 samples")
         if self.rounds < 1 or self.beta <= 0 or self.epochs < 1:

@@ -55,24 +55,30 @@ def make_pairs(cfg, prompts, samples, rm, tok, lid, skipped: Counter):
     flat = [s.sequence for ss in samples for s in ss]
     scores = score_sequences(rm, flat, tok.pad_id)
     n = cfg.n_samples
-    pairs, rows, math_ok = [], [], []
+    pairs, rows = [], []
+    math_ok: dict[str, list[bool]] = {"fast": [], "deep": []}
     for k, (prompt, ss) in enumerate(zip(prompts, samples)):
         cands = [Candidate(s, scores[k * n + j], _on_language(lid, s.text, prompt.get("lang", "")))
                  for j, s in enumerate(ss)]  # fmt: skip
         skipped["empty response"] += sum(not s.text.strip() for s in ss)
         picked = select_pair(prompt, cands, cfg)
         if prompt.get("set") == "math":
-            math_ok += [bool(c.correct) for c in cands if c.correct is not None]
+            mode = "deep" if prompt.get("thinking") else "fast"
+            math_ok[mode] += [bool(c.correct) for c in cands if c.correct is not None]
         if isinstance(picked, str):
             skipped[picked] += 1
             continue
         c, r = picked
-        pairs.append(DPOPair(c.sample.prompt_ids, c.sample.token_ids, r.sample.token_ids))
+        pairs.append(DPOPair(c.sample.prompt_ids, c.sample.token_ids, r.sample.token_ids,
+                             verified=bool(c.correct)))  # fmt: skip
         rows.append({"prompt": prompt["prompt"], "set": prompt.get("set"), "lang": prompt["lang"],
+                     "thinking": bool(prompt.get("thinking")),
                      "chosen": c.sample.text, "rejected": r.sample.text,
                      "reward_chosen": c.reward, "reward_rejected": r.reward})  # fmt: skip
-    stats = {"mean_reward": sum(scores) / max(len(scores), 1),
-             "math_sample_accuracy": sum(math_ok) / max(len(math_ok), 1)}  # fmt: skip
+    stats = {"mean_reward": sum(scores) / max(len(scores), 1)}
+    for mode, ok in math_ok.items():
+        if ok:
+            stats[f"math_sample_accuracy_{mode}"] = sum(ok) / len(ok)
     return pairs, rows, stats
 
 
@@ -100,22 +106,42 @@ def heldout_prompts(cfg: DPOConfig, world: World, exclude: set[str]):
     return math, general
 
 
+def with_modes(prompts: list[dict[str, Any]], modes: list[str]) -> list[dict[str, Any]]:
+    """Each math prompt once per mode in ``modes`` (``"thinking"``: deep mode); others fast."""
+    out = []
+    for p in prompts:
+        if p.get("set") == "math":
+            out += [{**p, "thinking": m == "deep"} for m in modes]
+        else:
+            out.append({**p, "thinking": False})
+    return out
+
+
+def sample_prompts(cfg: DPOConfig, engine, tok, prompts: list[dict[str, Any]], seed: int):
+    """``n_samples`` answers per prompt, each in its mode (deep: up to ``deep_max_tokens``)."""
+    samples: list = [None] * len(prompts)
+    for deep in (False, True):
+        idx = [i for i, p in enumerate(prompts) if bool(p.get("thinking")) == deep]
+        if not idx:
+            continue
+        got = sample_n(
+            engine, tok, [prompts[i]["prompt"] for i in idx], cfg.n_samples, cfg.temperature,
+            cfg.deep_max_tokens if deep else cfg.max_tokens, seed + 104_729 * deep,
+            enable_thinking=deep, top_p=cfg.top_p,
+        )  # fmt: skip
+        for i, ss in zip(idx, got):
+            samples[i] = ss
+    return samples
+
+
 def _round(r, cfg, model, ref, rm, tok, world, exclude, extra, lid, out: Path) -> dict[str, Any]:
     from compass.inference.engine import Engine
 
     t0 = time.time()
     prompts = build_prompts(cfg, world, f"dpo-r{r}", exclude, cfg.prompts_per_lang) + extra
+    prompts = with_modes(prompts, cfg.math_modes)
     engine = Engine(model, tok, max_batch=64)
-    samples = sample_n(
-        engine,
-        tok,
-        [p["prompt"] for p in prompts],
-        cfg.n_samples,
-        cfg.temperature,
-        cfg.max_tokens,
-        cfg.seed + 7919 * r,
-        top_p=cfg.top_p,
-    )
+    samples = sample_prompts(cfg, engine, tok, prompts, cfg.seed + 7919 * r)
     skipped: Counter = Counter()
     pairs, rows, stats = make_pairs(cfg, prompts, samples, rm, tok, lid, skipped)
     (out / f"round_{r}").mkdir(parents=True, exist_ok=True)
@@ -126,7 +152,8 @@ def _round(r, cfg, model, ref, rm, tok, world, exclude, extra, lid, out: Path) -
               "skipped": dict(skipped), **stats}  # fmt: skip
     if pairs:
         _with_reference(ref, pairs, tok.pad_id)
-        stage = DPOStage(pairs, cfg.train.micro_batch_size, tok.pad_id, cfg.beta, cfg.seed + r)
+        stage = DPOStage(pairs, cfg.train.micro_batch_size, tok.pad_id, cfg.beta, cfg.seed + r,
+                         cfg.nll_alpha)  # fmt: skip
         result = Trainer(model, stage, _train_config(cfg, len(pairs)), out / f"round_{r}").fit()
         record |= {"steps": result.step, "loss_first": result.losses[0] if result.losses else None,
                    "loss_last": result.losses[-1] if result.losses else None}  # fmt: skip

@@ -14,13 +14,14 @@ SMALL_RM = [
     "--reward.langs=en,id", "--reward.train_pairs_per_lang_kind=3",
     "--reward.heldout_pairs_per_lang_kind=2", "--reward.runs=1:1e-3:linear,2:2e-3:cosine",
     "--reward.bon_n=1,2,4", "--reward.bon_prompts_per_lang=1", "--reward.bon_max_tokens=6",
-    "--reward.train.micro_batch_size=4",
+    "--reward.train.micro_batch_size=4", "--reward.policy_prompts_per_lang=1",
+    "--reward.policy_samples=3",
 ]  # fmt: skip
 SMALL_DPO = [
     "--dpo.langs=en,id", "--dpo.rounds=1", "--dpo.n_samples=3", "--dpo.max_tokens=6",
     "--dpo.min_margin=0", "--dpo.prompts_per_lang={\"math\": 1, \"general\": 1, \"badcase\": 1}",
     "--dpo.eval_math_per_lang=1", "--dpo.eval_general_per_lang=1", "--dpo.eval_max_tokens=6",
-    "--dpo.eval_deep_max_tokens=6", "--dpo.require_language=false",
+    "--dpo.eval_deep_max_tokens=6", "--dpo.require_language=false", "--dpo.deep_max_tokens=6",
 ]  # fmt: skip
 
 
@@ -54,6 +55,8 @@ def test_reward_writes_runs_soup_and_metrics(rm_dir):
     assert set(m["pairwise_accuracy"]) == {"base", "run_0", "run_1", "soup"}
     assert m["pairs"]["skipped"].get("chosen equals rejected") == 1
     assert m["pairs"]["train"] == 2 * 4 * 3 + 1  # generated + the one good line of --input
+    # on-policy math pairs were sampled; the micro policy's 6-token answers make none
+    assert any(k.startswith("policy") for k in m["pairs"]["skipped"])
     assert m["best_of_n"]["task"] == "cart" and m["best_of_n"]["thinking"] is True
     assert set(m["soup_accuracy_by_kind"]) == {"arithmetic", "language", "grounding", "fluency"}
     assert set(m["best_of_n"]["soup"]) == {"1", "2", "4"}
@@ -75,8 +78,8 @@ def test_dpo_round_writes_a_policy_and_before_after(rm_dir, micro_artifacts, tmp
     m = json.loads((out / "metrics.json").read_text())
     assert m["prompt_files_skipped"] == {"math prompt without a verifiable answer": 1}
     r0 = m["rounds"][0]
-    assert r0["prompts"] == 2 * 3 + 1
-    assert r0["pairs"] + sum(r0["skipped"].values()) - r0["skipped"].get("empty response", 0) == 7
+    assert r0["prompts"] == 2 * 4 + 1  # each math prompt in fast and in deep mode
+    assert r0["pairs"] + sum(r0["skipped"].values()) - r0["skipped"].get("empty response", 0) == 9
     for key in ("mean_reward", "math_accuracy", "language_match", "deep_mode_closes_think"):
         assert key in m["before"] and key in m["after"]
     assert (out / "ckpt" / "model.safetensors").exists()

@@ -135,3 +135,20 @@ def test_dpo_training_raises_the_chosen_margin(tmp_path):
     for i, p in enumerate(pairs):
         margin = (after[i] - p.ref_chosen) - (after[2 + i] - p.ref_rejected)
         assert margin > 0.5
+
+
+def test_math_prompts_are_posed_in_each_mode_and_modes_are_checked():
+    from compass.config import ConfigError
+    from compass.dpo.run import with_modes
+
+    prompts = [{**MATH, "prompt": "q1"}, {"set": "general", "lang": "en", "prompt": "q2"}]
+    got = with_modes(prompts, ["fast", "deep"])
+    assert [(p["prompt"], p["thinking"]) for p in got] == [
+        ("q1", False), ("q1", True), ("q2", False)
+    ]  # fmt: skip
+    assert [p["thinking"] for p in with_modes(prompts, ["deep"])] == [True, False]
+    for bad in ([], ["slow"]):
+        with pytest.raises(ConfigError, match="math_modes"):
+            DPOConfig(math_modes=bad).validate()
+    with pytest.raises(ConfigError, match="nll_alpha"):
+        DPOConfig(nll_alpha=-1).validate()
