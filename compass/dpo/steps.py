@@ -17,7 +17,8 @@ def dpo_step(policy_from: str):
             ctx.recipe.dpo, ctx.deps[policy_from] / "ckpt", ctx.deps["reward"], ctx.out,
             World.load(gen / "world.json"), ctx.deps["tokenizer"], gen / "eval",
         )  # fmt: skip
-        keys = ("mean_reward", "math_accuracy", "language_match", "deep_mode_closes_think")
+        keys = ("mean_reward", "math_accuracy", "deep_math_accuracy", "language_match",
+                "deep_mode_closes_think")  # fmt: skip
         return {
             "before": {k: round(m["before"][k], 4) for k in keys},
             "after": {k: round(m["after"][k], 4) for k in keys},

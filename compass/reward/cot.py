@@ -48,28 +48,21 @@ def _chain(x: list[int], off: dict[int, int]) -> Chain:
     return Chain(steps, total)
 
 
-# How often each slip is drawn, and where a wrong fact lands: the tiny SFT policy's wrong
-# deep-mode chains (512 Best-of-N samples, 285 wrong) are almost all a wrong sum or difference in
-# the shipping or voucher step (95%; 3% a wrong product, 3% other), carried to the answer, mostly
-# off by an even amount in the units digit (±2: 40%, ±4: 15%, ±6: 9%, ±1: 7%, +10: 8%).
-SLIP_WEIGHTS = {"final": 0.05, "fact": 0.85, "operand": 0.05, "skip": 0.05}
-_SUM_OFFSETS = (2, -2, 4, -4, 6, -6, 1, -1, 8, -8, 10, -10, 3, -3)
-_SUM_WEIGHTS = (22, 19, 6, 8, 5, 4, 4, 2, 2, 2, 8, 1, 1, 2)
-
-
-def _fact_step(n_steps: int, rng: random.Random) -> int:
-    """Which step's result is wrong: a sum or difference when the chain has one (95%)."""
-    if n_steps > 1 and rng.random() < 0.95:
-        return rng.randrange(1, n_steps)
-    return 0
+# How often each slip is drawn: a small policy's wrong chains are mostly wrong facts, above all
+# a times-table product swapped for a neighbouring one (4 × 9 = 24); the other slips are rarer.
+SLIP_WEIGHTS = {"final": 0.15, "fact": 0.6, "operand": 0.15, "skip": 0.1}
+# Measured on the tiny SFT policy: 95% of its wrong deep-mode chains are a wrong sum or difference
+# (step 2 or 3), mostly off by an even amount. Slips drawn that way (fact 0.85, 95% on those steps)
+# were tried: the reward model told them apart no better (held-out 0.52), its soup fell below its
+# best run and Best-of-N did not improve, so these weights stayed.
 
 
 def _fact_offset(q: int, p: int, step: int, rng: random.Random) -> int:
-    """How far a wrong fact lands from the right one: a product usually onto another row of the
-    times table (q × p' for a nearby p'); a sum or difference as the policy's do."""
+    """How far a wrong fact lands from the right one: for the product, usually onto another
+    row of the times table (q × p' for a nearby p'), else a few units off."""
     if step == 0 and rng.random() < 0.7:
         return q * (p + rng.choice([-2, -1, 1, 2])) - q * p
-    return rng.choices(_SUM_OFFSETS, _SUM_WEIGHTS)[0]
+    return rng.choice([-10, -3, -2, -1, 1, 2, 3, 10])
 
 
 def wrong_chain(q: int, p: int, s: int, v: int, rng: random.Random, slip: str = "") -> Chain:
@@ -82,7 +75,7 @@ def wrong_chain(q: int, p: int, s: int, v: int, rng: random.Random, slip: str = 
         if slip == "final":
             bad = Chain(right.steps, right.total + d)
         elif slip == "fact":
-            k = _fact_step(len(right.steps), rng)
+            k = rng.randrange(len(right.steps))
             bad = _chain([q, p, s, v], {k: _fact_offset(q, p, k, rng)})
         elif slip == "operand":
             i = rng.randrange(2)
