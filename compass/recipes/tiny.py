@@ -122,5 +122,6 @@ def micro_dpo() -> DPOConfig:
         langs=["en", "id"], rounds=1, n_samples=4, max_tokens=8,
         prompts_per_lang={"general": 1, "badcase": 1, "math": 1, "ecommerce": 1},
         eval_math_per_lang=1, eval_general_per_lang=1, eval_max_tokens=8, eval_deep_max_tokens=8,
+        deep_max_tokens=8,
         min_margin=0.0,  # a micro reward model's scores barely spread: still train on its pairs
     )  # fmt: skip
