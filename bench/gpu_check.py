@@ -7,6 +7,7 @@ Sections (each independent: a failure is recorded and the next one runs):
   outputs and gradients, in float32 and bfloat16.
 - ``fp8``: ``FP8Weight.linear`` on the tensor cores (torch._scaled_mm, W8A8 row-wise) vs the float
   oracle on the same e4m3 values, and its speed vs a bf16 ``F.linear`` at decode and prefill rows.
+- ``stages``: DPO's response log-probs and the reward model's scores on the GPU vs the CPU.
 - ``train``: tokens/s and MFU of the training loop (bf16 autocast) vs transformers' Qwen2-MoE on
   the exported weights (same batch), on `small` and on two layers of the 30B-A5B shape.
 - ``fsdp``: ``torchrun`` FSDP2 on NCCL (bench/gpu_fsdp_worker.py): FSDP == plain CUDA training,
@@ -299,6 +300,31 @@ def section_fsdp(res: dict, shards: Path, out: Path) -> None:
     )
 
 
+def section_stages(res: dict) -> None:
+    """The post-training stages' own model calls (they build their batches on the CPU) on the
+    GPU vs the same weights on the CPU: DPO's response log-probs and the reward model's scores."""
+    import copy
+
+    from compass.dpo.stage import response_logprobs
+    from compass.reward.model import RewardModel
+    from compass.reward.stage import score_sequences
+
+    cfg = get_recipe("tiny").model
+    policy = CompassModel(cfg)
+    policy.init_weights(0)
+    rm = RewardModel(copy.deepcopy(policy), head_seed=0)
+    gen = torch.Generator().manual_seed(0)
+    rows = [torch.randint(3, cfg.vocab_size, (n,), generator=gen).tolist() for n in (9, 17, 30)]
+    prompts, responses = [r[:5] for r in rows], [r[5:] for r in rows]
+    with torch.no_grad():
+        lp_cpu = torch.tensor(response_logprobs(policy, prompts, responses, 0))
+        rm_cpu = torch.tensor(score_sequences(rm, rows, 0))
+        lp_dev = torch.tensor(response_logprobs(policy.to(DEV), prompts, responses, 0))
+        rm_dev = torch.tensor(score_sequences(rm.to(DEV), rows, 0))
+    res["dpo_logprobs_rel"] = rel_err(lp_dev, lp_cpu)
+    res["reward_scores_abs"] = float((rm_dev - rm_cpu).abs().max())
+
+
 # ---- driver --------------------------------------------------------------------------------
 
 
@@ -321,7 +347,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shards", required=True, help="tiny shard dir (compass data tokenize)")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="env,parity,fp8,train,fsdp")
+    ap.add_argument("--only", default="env,parity,fp8,stages,train,fsdp")
     ap.add_argument("--smoke", action="store_true", help="CPU, toy sizes: check the script")
     args = ap.parse_args()
     global DEV, SMOKE
@@ -336,6 +362,7 @@ def main() -> int:
         "env": lambda r: section_env(r),
         "parity": lambda r: section_parity(r),
         "fp8": lambda r: section_fp8(r),
+        "stages": lambda r: section_stages(r),
         "train": lambda r: section_train(r, res.get("env", {}).get("bf16_tflops", 790) * 1e12),
         "fsdp": lambda r: section_fsdp(r, Path(args.shards), out),
     }
