@@ -84,7 +84,10 @@ class RewardConfig(Config):
     # On-policy math pairs (compass.reward.onpolicy): the policy answers this many training
     # prompts per language (bon_task, disjoint from the Best-of-N prompts, in deep mode when
     # bon_thinking) policy_samples times each at bon_temperature; up to policy_pairs_per_prompt
-    # (right, wrong) pairs per prompt. 0 = off.
+    # (right, wrong) pairs per prompt. 0 = off. Off in tiny: 24 prompts × 8 samples added ~210
+    # pairs and ~40 s of sampling, and the base run still scored 0.53 on held-out on-policy pairs
+    # and fell to 0.34 at Best-of-16 (0.28 without): a 1M-parameter head does not learn to check
+    # sums from a few hundred chains.
     policy_prompts_per_lang: int = 0
     policy_samples: int = 8
     policy_pairs_per_prompt: int = 2
