@@ -86,7 +86,7 @@ class RewardConfig(Config):
     # bon_thinking) policy_samples times each at bon_temperature; up to policy_pairs_per_prompt
     # (right, wrong) pairs per prompt. 0 = off. Off in tiny: 24 prompts × 8 samples added ~210
     # pairs and ~40 s of sampling, and the base run still scored 0.53 on held-out on-policy pairs
-    # and fell to 0.34 at Best-of-16 (0.28 without): a 1M-parameter head does not learn to check
+    # and fell to 0.34 at Best-of-16 (0.28 without): the tiny reward model does not learn to check
     # sums from a few hundred chains.
     policy_prompts_per_lang: int = 0
     policy_samples: int = 8
