@@ -60,6 +60,9 @@ class DPOConfig(Config):
     # Extra prompts: JSONL of {"prompt", "lang"?, "set"?, "answer"?, "answer_minor"?,
     # "currency"?}; a prompt with "set": "math" needs "answer" (else it is skipped, counted).
     prompt_files: list[str] = field(default_factory=list)
+    # A math prompt with no correct sample: dropped (False, the report's rule), or paired with its
+    # reference solution as the chosen answer (True; compass.dpo.reference).
+    math_reference: bool = False
     # General prompts: chosen = highest reward; rejected = lowest (max_min) or the median
     # (max_median, a gentler pair); pairs whose reward gap is below min_margin are skipped.
     general_rule: str = "max_min"

@@ -42,7 +42,7 @@ BADCASE = {
     "tl": ("Sino ka?", "Ano ang maitutulong mo sa akin?"),
     "pt": ("Quem é você?", "Em que você pode me ajudar?"),
 }
-_MATH_KEYS = ("answer", "answer_minor", "currency")
+_MATH_KEYS = ("answer", "answer_minor", "currency", "solution")
 
 
 def _from_items(world, tasks, lang, n, seed, exclude, stream, set_name) -> list[Prompt]:

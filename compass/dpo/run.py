@@ -28,6 +28,7 @@ from compass.data.synth.world import World
 from compass.dpo.config import DPOConfig
 from compass.dpo.evaluate import evaluate_policy, language_identifier
 from compass.dpo.prompts import build_prompts, read_prompt_files
+from compass.dpo.reference import reference_candidate
 from compass.dpo.select import Candidate, select_pair
 from compass.dpo.stage import DPOPair, DPOStage, response_logprobs
 from compass.model.io import load_model, load_model_config, resolve_checkpoint, save_model
@@ -35,6 +36,7 @@ from compass.reward.bon import sample_n
 from compass.reward.io import check_matches, load_reward_model
 from compass.reward.run import eval_prompts
 from compass.reward.stage import score_sequences
+from compass.reward.verify import check_answer
 from compass.tokenizer.locate import tokenizer_for
 from compass.train.config import TrainConfig
 from compass.train.loop import Trainer
@@ -57,14 +59,17 @@ def make_pairs(cfg, prompts, samples, rm, tok, lid, skipped: Counter):
     n = cfg.n_samples
     pairs, rows = [], []
     math_ok: dict[str, list[bool]] = {"fast": [], "deep": []}
+    n_ref = 0  # pairs whose chosen answer is the reference solution
     for k, (prompt, ss) in enumerate(zip(prompts, samples)):
         cands = [Candidate(s, scores[k * n + j], _on_language(lid, s.text, prompt.get("lang", "")))
                  for j, s in enumerate(ss)]  # fmt: skip
         skipped["empty response"] += sum(not s.text.strip() for s in ss)
-        picked = select_pair(prompt, cands, cfg)
+        ref = _reference_if_none_right(cfg, prompt, cands, rm, tok)
+        picked = select_pair(prompt, cands + ref, cfg)
         if prompt.get("set") == "math":
             mode = "deep" if prompt.get("thinking") else "fast"
             math_ok[mode] += [bool(c.correct) for c in cands if c.correct is not None]
+            n_ref += bool(ref) and not isinstance(picked, str)
         if isinstance(picked, str):
             skipped[picked] += 1
             continue
@@ -75,11 +80,22 @@ def make_pairs(cfg, prompts, samples, rm, tok, lid, skipped: Counter):
                      "thinking": bool(prompt.get("thinking")),
                      "chosen": c.sample.text, "rejected": r.sample.text,
                      "reward_chosen": c.reward, "reward_rejected": r.reward})  # fmt: skip
-    stats = {"mean_reward": sum(scores) / max(len(scores), 1)}
+    stats = {"mean_reward": sum(scores) / max(len(scores), 1), "reference_pairs": n_ref}
     for mode, ok in math_ok.items():
         if ok:
             stats[f"math_sample_accuracy_{mode}"] = sum(ok) / len(ok)
     return pairs, rows, stats
+
+
+def _reference_if_none_right(cfg, prompt, cands, rm, tok) -> list[Candidate]:
+    """[the reference solution] for a math prompt none of whose samples is right, with
+    ``math_reference``; else []."""
+    if not cfg.math_reference or prompt.get("set") != "math":
+        return []
+    if any(c.sample.text.strip() and check_answer(c.sample.text, prompt) for c in cands):
+        return []
+    ref = reference_candidate(tok, prompt, rm)
+    return [ref] if ref is not None else []
 
 
 def _with_reference(ref, pairs: list[DPOPair], pad_id: int) -> None:
