@@ -22,6 +22,7 @@ SMALL_DPO = [
     "--dpo.min_margin=0", "--dpo.prompts_per_lang={\"math\": 1, \"general\": 1, \"badcase\": 1}",
     "--dpo.eval_math_per_lang=1", "--dpo.eval_general_per_lang=1", "--dpo.eval_max_tokens=6",
     "--dpo.eval_deep_max_tokens=6", "--dpo.require_language=false", "--dpo.deep_max_tokens=6",
+    "--dpo.math_reference=true",
 ]  # fmt: skip
 
 
@@ -80,6 +81,8 @@ def test_dpo_round_writes_a_policy_and_before_after(rm_dir, micro_artifacts, tmp
     r0 = m["rounds"][0]
     assert r0["prompts"] == 2 * 4 + 1  # each math prompt in fast and in deep mode
     assert r0["pairs"] + sum(r0["skipped"].values()) - r0["skipped"].get("empty response", 0) == 9
+    assert r0["reference_pairs"] > 0  # the micro policy solves nothing: reference solutions
+    assert "no correct answer" not in r0["skipped"]
     for key in ("mean_reward", "math_accuracy", "language_match", "deep_mode_closes_think"):
         assert key in m["before"] and key in m["after"]
     assert (out / "ckpt" / "model.safetensors").exists()
