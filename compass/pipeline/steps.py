@@ -236,7 +236,7 @@ def tiny_pipeline() -> list[Step]:
             ("model", "dpo"),
             ("generate", "sft2", "reward", "tokenizer"),
             "online DPO: sample n, reward + math check, pairs, DPO",
-            45,
+            110,
         ),
         Step("export", _export, (), ("dpo",), "Hugging Face Qwen2-MoE export", 10),
         Step(
