@@ -19,6 +19,13 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def module_device(module: torch.nn.Module) -> torch.device:
+    """Where a module's parameters live (the CPU for one without parameters): callers that build
+    batches on the CPU move them there."""
+    p = next(module.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
 @dataclass
 class DistInfo:
     rank: int = 0

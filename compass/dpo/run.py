@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from compass.data.synth.world import World
+from compass.distributed.env import default_device
 from compass.dpo.config import DPOConfig
 from compass.dpo.evaluate import evaluate_policy, language_identifier
 from compass.dpo.prompts import build_prompts, read_prompt_files
@@ -198,8 +199,9 @@ def run_dpo(
     check_matches(reward, tok_dir, load_model_config(policy).vocab_size)
     tok = load_tokenizer(tok_dir)
     model = load_model(policy)
-    rm = load_reward_model(reward)
-    ref = load_model(policy).eval().requires_grad_(False)
+    dev = default_device()  # the GPU when there is one: the Trainer moves the policy there too
+    rm = load_reward_model(reward).to(dev)
+    ref = load_model(policy).to(dev).eval().requires_grad_(False)
     lid = language_identifier()
     exclude = eval_prompts(eval_dir)
     h_math, h_general = heldout_prompts(cfg, world, exclude)

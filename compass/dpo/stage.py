@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from compass.distributed.env import module_device
 from compass.dpo.loss import dpo_loss, sequence_logprobs
 from compass.sft.packing import IGNORE
 from compass.train.epochs import ShuffledEpochs
@@ -76,9 +77,11 @@ def response_logprobs(
 ) -> list[float]:  # fmt: skip
     """log π(response | prompt) for each (prompt, response), in batches."""
     model.eval()
+    device = module_device(model)  # rows are built on the CPU
     out: list[float] = []
     for k in range(0, len(prompts), batch):
-        ids, mask, labels = response_rows(prompts[k : k + batch], responses[k : k + batch], pad_id)
+        rows = response_rows(prompts[k : k + batch], responses[k : k + batch], pad_id)
+        ids, mask, labels = (t.to(device) for t in rows)
         logits = model(ids, attention_mask_BT=mask).logits_BTV
         out += sequence_logprobs(logits, labels).tolist()
     return out

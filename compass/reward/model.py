@@ -64,7 +64,7 @@ class RewardModel(nn.Module):
             input_ids_BT, attention_mask_BT=attention_mask_BT, return_hidden=True,
             logits_index_B=None if self.turn_start_id is not None else last_B,
         )  # fmt: skip
-        h_BD = out.hidden_BTD[torch.arange(B), last_B]
+        h_BD = out.hidden_BTD[torch.arange(B, device=last_B.device), last_B]
         reward_B = self.score(h_BD).squeeze(-1).float()
         if self.turn_start_id is not None:
             lp_B = turn_logprob(out.logits_BTV, input_ids_BT, attention_mask_BT, self.turn_start_id)

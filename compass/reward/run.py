@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from compass.data.synth.world import World
+from compass.distributed.env import default_device
 from compass.model.io import load_model, resolve_checkpoint
 from compass.reward.bon import best_of_n, pass_at_n, sample_n
 from compass.reward.config import RewardConfig, RunSpec, parse_run
@@ -181,7 +182,7 @@ def train_reward(
     bon = bon_items(cfg, world, exclude)
     exclude |= {it["prompt"] for it in bon}
     train, heldout, train_tok, skipped = build_pairs(cfg, world, tok, exclude)
-    engine = Engine(load_model(policy), tok, max_batch=64)
+    engine = Engine(load_model(policy).to(default_device()), tok, max_batch=64)
     if cfg.policy_prompts_per_lang:
         taken = exclude | {p["prompt"] for p in train + heldout}
         pol_pairs, pol_tok = on_policy_pairs(cfg, engine, tok, world, taken, skipped)

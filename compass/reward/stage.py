@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from compass.distributed.env import module_device
 from compass.reward.pairs import Pair, prompt_messages
 from compass.train.epochs import ShuffledEpochs
 from compass.train.stage import Batch, LossOutput
@@ -123,12 +124,13 @@ def score_sequences(
 ) -> list[float]:
     """The reward of each token sequence; sorted by length so batches carry little padding."""
     rm.eval()
+    device = module_device(rm)  # batches are built on the CPU
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     scores = [0.0] * len(seqs)
     for k in range(0, len(order), batch):
         idx = order[k : k + batch]
         ids, mask = pad_rows([seqs[i] for i in idx], pad_id)
-        reward, _ = rm(ids, mask)
+        reward, _ = rm(ids.to(device), mask.to(device))
         for i, r in zip(idx, reward.tolist()):
             scores[i] = r
     return scores
