@@ -57,7 +57,7 @@ class RoutedExperts(nn.Module):
             return self.impl
         if int(counts_E.max()) * self.n_experts <= 2 * max(n_assign, 1):
             return "bmm"
-        align = 16 // torch.empty(0, dtype=dtype).element_size()
+        align = 16 // dtype.itemsize
         # CUDA's grouped GEMM is a bf16 kernel (Hopper); the CPU build takes float32 as well.
         kernel = _HAS_GROUPED_MM and (dev == "cpu" or dtype == torch.bfloat16)
         if kernel and self.d_model % align == 0 and self.expert_dim % align == 0:
