@@ -107,3 +107,19 @@ def test_router_runs_in_float32_for_low_precision_inputs():
     layer = MoELayer(cfg).to(torch.bfloat16)
     routing = layer.router(torch.randn(4, 32, dtype=torch.bfloat16))
     assert routing.weights_Nk.dtype == torch.float32 and routing.aux_loss.dtype == torch.float32
+
+
+@pytest.mark.parametrize("N,k", [(1, 2), (2, 2), (1, 4)])
+def test_rows_path_matches_loop_and_auto_takes_it_only_for_few_rows_without_grad(N, k):
+    """A decode step's few rows run token by token (``_rows``); same numbers as the loop."""
+    E = 8
+    x = torch.randn(N, 32, generator=torch.Generator().manual_seed(3))
+    w, idx = _routing(N, E, k)
+    ref = _experts("loop")(x, w, idx).detach()
+    auto = _experts("auto")
+    torch.testing.assert_close(auto._rows(x, w, idx).detach(), ref, rtol=1e-5, atol=1e-6)
+    assert auto._few_rows(x, N * k) is False  # gradients on: the planned kernels
+    with torch.inference_mode():
+        assert auto._few_rows(x, N * k) is True
+        torch.testing.assert_close(auto(x, w, idx), ref, rtol=1e-5, atol=1e-6)
+        assert auto._few_rows(torch.randn(5, 32), 5 * k) is False  # 2·N·k > E: planned

@@ -1,12 +1,18 @@
 """Routed SwiGLU experts over stacked ``[E, out, in]`` weights, dropless.
 
-Tokens are sorted by expert once (``dispatch.py``); three interchangeable kernels then run them:
+Tokens are sorted by expert once (``dispatch.py``) and three interchangeable kernels run them; a
+fourth path skips the sort when there are only a few rows:
 - ``bmm``: gather rows straight into a padded ``[E, C, D]`` buffer (C = the busiest expert's
   load) and use two batched matmuls. Fastest on CPU while the load is near-balanced.
 - ``grouped_mm``: ``torch._grouped_mm`` over the sorted rows with expert offsets; no padding, so it
   wins when the load is skewed. Needs 16-byte-aligned dims.
 - ``loop``: one expert at a time with plain indexing; the reference the others are tested against.
-``auto`` picks bmm unless padding would more than double the work. The fast paths move rows with
+- ``rows`` (inside ``auto`` only): each token's k experts one by one on weight views, no plan.
+  A CPU decode step at low concurrency has a handful of rows, where the other kernels' per-expert
+  and bookkeeping overhead is the whole cost (grouped_mm on the CPU runs a GEMM per expert, empty
+  or not: 19% of a tiny c = 1 decode step).
+``auto`` picks rows for a no-grad CPU step with fewer assignments than half the experts, else bmm
+unless padding would more than double the work. The fast paths move rows with
 gathers only and combine the k outputs of a token with one batched product; on a loaded 2-core
 CPU every extra pass over the activations shows (bench/moe_block.py, results/moe_block.md).
 
@@ -43,6 +49,8 @@ class RoutedExperts(nn.Module):
         self, x_ND: torch.Tensor, weights_Nk: torch.Tensor, experts_Nk: torch.Tensor
     ) -> torch.Tensor:
         N, k = experts_Nk.shape
+        if self._few_rows(x_ND, N * k):
+            return self._rows(x_ND, weights_Nk, experts_Nk)
         plan = Dispatch.build(experts_Nk, self.n_experts)
         impl = self._choose(plan.counts_E, N * k, _matmul_dtype(x_ND), x_ND.device.type)
         if impl == "loop" or N == 0:  # the padded path has no token 0 to park empty slots on
@@ -51,6 +59,25 @@ class RoutedExperts(nn.Module):
         # Σ_j w_nj · y_nj as one batched [1, k] @ [k, D] product: one pass instead of mul + sum.
         w_N1k = weights_Nk.to(y_AD.dtype).unsqueeze(1)
         return torch.bmm(w_N1k, y_AD.view(N, k, -1)).squeeze(1)
+
+    def _few_rows(self, x_ND: torch.Tensor, n_assign: int) -> bool:
+        """``auto`` on a no-grad CPU step with fewer assignments than half the experts."""
+        return (self.impl == "auto" and 0 < 2 * n_assign <= self.n_experts
+                and not torch.is_grad_enabled() and x_ND.device.type == "cpu")  # fmt: skip
+
+    def _rows(
+        self, x_ND: torch.Tensor, weights_Nk: torch.Tensor, experts_Nk: torch.Tensor
+    ) -> torch.Tensor:
+        """Σ_j w_nj · expert_{e_nj}(x_n), token by token; two GEMVs per assignment."""
+        out = []
+        for n, (es, ws) in enumerate(zip(experts_Nk.tolist(), weights_Nk.tolist())):
+            x_1D, y_1D = x_ND[n : n + 1], None
+            for e, w in zip(es, ws):
+                h = self._swiglu(F.linear(x_1D, self.gate_up_proj[e]))
+                term = F.linear(h, self.down_proj[e]) * w
+                y_1D = term if y_1D is None else y_1D + term
+            out.append(y_1D)
+        return torch.cat(out)
 
     def _choose(self, counts_E: torch.Tensor, n_assign: int, dtype: torch.dtype, dev: str) -> str:
         if self.impl != "auto":
