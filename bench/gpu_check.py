@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_throughput import RandomStage, flops_per_token
+from train_throughput import bench_compass, bench_hf, flops_per_token
 
 from compass.model.transformer import CompassModel
 from compass.recipes import get_recipe
@@ -42,11 +42,6 @@ from compass.recipes import get_recipe
 HERE = Path(__file__).parent
 # ``--smoke`` runs every section on the CPU at toy sizes, to catch mistakes before GPU time.
 DEV, SMOKE = "cuda", False
-
-
-def sync() -> None:
-    if DEV == "cuda":
-        torch.cuda.synchronize()
 
 
 def cuda_time(fn, reps: int = 10, warmup: int = 3) -> float:
@@ -186,42 +181,6 @@ def section_fp8(res: dict) -> None:
     res["linear_8192x3072"] = rows
 
 
-def _train_step_time(model, batch: int, seq: int, steps: int, hf: bool) -> float:
-    from compass.train.config import TrainConfig
-    from compass.train.loop import Trainer
-
-    if not hf:
-        cfg = TrainConfig(steps=steps, micro_batch_size=batch, seq_len=seq, warmup_steps=1,
-                          eval_every=0, ckpt_every=0, log_every=10**6, mixed_precision=True)  # fmt: skip
-        with tempfile.TemporaryDirectory() as d:
-            trainer = Trainer(model, RandomStage(model.config.vocab_size, batch, seq), cfg, d)
-            step = trainer.train_step
-            return _median_step(step, steps)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
-    ids = torch.randint(0, model.config.vocab_size, (batch, seq), device=DEV)
-
-    def step():
-        with torch.autocast(DEV, torch.bfloat16):
-            out = model(input_ids=ids, labels=ids, output_router_logits=True)
-        out.loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-
-    return _median_step(step, steps)
-
-
-def _median_step(step, steps: int) -> float:
-    times = []
-    for _ in range(steps):
-        sync()
-        t = time.perf_counter()
-        step()
-        sync()
-        times.append(time.perf_counter() - t)
-    return sorted(times[1:])[len(times[1:]) // 2]
-
-
 def section_train(res: dict, peak: float) -> None:
     from transformers import AutoModelForCausalLM
 
@@ -236,9 +195,10 @@ def section_train(res: dict, peak: float) -> None:
         save_model(model, Path(d) / "ckpt")
         export_hf(Path(d) / "ckpt", Path(d) / "hf")
         hf = AutoModelForCausalLM.from_pretrained(Path(d) / "hf", dtype=torch.float32).to(DEV)
-    t_ours = _train_step_time(model, batch, seq, steps, hf=False)
+    with tempfile.TemporaryDirectory() as d:
+        t_ours = bench_compass(model, batch, seq, steps, Path(d))
     del model
-    t_hf = _train_step_time(hf.train(), batch, seq, steps, hf=True)
+    t_hf = bench_hf(hf.train(), hf.config.vocab_size, batch, seq, steps)
     impl = getattr(hf.config, "_experts_implementation", None)
     del hf
     if DEV == "cuda":
@@ -257,7 +217,8 @@ def section_train(res: dict, peak: float) -> None:
         for name, p in big.named_parameters():
             p.fill_(1.0) if name.endswith("norm.weight") else p.normal_(0.0, 0.02)
     batch, seq = (2, 64) if SMOKE else (2, 4096)
-    t = _train_step_time(big, batch, seq, 4, hf=False)
+    with tempfile.TemporaryDirectory() as d:
+        t = bench_compass(big, batch, seq, 4, Path(d))
     fpt = flops_per_token(big, seq)
     rows.append({"model": "30B-A5B shape, 2 layers", "batch": f"{batch}x{seq}",
                  "compass_tok_s": batch * seq / t, "compass_mfu": batch * seq / t * fpt / peak,

@@ -78,32 +78,49 @@ class RandomStage:
         pass
 
 
-def bench_compass(model: CompassModel, batch: int, seq: int, steps: int, tmp: Path) -> float:
-    cfg = TrainConfig(steps=steps, micro_batch_size=batch, seq_len=seq, warmup_steps=1,
-                      eval_every=0, ckpt_every=0, log_every=10**6)  # fmt: skip
-    trainer = Trainer(model, RandomStage(model.config.vocab_size, batch, seq), cfg, tmp)
+def median_step_s(step, steps: int) -> float:
+    """Median wall time of ``step()`` after the first call (warm-up); waits for queued GPU work
+    on both sides of each call so the time is the step's own."""
     times = []
     for _ in range(steps):
+        _sync()
         t = time.perf_counter()
-        trainer.train_step()
+        step()
+        _sync()
         times.append(time.perf_counter() - t)
     return statistics.median(times[1:])
 
 
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def bench_compass(model: CompassModel, batch: int, seq: int, steps: int, tmp: Path) -> float:
+    """The real loop on the default device (bf16 autocast there when it is a GPU)."""
+    cfg = TrainConfig(steps=steps, micro_batch_size=batch, seq_len=seq, warmup_steps=1,
+                      eval_every=0, ckpt_every=0, log_every=10**6,
+                      mixed_precision=torch.cuda.is_available())  # fmt: skip
+    trainer = Trainer(model, RandomStage(model.config.vocab_size, batch, seq), cfg, tmp)
+    return median_step_s(trainer.train_step, steps)
+
+
 def bench_hf(hf, vocab: int, batch: int, seq: int, steps: int) -> float:
+    """transformers' model where it lives (bf16 autocast on a GPU, like the loop)."""
     opt = torch.optim.AdamW(hf.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
     gen = torch.Generator().manual_seed(0)
-    times = []
-    for _ in range(steps):
-        ids = torch.randint(0, vocab, (batch, seq), generator=gen)
-        t = time.perf_counter()
-        out = hf(input_ids=ids, labels=ids, output_router_logits=True)
+    dev = hf.device
+
+    def step():
+        ids = torch.randint(0, vocab, (batch, seq), generator=gen).to(dev)
+        with torch.autocast(dev.type, torch.bfloat16, enabled=dev.type == "cuda"):
+            out = hf(input_ids=ids, labels=ids, output_router_logits=True)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(hf.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times[1:])
+
+    return median_step_s(step, steps)
 
 
 def run_recipe(name: str, batch: int, seq: int, steps: int, peak: float) -> dict:

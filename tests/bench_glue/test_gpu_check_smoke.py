@@ -20,7 +20,8 @@ def smoke(monkeypatch, one_thread):
 def test_parity_section_compares_every_expert_kernel(smoke):
     res: dict = {}
     gpu_check.section_parity(res)
-    assert res["cuda_vs_cpu_fp32_logits_rel"] == 0.0  # same device here: must be exact
+    # CPU vs CPU here: this only checks the section runs; the kernel comparisons below are real
+    assert res["cuda_vs_cpu_fp32_logits_rel"] == 0.0
     assert abs(res["bf16_autocast_loss"] - res["fp32_loss"]) < 0.05
     experts = res["experts"]
     assert set(experts) == {"bmm_float32", "grouped_mm_float32", "bmm_bfloat16",
@@ -39,4 +40,5 @@ def test_fp8_and_stage_sections_report_their_figures(smoke):
     assert all(r["rel_vs_oracle"] < 0.05 and r["speedup"] > 0 for r in rows.values())
     stages: dict = {}
     gpu_check.section_stages(stages)
+    # CPU vs CPU again: the section runs and reports; the device comparison is the GPU's job
     assert stages["dpo_logprobs_rel"] == 0.0 and stages["reward_scores_abs"] == 0.0

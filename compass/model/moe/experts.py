@@ -52,10 +52,11 @@ class RoutedExperts(nn.Module):
         if self._few_rows(x_ND, N * k):
             return self._rows(x_ND, weights_Nk, experts_Nk)
         plan = Dispatch.build(experts_Nk, self.n_experts)
-        impl = self._choose(plan.counts_E, N * k, _matmul_dtype(x_ND), x_ND.device.type)
+        dt = _matmul_dtype(x_ND)
+        impl = self._choose(plan.counts_E, N * k, dt, x_ND.device.type)
         if impl == "loop" or N == 0:  # the padded path has no token 0 to park empty slots on
             return self._loop(x_ND, weights_Nk, plan, k)
-        y_AD = self._bmm(x_ND, plan, k) if impl == "bmm" else self._grouped_mm(x_ND, plan, k)
+        y_AD = self._bmm(x_ND, plan, k) if impl == "bmm" else self._grouped_mm(x_ND, plan, k, dt)
         # Σ_j w_nj · y_nj as one batched [1, k] @ [k, D] product: one pass instead of mul + sum.
         w_N1k = weights_Nk.to(y_AD.dtype).unsqueeze(1)
         return torch.bmm(w_N1k, y_AD.view(N, k, -1)).squeeze(1)
@@ -111,9 +112,11 @@ class RoutedExperts(nn.Module):
         y_AD = y_AD * weights_Nk.flatten()[plan.sorted_A, None].to(y_AD.dtype)
         return torch.zeros_like(x_ND, dtype=y_AD.dtype).index_add_(0, token_A, y_AD)
 
-    def _grouped_mm(self, x_ND: torch.Tensor, plan: Dispatch, k: int) -> torch.Tensor:
-        """Rows sorted by expert, one grouped matmul per projection; returns rows in (n, j) order."""
-        dt = _matmul_dtype(x_ND)
+    def _grouped_mm(
+        self, x_ND: torch.Tensor, plan: Dispatch, k: int, dt: torch.dtype
+    ) -> torch.Tensor:
+        """Rows sorted by expert, one grouped matmul per projection (operands in ``dt``, see
+        ``_matmul_dtype``); returns rows in (n, j) order."""
         x_SD = to_experts(x_ND, plan.sorted_A // k, plan.rank_A, k).to(dt)
         offs_E = torch.cumsum(plan.counts_E, 0).to(torch.int32)
         gate_up, down = self.gate_up_proj.to(dt), self.down_proj.to(dt)
