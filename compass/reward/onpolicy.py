@@ -54,8 +54,9 @@ def pair_samples(
     done = [s for s in samples if s.finish_reason == "stop" and s.text.strip()]
     if len(done) < len(samples):
         skipped["policy sample cut off or empty"] += len(samples) - len(done)
-    right = _distinct([s for s in done if check_answer(s.text, item)])
-    wrong = _distinct([s for s in done if not check_answer(s.text, item)])
+    ok = [check_answer(s.text, item) for s in done]
+    right = _distinct([s for s, good in zip(done, ok) if good])
+    wrong = _distinct([s for s, good in zip(done, ok) if not good])
     if not right or not wrong:
         skipped["policy math: no correct answer" if not right else "policy math: all correct"] += 1
         return []
