@@ -227,8 +227,8 @@ def tiny_pipeline() -> list[Step]:
             reward_step("sft2"),
             ("model", "reward"),
             ("generate", "sft2", "tokenizer"),
-            "reward models: runs averaged into a soup, Best-of-N",
-            110,
+            "reward models: verifier warm-up, runs averaged into a soup, Best-of-N",
+            330,
         ),
         Step(
             "dpo",

@@ -111,8 +111,9 @@ def micro_reward() -> RewardConfig:
     """Seconds: two languages, 24 training pairs, four short runs, Best-of-N up to 4."""
     cfg = RewardConfig(langs=["en", "id"], train_pairs_per_lang_kind=4,
                        heldout_pairs_per_lang_kind=2, bon_n=[1, 2, 4], bon_prompts_per_lang=1,
-                       bon_max_tokens=8)  # fmt: skip
+                       bon_max_tokens=8, verifier_examples=8, lm_batch=2)  # fmt: skip
     cfg.train.micro_batch_size = 4
+    cfg.verifier.steps, cfg.verifier.micro_batch_size, cfg.verifier.warmup_steps = 2, 2, 0
     return cfg
 
 

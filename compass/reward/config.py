@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from compass.config import Config, ConfigError
 from compass.reward.math_items import MATH_TASKS
+from compass.sft.config import SFTStageConfig
 from compass.train.config import TrainConfig
 
 LANGS = ("en", "zh", "id", "ms", "th", "vi", "tl", "pt")
@@ -58,6 +59,14 @@ def tiny_reward_train() -> TrainConfig:
     )  # fmt: skip
 
 
+def tiny_verifier() -> SFTStageConfig:
+    # ~45 packed chains per step: 213 steps ≈ one pass over 9,600 chains.
+    return SFTStageConfig(
+        steps=213, micro_batch_size=8, seq_len=512, lr=1e-3, min_lr=1e-4, warmup_steps=10,
+        eval_every=0, eval_batches=0, ckpt_every=0, keep_last=1, log_every=20,
+    )  # fmt: skip
+
+
 @dataclass
 class RewardConfig(Config):
     seed: int = 1234
@@ -71,16 +80,33 @@ class RewardConfig(Config):
     # or an OpenAI messages list), added to the generated training pairs.
     inputs: list[str] = field(default_factory=list)
     base_run: str = "2:1e-3:cosine"
+    # At 3e-4 / 6e-4 the runs moved the base by little, the soup sat at their mean (0.898 vs
+    # the best run's 0.901); at 1e-3 / 2e-3 each run wanders further, the soup cancels what
+    # they do not share and beats every run (0.904 vs 0.846-0.896; Best-of-16 0.625 vs
+    # 0.41-0.63), the gain weight averaging is for.
     runs: list[str] = field(
         default_factory=lambda: [
-            "0.25:3e-4:linear", "0.25:6e-4:cosine", "0.5:3e-4:cosine", "0.5:6e-4:linear",
+            "0.25:1e-3:linear", "0.25:2e-3:cosine", "0.5:1e-3:cosine", "0.5:2e-3:linear",
         ]
     )  # fmt: skip
-    # Add the backbone's own mean log-probability of the reply to the head's score (see
-    # compass.reward.model.RewardModel); off = the plain scalar head. Off in tiny: ranking the
-    # tiny policy's samples by that log-probability alone lifts Best-of-16 (10% → 25%), but
-    # after pairwise training the soup had lost it again, at ~1.5× the training time.
-    likelihood_term: bool = False
+    # Add the backbone's own mean log-probability of the reply to the head's score, weighted by
+    # likelihood_scale = [replies with reasoning, replies without] (trainable; see
+    # compass.reward.model.RewardModel); off = the plain scalar head. Deep starts at 5: at 1 the
+    # head (within-prompt spread ~0.2) outweighed the term (~0.1) on the policy's samples and
+    # Best-of-16 fell below one sample; at 5 the term decides among chains.
+    likelihood_term: bool = True
+    likelihood_scale: list[float] = field(default_factory=lambda: [5.0, 1.0])
+    # The verifier warm-up (compass.reward.verifier): before the runs, the backbone is fine-tuned
+    # as an LM on verifier_examples generated right cart chains plus the chat samples of
+    # verifier_inputs (JSONL), so that the likelihood term checks each step better than the
+    # policy wrote it. 0 examples and no inputs = off: the runs start from the policy.
+    verifier_examples: int = 9600
+    verifier_inputs: list[str] = field(default_factory=list)
+    verifier: SFTStageConfig = field(default_factory=tiny_verifier)
+    # The LM anchor (compass.reward.stage): each pairwise batch also packs lm_batch of those
+    # solutions and adds lm_coef × their NLL, so the runs keep the verifier's LM. 0 = off.
+    lm_coef: float = 1.0
+    lm_batch: int = 8
     # On-policy math pairs (compass.reward.onpolicy): the policy answers this many training
     # prompts per language (bon_task, disjoint from the Best-of-N prompts, in deep mode when
     # bon_thinking) policy_samples times each at bon_temperature; up to policy_pairs_per_prompt
@@ -126,6 +152,14 @@ class RewardConfig(Config):
                 "reward.policy_samples must be >= 2 and reward.policy_pairs_per_prompt >= 1 "
                 "when reward.policy_prompts_per_lang > 0"
             )
+        if len(self.likelihood_scale) != 2:
+            raise ConfigError(
+                f"reward.likelihood_scale={self.likelihood_scale}: give two weights, "
+                "[replies with reasoning, replies without], e.g. [5.0, 1.0]"
+            )
+        if self.lm_coef < 0 or self.lm_batch < 0 or self.verifier_examples < 0:
+            raise ConfigError("reward.lm_coef, reward.lm_batch and reward.verifier_examples "
+                              "must be >= 0 (0 turns each off)")  # fmt: skip
         if self.bon_task not in MATH_TASKS:
             raise ConfigError(
                 f"reward.bon_task={self.bon_task!r}: choose from {', '.join(MATH_TASKS)}"
@@ -153,6 +187,7 @@ def report_reward() -> RewardConfig:
     )  # fmt: skip
     return RewardConfig(
         train_pairs_per_lang_kind=2000, heldout_pairs_per_lang_kind=200,
+        likelihood_term=False, verifier_examples=0, lm_coef=0.0,
         base_run="",
         runs=["1:3e-6:linear", "1:4e-6:cosine", "2:3e-6:cosine", "2:4e-6:linear"],
         train=train, bon_task="numerical_reasoning", bon_prompts_per_lang=100,

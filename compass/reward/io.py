@@ -2,8 +2,9 @@
 
 A reward-model directory is the usual ``model.safetensors`` + ``model_config.json`` (tensors
 ``backbone.*``, ``score.weight`` and, with the likelihood term, ``lp_scale``) plus ``reward.json``:
-the fingerprint of the tokenizer it was trained with and the likelihood term's ``turn_start_id``. ``compass reward``'s output directory holds the weight-averaged model in ``soup/``
-and each run's in ``run_<i>/``; :func:`load_reward_model` accepts either.
+the fingerprint of the tokenizer it was trained with and the likelihood term's ``think_ids``.
+``compass reward``'s output directory holds the weight-averaged model in ``soup/`` and each
+run's in ``run_<i>/``; :func:`load_reward_model` accepts either.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def tokenizer_fingerprint(tokenizer_dir: str | Path) -> str:
 
 def save_reward_model(rm: RewardModel, out: str | Path, meta: dict[str, Any]) -> Path:
     out = save_model(rm, out)
-    meta = {"kind": "reward_model", "turn_start_id": rm.turn_start_id, **meta}
+    think = list(rm.think_ids) if rm.think_ids is not None else None
+    meta = {"kind": "reward_model", "think_ids": think, **meta}
     atomic_write_json(out / META, meta)
     return out
 
@@ -60,7 +62,7 @@ def load_reward_model(path: str | Path) -> RewardModel:
     cfg = ModelConfig.from_dict(json.loads((d / CONFIG).read_text()))
     meta = json.loads((d / META).read_text()) if (d / META).exists() else {}
     torch.manual_seed(0)
-    rm = RewardModel(CompassModel(cfg), turn_start_id=meta.get("turn_start_id"))
+    rm = RewardModel(CompassModel(cfg), think_ids=meta.get("think_ids"))
     return load_state_into(rm, d).float().eval()
 
 

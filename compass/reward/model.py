@@ -14,7 +14,7 @@ from compass.model.transformer import CompassModel, ModelOutput
 
 class RewardModel(nn.Module):
     """Reward = head · (hidden state at the last real token) [+ ``lp_scale`` · the mean
-    log-probability the backbone's own LM gives the last turn, when ``turn_start_id`` is set].
+    log-probability the backbone's own LM gives the reply's reasoning, when ``think_ids`` is set].
 
     ``head_seed`` None: a zero head. Else a small random head drawn from that seed alone.
     A zero head is a saddle of the pairwise loss: the backbone gets no gradient until the head
@@ -23,15 +23,19 @@ class RewardModel(nn.Module):
     Runs that are averaged must share one head init (the same seed), or the soup mixes heads
     pointing in unrelated directions.
 
-    The likelihood term: the turn is everything from the last ``turn_start_id``
-    (``<|im_start|>``) on. A tiny policy's right answers to arithmetic are the ones its own LM
-    finds likelier (on the tiny policy, ranking 16 samples by it alone raised Best-of-16 from 10%
-    to 25%), a check a 1M-parameter head cannot learn from a few thousand pairs; the scale starts
-    at 1 and is trained with the rest, so the pairs decide how much it counts."""
+    The likelihood term (``think_ids`` = the ``<think>``, ``</think>`` ids): a generative
+    verifier of reasoning. It averages log p over a deep-mode reply — the tokens after the last
+    ``<think>``, reasoning and answer — and is 0 for a reply without reasoning (the chat
+    template's empty block, ``<think>`` + one blank token + ``</think>``), which the head alone
+    judges. Checking a chain's sums is what a 1M-parameter head cannot learn from a few thousand
+    pairs but a backbone trained as an LM on right chains can (``compass.reward.verifier``).
+    Restricted to reasoning because over whole turns the head learned to cancel the term on
+    replies where likelihood says nothing about quality (another language, another product's
+    price), and so turned against it on arithmetic too. ``lp_scale`` is trained with the rest."""
 
     def __init__(
         self, backbone: CompassModel, head_seed: int | None = None,
-        turn_start_id: int | None = None,
+        think_ids: tuple[int, int] | None = None, lp_scale: tuple[float, float] = (1.0, 1.0),
     ):  # fmt: skip
         super().__init__()
         self.backbone = backbone
@@ -44,8 +48,11 @@ class RewardModel(nn.Module):
             w = torch.randn(self.score.weight.shape, generator=g) / d**0.5
             with torch.no_grad():
                 self.score.weight.copy_(w.to(self.score.weight.dtype))
-        self.turn_start_id = turn_start_id
-        self.lp_scale = nn.Parameter(torch.ones(1)) if turn_start_id is not None else None
+        self.think_ids = tuple(think_ids) if think_ids is not None else None
+        self.lp_scale = (  # [with reasoning, without]
+            nn.Parameter(torch.tensor([float(lp_scale[0]), float(lp_scale[1])]))
+            if think_ids is not None else None
+        )  # fmt: skip
 
     @property
     def config(self):
@@ -62,13 +69,15 @@ class RewardModel(nn.Module):
         # at one position only.
         out = self.backbone(
             input_ids_BT, attention_mask_BT=attention_mask_BT, return_hidden=True,
-            logits_index_B=None if self.turn_start_id is not None else last_B,
+            logits_index_B=None if self.think_ids is not None else last_B,
         )  # fmt: skip
         h_BD = out.hidden_BTD[torch.arange(B, device=last_B.device), last_B]
         reward_B = self.score(h_BD).squeeze(-1).float()
-        if self.turn_start_id is not None:
-            lp_B = turn_logprob(out.logits_BTV, input_ids_BT, attention_mask_BT, self.turn_start_id)
-            reward_B = reward_B + self.lp_scale.float() * lp_B
+        if self.think_ids is not None:
+            lp_B, deep_B = reasoning_logprob(out.logits_BTV, input_ids_BT, attention_mask_BT,
+                                             *self.think_ids)  # fmt: skip
+            scale = self.lp_scale.float()
+            reward_B = reward_B + torch.where(deep_B, scale[0], scale[1]) * lp_B
         return reward_B, out
 
     def forward(
@@ -79,21 +88,27 @@ class RewardModel(nn.Module):
         return reward_B, out.aux_loss
 
 
-def turn_logprob(
-    logits_BTV: torch.Tensor, ids_BT: torch.Tensor, mask_BT: torch.Tensor, turn_start_id: int
-) -> torch.Tensor:
-    """Mean log p(token | prefix) over the tokens after each row's last ``turn_start_id`` (the
-    whole row when it has none); right-padded rows."""
+def reasoning_logprob(
+    logits_BTV: torch.Tensor, ids_BT: torch.Tensor, mask_BT: torch.Tensor, think_start_id: int,
+    think_end_id: int,
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Mean log p(token | prefix) over the tokens after each row's last ``think_start_id`` (0
+    for a row without one),
+    and whether the row's think block holds more than one token (a reply with reasoning; a
+    block left open, as in a sample cut off mid-thought, counts). Right-padded rows."""
     T = ids_BT.shape[1]
     pos_T = torch.arange(T, device=ids_BT.device)
-    is_start = (ids_BT == turn_start_id) & (mask_BT > 0)
-    start_B = torch.where(is_start, pos_T, torch.zeros_like(pos_T)).max(-1).values
+    real_BT = mask_BT > 0
+    start_B = torch.where((ids_BT == think_start_id) & real_BT, pos_T, -1).max(-1).values
+    after_BT = pos_T[None] > start_B[:, None]
+    is_end = (ids_BT == think_end_id) & real_BT & after_BT
+    end_B = torch.where(is_end, pos_T, T + 2).min(-1).values  # no </think>: an open block
+    has_B = (start_B >= 0) & (end_B - start_B > 2)
     logp_BT = torch.gather(F.log_softmax(logits_BTV[:, :-1].float(), -1), 2, ids_BT[:, 1:, None])[
         ..., 0
     ]  # logp_BT[:, t] = log p(ids[t + 1] | ids[: t + 1])
-    pos = pos_T[None, :-1]
-    valid_BT = (pos >= start_B[:, None]) & (mask_BT[:, 1:] > 0)
-    return (logp_BT * valid_BT).sum(-1) / valid_BT.sum(-1).clamp(min=1)
+    valid_BT = after_BT[:, 1:] & real_BT[:, 1:] & (start_B >= 0)[:, None]
+    return (logp_BT * valid_BT).sum(-1) / valid_BT.sum(-1).clamp(min=1), has_B
 
 
 def bradley_terry_loss(r_chosen_B: torch.Tensor, r_rejected_B: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """``train_reward``: preference pairs → several reward-model runs → weight soup → evaluation.
 
-Every run starts from the same policy checkpoint and the same seeded random head (so their
+Every run starts from the same backbone (the policy, or its verifier warm-up,
+``compass.reward.verifier``) and the same seeded random head (so their
 weights are comparable and averaging them is meaningful), trains with the shared loop, and differs
 in epochs, learning rate, schedule and the order it reads the pairs in. The soup is the uniform
 average of the runs' final weights.
@@ -11,8 +12,9 @@ Output directory::
 
     run_<i>/   the i-th run (a training run directory: latest → step_*/, metrics.jsonl)
     soup/      the averaged reward model (model.safetensors, model_config.json, reward.json)
+    verifier/  the verifier warm-up run the runs start from (when configured)
     pairs/     train.jsonl, heldout.jsonl (the generated preference data)
-    metrics.json
+    metrics.json, best_of_n.png
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from compass.reward.math_items import math_items
 from compass.reward.model import RewardModel, average_weights
 from compass.reward.onpolicy import policy_pairs
 from compass.reward.pairs import generate_pairs, read_pairs
+from compass.reward.plots import best_of_n_plot
 from compass.reward.stage import RewardStage, pair_wins, score_sequences, tokenize_pairs
+from compass.reward.verifier import train_verifier, verifier_rows
 from compass.reward.verify import check_answer
 from compass.tokenizer.locate import tokenizer_for
 from compass.train.config import TrainConfig
@@ -73,26 +77,30 @@ def run_train_config(cfg: RewardConfig, spec: RunSpec, n_pairs: int) -> TrainCon
     return tc
 
 
-def new_reward_model(cfg: RewardConfig, policy: Path, turn_start_id: int) -> RewardModel:
-    """The policy with the shared seeded head (and the likelihood term if configured)."""
+def new_reward_model(cfg: RewardConfig, backbone: Path, think_ids: tuple[int, int]) -> RewardModel:
+    """The backbone (the policy or its verifier warm-up) with the shared seeded head (and the
+    likelihood term if configured)."""
     torch.manual_seed(cfg.seed)
-    tid = turn_start_id if cfg.likelihood_term else None
-    return RewardModel(load_model(policy), head_seed=cfg.seed, turn_start_id=tid)
+    think = think_ids if cfg.likelihood_term else None
+    return RewardModel(
+        load_model(backbone), head_seed=cfg.seed, think_ids=think, lp_scale=cfg.likelihood_scale
+    )
 
 
 def train_run(
-    name: str, seed: int, spec: RunSpec, cfg: RewardConfig, policy: Path,
-    start: dict[str, torch.Tensor] | None, pairs, heldout, pad_id: int, out: Path,
-    turn_start_id: int,
+    name: str, seed: int, spec: RunSpec, cfg: RewardConfig, backbone: Path,
+    start: dict[str, torch.Tensor] | None, pairs, heldout, lm_rows, pad_id: int, out: Path,
+    think_ids: tuple[int, int],
 ) -> RewardModel:  # fmt: skip
-    """One run from the policy with the shared seeded head, or from ``start`` (the base run's
-    weights); ``seed`` orders its pairs."""
-    rm = new_reward_model(cfg, policy, turn_start_id)
+    """One run from the backbone with the shared seeded head, or from ``start`` (the base run's
+    weights); ``seed`` orders its pairs (and its LM-anchor solutions, ``lm_rows``)."""
+    rm = new_reward_model(cfg, backbone, think_ids)
     if start is not None:
         rm.load_state_dict(start)
     tc = run_train_config(cfg, spec, len(pairs))
-    stage = RewardStage(pairs, tc.micro_batch_size, pad_id, seed, heldout)
-    meta = {"run": name, "epochs": spec.epochs, "policy": str(policy)}
+    stage = RewardStage(pairs, tc.micro_batch_size, pad_id, seed, heldout, lm_rows,
+                        cfg.lm_batch, cfg.lm_coef, cfg.verifier.seq_len)  # fmt: skip
+    meta = {"run": name, "epochs": spec.epochs, "backbone": str(backbone)}
     result = Trainer(rm, stage, tc, out / name, meta=meta).fit()
     log.info(
         "reward %s (%g epochs, lr %g, %s): %d steps, last loss %.4f",
@@ -194,19 +202,25 @@ def train_reward(
     held_tok = tokenize_pairs(tok, heldout, cfg.train.seq_len, held_skip, held_kept)
     log.info("reward pairs: %d train, %d held out; skipped %s", len(train_tok), len(held_tok),
              dict(skipped + held_skip) or "none")  # fmt: skip
+    backbone, verifier, lm_rows = policy, None, []
+    if cfg.verifier_examples or cfg.verifier_inputs:
+        held = {p["prompt"] for p in heldout if isinstance(p["prompt"], str)}
+        lm_rows = verifier_rows(cfg, tok, exclude | held, skipped)
+        backbone, verifier = train_verifier(cfg, policy, tok, lm_rows, out / "verifier")
     rms, states, start = {}, [], None
-    data = (train_tok, held_tok, tok.pad_id, out, tok.im_start_id)
+    think = (tok.think_start_id, tok.think_end_id)
+    data = (train_tok, held_tok, lm_rows, tok.pad_id, out, think)
     if cfg.base_run:
         base = train_run("base", cfg.seed, parse_run(cfg.base_run, "reward.base_run"), cfg,
-                         policy, None, *data)  # fmt: skip
+                         backbone, None, *data)  # fmt: skip
         rms["base"], start = base, _state(base)
     # One shared start (backbone and head) but each run its own data order: the runs then
     # differ by more than their schedules, and averaging them cancels part of that noise.
     for i, spec in enumerate(cfg.run_specs()):
-        rm = train_run(f"run_{i}", cfg.seed + 1 + i, spec, cfg, policy, start, *data)
+        rm = train_run(f"run_{i}", cfg.seed + 1 + i, spec, cfg, backbone, start, *data)
         rms[f"run_{i}"] = rm
         states.append(_state(rm))
-    soup = new_reward_model(cfg, policy, tok.im_start_id)
+    soup = new_reward_model(cfg, backbone, think)
     soup.load_state_dict(average_weights(states))
     rms["soup"] = soup.eval()
     meta = {"tokenizer": tokenizer_fingerprint(tok_dir), "policy": str(policy), "runs": cfg.runs}
@@ -219,6 +233,7 @@ def train_reward(
     metrics = {
         "pairs": {"train": len(train_tok), "heldout": len(held_tok),
                   "skipped": dict(skipped + held_skip)},
+        "verifier": verifier,
         "pairwise_accuracy": pairwise,
         "soup_accuracy_by_kind": by_kind,
         "soup_ge_best_run": pairwise["soup"]
@@ -227,6 +242,7 @@ def train_reward(
         "wall_s": round(time.time() - t0, 1),
     }  # fmt: skip
     atomic_write_json(out / "metrics.json", metrics)
+    best_of_n_plot(bon, out / "best_of_n.png")
     return metrics
 
 

@@ -15,7 +15,8 @@ SMALL_RM = [
     "--reward.heldout_pairs_per_lang_kind=2", "--reward.runs=1:1e-3:linear,2:2e-3:cosine",
     "--reward.bon_n=1,2,4", "--reward.bon_prompts_per_lang=1", "--reward.bon_max_tokens=6",
     "--reward.train.micro_batch_size=4", "--reward.policy_prompts_per_lang=1",
-    "--reward.policy_samples=3",
+    "--reward.policy_samples=3", "--reward.verifier_examples=6", "--reward.verifier.steps=2",
+    "--reward.verifier.micro_batch_size=2", "--reward.verifier.warmup_steps=0", "--reward.lm_batch=2",
 ]  # fmt: skip
 SMALL_DPO = [
     "--dpo.langs=en,id", "--dpo.rounds=1", "--dpo.n_samples=3", "--dpo.max_tokens=6",
@@ -54,6 +55,9 @@ def rm_dir(micro_artifacts, tmp_path_factory):
 def test_reward_writes_runs_soup_and_metrics(rm_dir):
     m = read_manifest(rm_dir)["metrics"]
     assert set(m["pairwise_accuracy"]) == {"base", "run_0", "run_1", "soup"}
+    # the verifier warm-up trained on its generated solutions before the runs
+    assert m["verifier"]["samples"] == 6 and m["verifier"]["steps"] == 2
+    assert (rm_dir / "verifier" / "latest").exists()
     assert m["pairs"]["skipped"].get("chosen equals rejected") == 1
     assert m["pairs"]["train"] == 2 * 4 * 3 + 1  # generated + the one good line of --input
     # on-policy math pairs were sampled; the micro policy's 6-token answers make none

@@ -67,14 +67,20 @@ def test_seeded_head_is_shared_across_runs_and_nonzero():
 
 def test_likelihood_term_matches_a_per_token_oracle():
     """Oracle: for each row, the mean of log p(token) over the tokens after the row's last
-    turn-start id, from the backbone's full logits, plus the head on the last hidden state."""
+    <think> (5), weighted by the deep scale when its think block (ended by 6) holds more than
+    one token or is left open, else by the fast scale, plus the head on the last hidden state."""
     rm = _rm(2)
-    rm = RewardModel(rm.backbone, head_seed=3, turn_start_id=5).eval()
+    rm = RewardModel(rm.backbone, head_seed=3, think_ids=(5, 6)).eval()
     with torch.no_grad():
-        rm.lp_scale.fill_(0.7)
-    rows = [[9, 5, 11, 12, 13, 14], [5, 20, 5, 21, 22, 23, 24, 25], [30, 31, 32, 33]]
-    ids = torch.zeros(3, 8, dtype=torch.long)
-    mask = torch.zeros(3, 8, dtype=torch.long)
+        rm.lp_scale.copy_(torch.tensor([0.7, -0.3]))
+    rows = [
+        [9, 5, 11, 12, 13, 6, 14],  # reasoning (3 tokens): deep scale
+        [5, 20, 6, 5, 21, 6, 23, 24],  # last block holds one token (empty, fast mode): fast scale
+        [30, 31, 32, 33],  # no think block: no term
+        [40, 5, 41, 42, 43],  # a block left open (cut off mid-thought): deep scale
+    ]
+    ids = torch.zeros(4, 8, dtype=torch.long)
+    mask = torch.zeros(4, 8, dtype=torch.long)
     for i, r in enumerate(rows):
         ids[i, : len(r)], mask[i, : len(r)] = torch.tensor(r), 1
     reward, _ = rm(ids, mask)
@@ -82,9 +88,30 @@ def test_likelihood_term_matches_a_per_token_oracle():
         out = rm.backbone(ids, attention_mask_BT=mask, return_hidden=True)
     want = []
     for i, r in enumerate(rows):
-        start = max((t for t, x in enumerate(r) if x == 5), default=0)
+        head = float(out.hidden_BTD[i, len(r) - 1] @ rm.score.weight[0].detach())
+        starts = [t for t, x in enumerate(r) if x == 5]
+        if not starts:
+            want.append(head)
+            continue
+        start = starts[-1]
+        end = next((t for t in range(start + 1, len(r)) if r[t] == 6), None)
+        scale = 0.7 if end is None or end - start > 2 else -0.3
         lp = torch.log_softmax(out.logits_BTV[i], -1)
         terms = [float(lp[t, r[t + 1]]) for t in range(start, len(r) - 1)]
-        head = float(out.hidden_BTD[i, len(r) - 1] @ rm.score.weight[0])
-        want.append(head + 0.7 * sum(terms) / len(terms))
+        want.append(head + scale * sum(terms) / len(terms))
     torch.testing.assert_close(reward, torch.tensor(want), rtol=1e-5, atol=1e-5)
+
+
+def test_fast_and_deep_replies_from_the_chat_template_take_their_own_scale(micro_artifacts):
+    """The template's empty think block (fast mode) is one token; a reasoning is more."""
+    from compass.reward.model import reasoning_logprob
+    from compass.reward.stage import encode_response, pad_rows
+    from compass.tokenizer import load_tokenizer
+
+    tok = load_tokenizer(micro_artifacts["tokenizer"])
+    fast = encode_response(tok, "2 + 3?", "5")
+    deep = encode_response(tok, "2 + 3?", "5", "2 + 3 = 5")
+    ids, mask = pad_rows([fast, deep], tok.pad_id)
+    logits = torch.zeros(2, ids.shape[1], int(ids.max()) + 1)
+    _, deep_B = reasoning_logprob(logits, ids, mask, tok.think_start_id, tok.think_end_id)
+    assert deep_B.tolist() == [False, True]

@@ -1,0 +1,101 @@
+"""The verifier warm-up: the reward backbone learns to write verified solutions before it judges.
+
+With the likelihood term (``compass.reward.model``) a reward model scores an answer partly by
+how likely its own LM finds it. Started from the policy, that LM *is* the policy: ranking the
+tiny policy's 16 samples by it picks the policy's own mode, right no more often than one sample
+(Best-of-16 0.47 vs 0.46). A verifier must check each step better than the policy wrote it. So
+before the pairwise runs the backbone is fine-tuned by next-token loss on solutions whose every
+step is right — generated shopping-cart chains (``compass.sft.arith``, deep mode, the layout the
+policy writes) and any JSONL of verified chat samples (``reward.verifier_inputs``). Its LM then
+puts low probability on a wrong sum where the policy's sample put one (the generative-verifier
+recipe: a verifier trained as an LM on correct solutions; the pairwise runs that follow add the
+head). On the tiny policy (ad-hoc measurement, two sample seeds): 9,600 chains took the LM's
+Best-of-N from 0.46 / 0.47 / 0.47 / 0.47 to 0.46 / 0.64 / 0.73 / 0.75 at N = 1 / 4 / 8 / 16.
+
+The prompts never include the Best-of-N or evaluation prompts (``exclude``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from compass.model.io import load_model, resolve_checkpoint
+from compass.sft.arith import cart_problems
+from compass.sft.config import SFTStageConfig
+from compass.sft.records import check_sample
+from compass.sft.stage import SFTStage, Tokenized, tokenize
+from compass.train.loop import Trainer
+
+log = logging.getLogger(__name__)
+
+STREAM = "verifier"
+
+
+def generated_solutions(langs: list[str], n: int, seed: int, exclude: set[str]) -> list[dict]:
+    """``n`` right cart chains in deep mode, spread over ``langs``, none asking an excluded prompt."""
+    out: list[dict[str, Any]] = []
+    for i, lang in enumerate(langs):
+        k = n // len(langs) + (i < n % len(langs))
+        for pr in cart_problems(lang, k, seed, STREAM, exclude):
+            out.append({"messages": pr.messages(deep=True), "long_cot": True, "lang": lang})
+    return out
+
+
+def read_solutions(paths: list[str | Path], skipped: Counter) -> list[dict]:
+    """Chat samples (``{"messages": [...]}`` per line) from JSONL files; an assistant turn with
+    ``reasoning_content`` is rendered in deep mode. Unusable lines are counted under a reason."""
+    out = []
+    for path in paths:
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(
+                f"reward.verifier_inputs: {p} does not exist — give a JSONL of chat samples"
+            )
+        with open(p, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    s = json.loads(line)
+                except json.JSONDecodeError:
+                    skipped[f"{p.name}: line {n} is not JSON"] += 1
+                    continue
+                reason = check_sample(s)
+                if reason:
+                    skipped[f"verifier sample: {reason}"] += 1
+                    continue
+                deep = any(m.get("reasoning_content") for m in s["messages"])
+                out.append({**s, "long_cot": bool(s.get("long_cot", deep))})
+    return out
+
+
+def verifier_rows(cfg, tok, exclude: set[str], skipped: Counter) -> list[Tokenized]:
+    """The verified solutions, tokenised (``cfg``: the RewardConfig); unusable ones counted."""
+    samples = generated_solutions(cfg.langs, cfg.verifier_examples, cfg.seed, exclude)
+    samples += read_solutions(cfg.verifier_inputs, skipped)
+    counts: Counter = Counter()
+    rows = tokenize(samples, tok, cfg.verifier.seq_len, counts)
+    for reason, k in counts.items():
+        skipped[f"verifier sample: {reason}"] += k
+    return rows
+
+
+def train_verifier(
+    cfg, policy: Path, tok, train: list[Tokenized], out: Path
+) -> tuple[Path, dict[str, Any]]:
+    """Fine-tune the policy on ``train`` into the verifier backbone; (its checkpoint, what it
+    trained on). ``cfg`` is the :class:`~compass.reward.config.RewardConfig`."""
+    sc: SFTStageConfig = cfg.verifier
+    stage = SFTStage("reward.verifier", train, [], sc, tok.pad_id, cfg.seed)
+    model = load_model(policy)
+    result = Trainer(model, stage, sc, out, meta={"policy": str(policy)}).fit()
+    tokens = sum(len(ids) for ids, _ in train)
+    info = {"samples": len(train), "tokens": tokens, "steps": result.step,
+            "last_loss": result.losses[-1] if result.losses else None}  # fmt: skip
+    log.info("reward verifier: %d solutions (%d tokens), %d steps, last loss %.4f",
+             len(train), tokens, result.step, info["last_loss"] or float("nan"))  # fmt: skip
+    return resolve_checkpoint(out), info
