@@ -273,9 +273,12 @@ def section_stages(res: dict) -> None:
     cfg = get_recipe("tiny").model
     policy = CompassModel(cfg)
     policy.init_weights(0)
-    rm = RewardModel(copy.deepcopy(policy), head_seed=0)
+    # with the likelihood term: ids 5 / 6 stand for <think> / </think> (row 1 a closed block,
+    # row 2 an open one, row 0 none)
+    rm = RewardModel(copy.deepcopy(policy), head_seed=0, think_ids=(5, 6), lp_scale=(5.0, 1.0))
     gen = torch.Generator().manual_seed(0)
-    rows = [torch.randint(3, cfg.vocab_size, (n,), generator=gen).tolist() for n in (9, 17, 30)]
+    rows = [torch.randint(7, cfg.vocab_size, (n,), generator=gen).tolist() for n in (9, 17, 30)]
+    rows[1][5], rows[1][12], rows[2][5] = 5, 6, 5
     prompts, responses = [r[:5] for r in rows], [r[5:] for r in rows]
     with torch.no_grad():
         lp_cpu = torch.tensor(response_logprobs(policy, prompts, responses, 0))
