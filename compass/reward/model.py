@@ -14,7 +14,7 @@ from compass.model.transformer import CompassModel, ModelOutput
 
 class RewardModel(nn.Module):
     """Reward = head · (hidden state at the last real token) [+ ``lp_scale`` · the mean
-    log-probability the backbone's own LM gives the reply's reasoning, when ``think_ids`` is set].
+    log-probability the backbone's own LM gives the reply, when ``think_ids`` is set].
 
     ``head_seed`` None: a zero head. Else a small random head drawn from that seed alone.
     A zero head is a saddle of the pairwise loss: the backbone gets no gradient until the head
@@ -23,15 +23,18 @@ class RewardModel(nn.Module):
     Runs that are averaged must share one head init (the same seed), or the soup mixes heads
     pointing in unrelated directions.
 
-    The likelihood term (``think_ids`` = the ``<think>``, ``</think>`` ids): a generative
-    verifier of reasoning. It averages log p over a deep-mode reply — the tokens after the last
-    ``<think>``, reasoning and answer — and is 0 for a reply without reasoning (the chat
-    template's empty block, ``<think>`` + one blank token + ``</think>``), which the head alone
-    judges. Checking a chain's sums is what a 1M-parameter head cannot learn from a few thousand
-    pairs but a backbone trained as an LM on right chains can (``compass.reward.verifier``).
-    Restricted to reasoning because over whole turns the head learned to cancel the term on
-    replies where likelihood says nothing about quality (another language, another product's
-    price), and so turned against it on arithmetic too. ``lp_scale`` is trained with the rest."""
+    The likelihood term (``think_ids`` = the ``<think>``, ``</think>`` ids) averages log p over
+    the reply — the tokens after the last ``<think>`` — with its own trained weight for replies
+    with reasoning (``lp_scale[0]``) and without (``lp_scale[1]``; the chat template's empty
+    block, ``<think>`` + one blank token + ``</think>``). On chains it is a generative verifier:
+    checking a chain's sums is what a 1M-parameter head cannot learn from a few thousand pairs
+    but a backbone trained as an LM on right chains can (``compass.reward.verifier``). One
+    weight for both kinds of reply made the head learn to cancel the term on replies where
+    likelihood says little about quality (another language, another product's price) and so
+    turn against it on arithmetic; dropping the term on replies without reasoning lost the
+    grounding pairs it helped (a price copied from the prompt is likely). The cost of the
+    second weight: there the backbone's LM is close to the policy's, so it favours the policy's
+    own greedy answers (docs/reward-model.md)."""
 
     def __init__(
         self, backbone: CompassModel, head_seed: int | None = None,
@@ -92,10 +95,9 @@ def reasoning_logprob(
     logits_BTV: torch.Tensor, ids_BT: torch.Tensor, mask_BT: torch.Tensor, think_start_id: int,
     think_end_id: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-    """Mean log p(token | prefix) over the tokens after each row's last ``think_start_id`` (0
-    for a row without one),
-    and whether the row's think block holds more than one token (a reply with reasoning; a
-    block left open, as in a sample cut off mid-thought, counts). Right-padded rows."""
+    """(mean log p(token | prefix) over the tokens after each row's last ``think_start_id``, 0
+    for a row without one; whether that think block holds more than one token — a reply with
+    reasoning, a block left open by a sample cut off mid-thought included). Right-padded rows."""
     T = ids_BT.shape[1]
     pos_T = torch.arange(T, device=ids_BT.device)
     real_BT = mask_BT > 0
