@@ -110,6 +110,17 @@ def train_run(
     return rm.eval()
 
 
+@torch.no_grad()
+def drop_fast_likelihood(rm: RewardModel) -> None:
+    """Zero the weight of the likelihood term on replies without reasoning: it is trained with
+    the head so the head does not learn what it explains, then left out of every score
+    (product-of-experts debiasing, Clark et al. 2019). On those replies the backbone's LM is
+    close to the policy's and would reward the policy's own greedy answers: online DPO on the
+    tiny policy then lowered the mean reward (-4.13 -> -4.22) where the same soup without it
+    raised it (-2.10 -> -2.02), fast-mode math 0.094 -> 0.094 vs 0.109."""
+    rm.lp_scale[1] = 0.0
+
+
 def _state(rm: RewardModel) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in rm.state_dict().items()}
 
@@ -223,6 +234,9 @@ def train_reward(
     soup = new_reward_model(cfg, backbone, think)
     soup.load_state_dict(average_weights(states))
     rms["soup"] = soup.eval()
+    if soup.lp_scale is not None and not cfg.fast_likelihood_at_use:
+        for rm in rms.values():
+            drop_fast_likelihood(rm)
     meta = {"tokenizer": tokenizer_fingerprint(tok_dir), "policy": str(policy), "runs": cfg.runs}
     save_reward_model(soup, out / SOUP, meta)
     wins = {name: pair_wins(rm, held_tok, tok.pad_id, cfg.score_batch)

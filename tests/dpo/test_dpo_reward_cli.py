@@ -58,6 +58,11 @@ def test_reward_writes_runs_soup_and_metrics(rm_dir):
     # the verifier warm-up trained on its generated solutions before the runs
     assert m["verifier"]["samples"] == 6 and m["verifier"]["steps"] == 2
     assert (rm_dir / "verifier" / "latest").exists()
+    # the likelihood weight on replies without reasoning is trained, then left out of the score
+    from compass.reward.io import load_reward_model
+
+    w = load_reward_model(rm_dir).lp_scale.tolist()
+    assert w[1] == 0.0 and w[0] != 0.0
     assert m["pairs"]["skipped"].get("chosen equals rejected") == 1
     assert m["pairs"]["train"] == 2 * 4 * 3 + 1  # generated + the one good line of --input
     # on-policy math pairs were sampled; the micro policy's 6-token answers make none
