@@ -93,7 +93,10 @@ def _reference_if_none_right(cfg, prompt, cands, rm, tok) -> list[Candidate]:
     ``math_reference``; else []."""
     if not cfg.math_reference or prompt.get("set") != "math":
         return []
-    if any(c.sample.text.strip() and check_answer(c.sample.text, prompt) for c in cands):
+    for c in cands:  # select_pair reuses these verdicts
+        if c.sample.text.strip():
+            c.correct = check_answer(c.sample.text, prompt)
+    if any(c.correct for c in cands):
         return []
     ref = reference_candidate(tok, prompt, rm)
     return [ref] if ref is not None else []

@@ -33,7 +33,8 @@ def _math_pair(prompt: dict, cands: list[Candidate]) -> tuple[Candidate, Candida
     if not has_verifiable_answer(prompt):
         return "math prompt without a verifiable answer"
     for c in cands:
-        c.correct = check_answer(c.sample.text, prompt)
+        if c.correct is None:  # not checked yet (make_pairs may have, for math_reference)
+            c.correct = check_answer(c.sample.text, prompt)
     right = [c for c in cands if c.correct]
     wrong = [c for c in cands if not c.correct]
     if not right:

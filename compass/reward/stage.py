@@ -27,9 +27,9 @@ from torch import nn
 
 from compass.distributed.env import module_device
 from compass.reward.pairs import Pair, prompt_messages
-from compass.sft.packing import IGNORE, pack
+from compass.sft.packing import pack
 from compass.train.epochs import ShuffledEpochs
-from compass.train.stage import Batch, LossOutput
+from compass.train.stage import Batch, LossOutput, count_label_tokens, lm_loss
 
 TokPair = tuple[list[int], list[int]]
 
@@ -124,12 +124,9 @@ class RewardStage:
         metrics = {"acc": float((margin_B > 0).float().mean())}
         aux, z, counts = out.aux_loss, out.z_loss, out.expert_counts_LE
         if "lm_input_ids" in batch:
-            lm = model.backbone(
-                batch["lm_input_ids"], positions_BT=batch["lm_positions"],
-                doc_ids_BT=batch["lm_doc_ids"],
-            )  # fmt: skip
-            nll = F.cross_entropy(lm.logits_BTV.flatten(0, 1).float(),
-                                  batch["lm_labels"].flatten(), ignore_index=IGNORE)  # fmt: skip
+            lm_batch = {k[3:]: v for k, v in batch.items() if k.startswith("lm_")}
+            lm = lm_loss(model.backbone, lm_batch, isolate_docs=True)
+            nll = lm.loss_sum / max(count_label_tokens(lm_batch), 1)
             loss_sum = loss_sum + self.lm_coef * nll * B  # per-pair units: × B, the loop ÷ pairs
             aux, z = (aux + lm.aux_loss) / 2, (z + lm.z_loss) / 2
             counts = counts + lm.expert_counts_LE

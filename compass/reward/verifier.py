@@ -18,7 +18,6 @@ The prompts never include the Best-of-N or evaluation prompts (``exclude``).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 from compass.model.io import load_model, resolve_checkpoint
 from compass.sft.arith import cart_problems
 from compass.sft.config import SFTStageConfig
-from compass.sft.records import check_sample
+from compass.sft.records import read_samples
 from compass.sft.stage import SFTStage, Tokenized, tokenize
 from compass.train.loop import Trainer
 
@@ -47,30 +46,16 @@ def generated_solutions(langs: list[str], n: int, seed: int, exclude: set[str]) 
 
 
 def read_solutions(paths: list[str | Path], skipped: Counter) -> list[dict]:
-    """Chat samples (``{"messages": [...]}`` per line) from JSONL files; an assistant turn with
-    ``reasoning_content`` is rendered in deep mode. Unusable lines are counted under a reason."""
-    out = []
-    for path in paths:
-        p = Path(path)
-        if not p.is_file():
-            raise FileNotFoundError(
-                f"reward.verifier_inputs: {p} does not exist — give a JSONL of chat samples"
-            )
-        with open(p, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    s = json.loads(line)
-                except json.JSONDecodeError:
-                    skipped[f"{p.name}: line {n} is not JSON"] += 1
-                    continue
-                reason = check_sample(s)
-                if reason:
-                    skipped[f"verifier sample: {reason}"] += 1
-                    continue
-                deep = any(m.get("reasoning_content") for m in s["messages"])
-                out.append({**s, "long_cot": bool(s.get("long_cot", deep))})
+    """Chat samples from JSONL files, read and checked as SFT reads its data
+    (``compass.sft.records.read_samples``: deep mode when an assistant turn has
+    ``reasoning_content``); unusable lines are counted in ``skipped`` under their reason."""
+    rejects: Counter = Counter()
+    try:
+        out, _ = read_samples(paths, rejects)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"reward.verifier_inputs: {e}") from None
+    for reason, k in rejects.items():
+        skipped[f"verifier sample: {reason}"] += k
     return out
 
 
