@@ -9,9 +9,10 @@ step is right — generated shopping-cart chains (``compass.sft.arith``, deep mo
 policy writes) and any JSONL of verified chat samples (``reward.verifier_inputs``). Its LM then
 puts low probability on a wrong sum where the policy's sample put one (the generative-verifier
 recipe: a verifier trained as an LM on correct solutions; the pairwise runs that follow add the
-head). On the tiny policy (ad-hoc measurement): the tiny recipe's 9,600 chains (213 packed
+head). On the tiny policy: the tiny recipe's 9,600 chains (213 packed
 steps) took the LM's Best-of-N from 0.46 / 0.47 / 0.47 / 0.47 to 0.46 / 0.66 / 0.77 / 0.81 at
-N = 1 / 4 / 8 / 16 (pass@N 0.46 / 0.71 / 0.83 / 0.88; on a second sample seed 0.42 → 0.81).
+N = 1 / 4 / 8 / 16 (pass@N 0.46 / 0.71 / 0.83 / 0.88; on a second sample seed 0.42 → 0.81):
+``bench/reward_likelihood_bon.py``.
 
 The prompts never include the Best-of-N or evaluation prompts (``exclude``).
 """
