@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--force", action="store_true", help="rerun everything, even in another run's dir"
     )
     p.add_argument(
-        "--plan", action="store_true", help="print the stages and which would run, then exit"
+        "--plan", action="store_true", help="print the stages, which would run and why, then exit"
     )
     p.set_defaults(func=_run)
 
@@ -38,8 +38,9 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     run_dir = Path(args.out or f"runs/{recipe.name}")
     if args.plan:
-        for step, _, will in plan(steps, recipe, run_dir, args.start_from, args.force):
-            sys.stdout.write(f"{'run ' if will else 'skip'}  {step.name:<16} {step.describe}\n")
+        for p in plan(steps, recipe, run_dir, args.start_from, args.force):
+            action = "run " if p.will_run else "skip"
+            sys.stdout.write(f"{action}  {p.step.name:<16} {p.why:<32} {p.step.describe}\n")
         return 0
     run_steps(steps, recipe, run_dir, args.start_from, args.force)
     save_resolved(recipe, run_dir)

@@ -1,9 +1,11 @@
 """Run a list of steps into one run directory, skipping those whose inputs did not change.
 
-A step's fingerprint hashes its own name, the config sections it reads and the fingerprints of
-the steps it depends on. A step whose manifest records the same fingerprint and ``complete`` is
-skipped, so an interrupted run resumes at the first unfinished step and a config change reruns
-exactly the steps downstream of it.
+A step's fingerprint hashes three parts: its config (its name, the seed and the config sections
+it reads), its inputs (the fingerprints of the steps it depends on) and its code (the source it
+can reach, see ``pipeline/code.py``). A step whose manifest records the same fingerprint and
+``complete`` is skipped, so an interrupted run resumes at the first unfinished step, and a change
+to a stage's config or code reruns exactly that stage and the steps downstream of it. The parts
+are kept in the manifest so ``--plan`` can say which of them changed.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from compass.config import ConfigError
+from compass.pipeline.code import code_hash
 from compass.recipes import Recipe
 from compass.utils.io import atomic_write_json
 from compass.utils.manifest import read_manifest, write_manifest
@@ -49,18 +52,54 @@ class RunDirError(ConfigError):
     pass
 
 
-def fingerprint(step: Step, recipe: Recipe, upstream: dict[str, str]) -> str:
+class Planned(NamedTuple):
+    step: Step
+    fingerprint: str
+    will_run: bool
+    why: str  # why it runs ("never ran", "code changed", ...), or "up to date"
+    parts: dict[str, Any]  # what the fingerprint hashes, kept in the manifest
+
+
+def _digest(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def fingerprint_parts(step: Step, recipe: Recipe, upstream: dict[str, str]) -> dict[str, Any]:
     conf = recipe.to_dict()
-    payload = {
+    config = {
         "step": step.name,
         "seed": recipe.seed,
         "sections": {s: conf.get(s) for s in step.sections},
         "extra": step.extra,
-        "upstream": {d: upstream[d] for d in step.deps},
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[
-        :16
-    ]
+    return {
+        "config": _digest(config),
+        "inputs": {d: upstream[d] for d in step.deps},
+        "code": code_hash(step.fn),
+    }
+
+
+def _why(out: Path, parts: dict[str, Any], fp: str) -> str:
+    """Why a step must run given what its directory holds, or "" if it is up to date."""
+    m = read_manifest(out)
+    if not (m and m.get("complete")):
+        return "unfinished" if (out / ".fingerprint").exists() else "never ran"
+    if m.get("fingerprint") == fp:
+        return ""
+    old = m.get("fingerprint_parts")
+    if not old:
+        return "fingerprint changed"  # a manifest that predates the parts
+    why = []
+    if old.get("config") != parts["config"]:
+        why.append("config changed")
+    if old.get("inputs") != parts["inputs"]:
+        was = old.get("inputs") or {}
+        deps = [d for d, f in parts["inputs"].items() if was.get(d) != f]
+        why.append(f"input changed ({', '.join(deps)})" if deps else "input changed")
+    if old.get("code") != parts["code"]:
+        why.append("code changed")
+    return ", ".join(why) or "fingerprint changed"
 
 
 def check_run_dir(run_dir: Path, recipe: Recipe, force: bool) -> None:
@@ -83,30 +122,31 @@ def plan(
     run_dir: Path,
     start_from: str | None = None,
     force: bool = False,
-) -> list[tuple[Step, str, bool]]:
-    """(step, fingerprint, will_run) for every step, in order."""
+) -> list[Planned]:
+    """Every step, in order, with whether it will run and why."""
     names = [s.name for s in steps]
     if start_from is not None and start_from not in names:
         raise ConfigError(f"--from {start_from}: no such stage (stages: {', '.join(names)})")
     fps: dict[str, str] = {}
-    out, rerun = [], force
+    result: list[Planned] = []
+    # A step downstream of one that reruns must rerun too: its fingerprint already changed,
+    # unless the upstream step reruns by --from/--force, so propagate explicitly.
+    rerun: set[str] = set()
+    forced = "--force" if force else ""
     for step in steps:
         if step.name == start_from:
-            rerun = True
-        fp = fingerprint(step, recipe, fps)
-        fps[step.name] = fp
-        m = read_manifest(run_dir / step.name)
-        done = bool(m and m.get("complete") and m.get("fingerprint") == fp)
-        out.append((step, fp, rerun or not done))
-    # Anything downstream of a step that reruns must rerun too (its fingerprint already changed
-    # unless the step is rerun by --from/--force, so propagate explicitly).
-    dirty: set[str] = set()
-    result = []
-    for step, fp, will in out:
-        will = will or any(d in dirty for d in step.deps)
-        if will:
-            dirty.add(step.name)
-        result.append((step, fp, will))
+            forced = f"--from {start_from}"
+        parts = fingerprint_parts(step, recipe, fps)
+        fp = fps[step.name] = _digest(parts)
+        upstream = [d for d in step.deps if d in rerun]
+        why = (
+            forced
+            or _why(run_dir / step.name, parts, fp)
+            or (f"{', '.join(upstream)} reruns" if upstream else "")
+        )
+        if why:
+            rerun.add(step.name)
+        result.append(Planned(step, fp, bool(why), why or "up to date", parts))
     return result
 
 
@@ -130,10 +170,10 @@ def run_steps(
 ) -> dict[str, dict]:
     check_run_dir(run_dir, recipe, force)
     planned = plan(steps, recipe, run_dir, start_from, force)
-    todo_s = sum(s.estimate_s for s, _, will in planned if will)
+    todo_s = sum(p.step.estimate_s for p in planned if p.will_run)
     results: dict[str, dict] = {}
     t_run = time.time()
-    for i, (step, fp, will) in enumerate(planned, 1):
+    for i, (step, fp, will, why, parts) in enumerate(planned, 1):
         out = run_dir / step.name
         if not will:
             results[step.name] = read_manifest(out) or {}
@@ -141,11 +181,12 @@ def run_steps(
             continue
         elapsed = time.time() - t_run
         log.info(
-            "[%d/%d] %s — %s (elapsed %.0fs, planned %.0fs)",
+            "[%d/%d] %s — %s (%s; elapsed %.0fs, planned %.0fs)",
             i,
             len(planned),
             step.name,
             step.describe,
+            why,
             elapsed,
             todo_s,
         )
@@ -170,7 +211,7 @@ def run_steps(
             metrics=metrics,
             wall_time_s=round(wall, 2),
         )
-        manifest.update(fingerprint=fp, complete=True)
+        manifest.update(fingerprint=fp, fingerprint_parts=parts, complete=True)
         atomic_write_json(out / "manifest.json", manifest)
         results[step.name] = manifest
         log.info("[%d/%d] %s done in %.1fs", i, len(planned), step.name, wall)
