@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
-from tqdm import tqdm
 
 from compass.utils.io import atomic_write_json
+from compass.utils.progress import progress_bar
 
 SINGLE = "model.safetensors"
 INDEX = "model.safetensors.index.json"
@@ -51,7 +51,9 @@ def write_sharded(
         shards.append(list(current))
         current, size = {}, 0
 
-    for name, t in tqdm(tensors, total=total, desc="write weights", unit="tensor", leave=False):
+    for name, t in progress_bar(
+        tensors, total=total, desc="write weights", unit="tensor", leave=False
+    ):
         nbytes = t.numel() * t.element_size()
         if current and size + nbytes > max_shard_bytes:
             flush()

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from compass.model.transformer import CompassModel
 from compass.quant import int4
@@ -27,6 +26,7 @@ from compass.quant.modules import (
     QuantSharedExperts,
 )
 from compass.quant.weights import WEIGHT_TYPES, Int8Weight, QuantWeight
+from compass.utils.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def capture_activations(
         (cap.add_experts if t.kind == "experts" else cap.add_linear)(t.name, mod)
     model.eval()
     try:
-        for b in tqdm(
+        for b in progress_bar(
             range(0, len(calib_ids), cfg.calib_batch_size), desc="calibrate", leave=False
         ):
             model(calib_ids[b : b + cfg.calib_batch_size])
@@ -172,7 +172,7 @@ def quantize_model(
         cap = capture_activations(model, calib_ids, cfg)
         if cfg.awq_fold:
             fold_awq_scales(model, cap, _fake_quant(cfg), cfg.awq_grid, stats)
-    for t in tqdm(list(targets(model)), desc=f"quantize {cfg.method}", leave=False):
+    for t in progress_bar(list(targets(model)), desc=f"quantize {cfg.method}", leave=False):
         mod = getattr(t.parent, t.attr)
         if t.kind == "experts":
             new = _quantize_experts(mod, t.name, cfg, cap, stats)

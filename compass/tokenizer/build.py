@@ -7,14 +7,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from compass.config import ConfigError
 from compass.tokenizer.config import TokenizerConfig
 from compass.tokenizer.corpus import parse_sources, sample_per_language
 from compass.tokenizer.export_hf import save_tokenizer
 from compass.tokenizer.merge import merge_sub_tokenizers
 from compass.tokenizer.trainer import group_lines, train_sub_tokenizer
+from compass.utils.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,9 @@ def train_tokenizer(
                 "text, or remove it from tokenizer.groups / tokenizer.languages"
             )
     protos = []
-    for gi, group in enumerate(tqdm(groups, desc="sub-tokenizers", disable=len(groups) < 2)):
+    for gi, group in enumerate(
+        progress_bar(groups, desc="sub-tokenizers", disable=len(groups) < 2)
+    ):
         lines, langs = group_lines(group, samples, cfg.seed + gi)
         log.info("group %d '%s': %d lines in %s", gi, group.name, len(lines), langs)
         protos.append(train_sub_tokenizer(lines, group, cfg))

@@ -19,7 +19,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from compass.distributed.env import DistInfo, all_reduce_sum
 from compass.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
@@ -28,6 +27,7 @@ from compass.train.metrics import MetricsSink, expert_load_stats, plot_loss, rea
 from compass.train.optim import build_adamw
 from compass.train.schedule import coef_at, lr_at
 from compass.train.stage import Batch, Stage
+from compass.utils.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ class Trainer:
         self.resume()
         self.model.train()
         result = TrainResult(self.run_dir, self.step)
-        bar = tqdm(
+        bar = progress_bar(
             total=cfg.steps, initial=self.step, desc=self.stage.name, unit="step",
             disable=not self.info.is_main, mininterval=2.0, leave=False,
         )  # fmt: skip

@@ -1,8 +1,8 @@
 """Training telemetry: the fixed step line, ``metrics.jsonl``, expert-load statistics, the plot.
 
 ``metrics.jsonl`` gets one JSON object per optimizer step (and one per evaluation), always; the
-step line goes to the log every ``log_every`` steps; a tqdm bar shows progress. TensorBoard is an
-optional sink, off by default.
+step line goes to the log every ``log_every`` steps; a progress bar (``utils/progress.py``) shows
+progress. TensorBoard is an optional sink, off by default.
 """
 
 from __future__ import annotations

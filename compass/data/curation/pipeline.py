@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from compass.data.curation.config import CurationConfig
 from compass.data.curation.dedup import deduplicate
@@ -27,6 +26,7 @@ from compass.data.curation.readers import list_inputs, read_file
 from compass.data.curation.records import reject, stable_hash64
 from compass.data.curation.resample import doc_weights
 from compass.data.curation.stages import PhaseB, phase_a
+from compass.utils.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def run_local(cfg: CurationConfig) -> CurationResult:
     t0 = time.perf_counter()
     records: list[dict] = []
     reads = (r for f in files for r in read_file(f, cfg.reader))
-    with tqdm(total=len(files), desc="read+filter", unit="file", leave=False) as bar:
+    with progress_bar(total=len(files), desc="read+filter", unit="file", leave=False) as bar:
         seen_files: set[str] = set()
         for batch in batched(reads, cfg.reader.batch_size):
             records += phase_a(batch, cfg, lid, stats)
@@ -128,7 +128,7 @@ def run_local(cfg: CurationConfig) -> CurationResult:
     t2 = time.perf_counter()
     phase_b = PhaseB(cfg, model)
     keys, sigs = [], []
-    for batch in tqdm(
+    for batch in progress_bar(
         list(batched(survivors, cfg.reader.batch_size)), desc="quality+minhash", leave=False
     ):
         _, ehash, sig = phase_b(batch)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from tqdm import tqdm
 
 from compass.data.shards.config import ShardsConfig
 from compass.data.shards.format import (
@@ -28,6 +27,7 @@ from compass.data.shards.format import (
     tokens_path,
 )
 from compass.utils.io import atomic_write_json
+from compass.utils.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def tokenize_curated(
     codes: dict[str, dict[str, int]] = {"lang": {}, "domain": {}}
     counts = {"read": 0, "kept": 0, "too_short": 0, "empty": 0}
     max_id, held = -1, []
-    bar = tqdm(desc="tokenize", unit="doc", mininterval=2.0)
+    bar = progress_bar(desc="tokenize", unit="doc", mininterval=2.0)
     for data in _read_rows(files, config.batch_docs):
         rows = [dict(zip(data, vals)) for vals in zip(*data.values())]
         counts["read"] += len(rows)
