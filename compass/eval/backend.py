@@ -12,6 +12,15 @@ from typing import Protocol
 from compass.inference.params import SamplingParams
 
 
+class ModelLoadError(ValueError):
+    """A model argument that cannot be opened; the message names it and what to pass instead."""
+
+
+class Unsupported(RuntimeError):
+    """This backend cannot serve a kind of request (e.g. log-likelihoods from an endpoint that
+    returns no log-probabilities); the harness skips the task and reports why."""
+
+
 class Backend(Protocol):
     def loglikelihood(self, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]: ...
 
@@ -69,10 +78,10 @@ class EngineBackend:
         # Kept for inspection: byte-fallback pieces decode differently across tokenizer libraries
         # (HF replaces a whole invalid byte run, SentencePiece only the invalid bytes).
         self.last_token_ids = [o.token_ids for o in outs]
-        return [_cut(o.text, until) for o, (_, until, _) in zip(outs, requests)]
+        return [cut_until(o.text, until) for o, (_, until, _) in zip(outs, requests)]
 
 
-def _cut(text: str, until: list[str]) -> str:
+def cut_until(text: str, until: list[str]) -> str:
     for s in until:
         if s and s in text:
             text = text.split(s)[0]

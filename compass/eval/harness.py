@@ -11,9 +11,10 @@ from typing import Any
 from tqdm import tqdm
 
 from compass.eval.answers import extract, is_correct
-from compass.eval.backend import Backend
+from compass.eval.backend import Backend, Unsupported
 from compass.eval.metrics import mc_scores, mean_stderr
-from compass.eval.tasks import GenItem, MCItem, TaskSpec, load_items
+from compass.eval.tasks import GenItem, MCItem, TaskSpec, load_fewshot, load_items
+from compass.eval.templates import is_jinja
 
 log = logging.getLogger(__name__)
 
@@ -26,35 +27,49 @@ class TaskResult:
     metrics: dict[str, float]  # metric -> value, and metric_stderr
     by_lang: dict[str, dict[str, float]] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
+    skipped: str = ""  # why this backend could not score the task; "" = scored
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "task": self.task,
             "kind": self.kind,
             "n": self.n,
             "metrics": self.metrics,
             "by_lang": self.by_lang,
         }
+        return {**out, "skipped": self.skipped} if self.skipped else out
 
 
-def _target(item: MCItem | GenItem, spec: TaskSpec) -> str:
+def _target(item: MCItem | GenItem) -> str:
     return item.choices[item.gold] if isinstance(item, MCItem) else item.answer
 
 
-def build_context(spec: TaskSpec, items: list, i: int, seed: int = 1234) -> str:
-    """The prompt for item i, preceded by ``num_fewshot`` other items with their answers."""
-    body = spec.template.format(prompt=items[i].prompt)
+def _text(spec: TaskSpec, item: MCItem | GenItem) -> str:
+    # A Jinja template was rendered over the whole record when the item was read.
+    return item.prompt if is_jinja(spec.template) else spec.template.format(prompt=item.prompt)
+
+
+def _shots(spec: TaskSpec, items: list, i: int, pool: list | None, seed: int) -> list:
+    """``num_fewshot`` examples other than item i, in its language where the pool has it."""
+    if pool is None:
+        cands = [items[j] for j in range(len(items)) if j != i]
+    else:  # a separate file: leave out a copy of the item itself (a dev split may hold it)
+        me = (items[i].prompt, _target(items[i]))
+        cands = [it for it in pool if (it.prompt, _target(it)) != me]
+    same_lang = [it for it in cands if it.lang == items[i].lang]
+    cands = same_lang if same_lang or pool is None else cands
+    rng = random.Random(seed * 1_000_003 + i)
+    return rng.sample(cands, min(spec.num_fewshot, len(cands)))
+
+
+def build_context(spec: TaskSpec, items: list, i: int, pool: list | None = None) -> str:
+    """The prompt for item i, preceded by ``num_fewshot`` examples with their answers, drawn from
+    ``pool`` (the few-shot file's items) or else the task's other items."""
+    body = _text(spec, items[i])
     if spec.num_fewshot <= 0:
         return body
-    rng = random.Random(seed * 1_000_003 + i)
-    pool = [j for j in range(len(items)) if j != i and items[j].lang == items[i].lang]
-    shots = rng.sample(pool, min(spec.num_fewshot, len(pool)))
-    parts = [
-        spec.template.format(prompt=items[j].prompt)
-        + spec.target_delimiter
-        + _target(items[j], spec)
-        for j in shots
-    ]
+    shots = _shots(spec, items, i, pool, spec.fewshot_seed)
+    parts = [_text(spec, it) + spec.target_delimiter + _target(it) for it in shots]
     return spec.fewshot_separator.join([*parts, body])
 
 
@@ -74,12 +89,16 @@ def _aggregate(per_item: list[dict[str, float]], langs: list[str], names: list[s
 
 
 def run_mc(
-    spec: TaskSpec, items: list[MCItem], backend: Backend, limit: int | None = None
+    spec: TaskSpec,
+    items: list[MCItem],
+    backend: Backend,
+    limit: int | None = None,
+    pool: list | None = None,
 ) -> TaskResult:
     items = items[:limit] if limit else items
     requests, owners = [], []
     for i, item in enumerate(items):
-        ctx = build_context(spec, items, i)
+        ctx = build_context(spec, items, i, pool)
         for c in item.choices:
             requests.append((ctx, spec.target_delimiter + c))
             owners.append(i)
@@ -97,11 +116,15 @@ def run_mc(
 
 
 def run_gen(
-    spec: TaskSpec, items: list[GenItem], backend: Backend, limit: int | None = None
+    spec: TaskSpec,
+    items: list[GenItem],
+    backend: Backend,
+    limit: int | None = None,
+    pool: list | None = None,
 ) -> TaskResult:
     items = items[:limit] if limit else items
     requests = [
-        (build_context(spec, items, i), spec.stop, spec.max_tokens) for i in range(len(items))
+        (build_context(spec, items, i, pool), spec.stop, spec.max_tokens) for i in range(len(items))
     ]
     outputs = backend.generate_until(requests)
     ids = getattr(backend, "last_token_ids", None) or [None] * len(outputs)
@@ -125,11 +148,18 @@ def run_gen(
 
 
 def evaluate(specs: list[TaskSpec], backend: Backend, limit: int | None = None) -> list[TaskResult]:
+    """Every task through ``backend``; a task the backend cannot score (an endpoint without
+    log-probabilities for a multiple-choice task) comes back marked skipped, with the reason."""
     results = []
     for spec in tqdm(specs, desc="tasks", unit="task", disable=len(specs) < 2):
         items = load_items(spec)
         run = run_mc if spec.kind == "mc" else run_gen
-        res = run(spec, items, backend, limit)
+        try:
+            res = run(spec, items, backend, limit, load_fewshot(spec))
+        except Unsupported as e:
+            log.warning("task '%s' skipped: %s", spec.name, e)
+            results.append(TaskResult(spec.name, spec.kind, 0, {}, skipped=str(e)))
+            continue
         main = "acc" if spec.kind == "mc" else "exact_match"
         log.info(
             "%-24s n=%-5d %s=%.3f ± %.3f",

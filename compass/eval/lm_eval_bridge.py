@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from compass.eval.tasks import MCItem, TaskSpec, load_items
+from compass.eval.templates import is_jinja
 
 _UTILS = '''"""Written by compass.eval.lm_eval_bridge: the answer check of Compass's own harness."""
 from compass.eval.answers import extract, is_correct
@@ -41,7 +42,10 @@ def write_task(spec: TaskSpec, out_dir: str | Path) -> Path:
                 meta = {k: it.meta[k] for k in ("answer_minor", "currency") if k in it.meta}
                 rec = {"prompt": it.prompt, "answer": it.answer, "meta": meta}
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    text = spec.template.replace("{prompt}", "{{prompt}}")
+    # A Jinja template was rendered into each item's prompt when the items were read.
+    text = (
+        "{{prompt}}" if is_jinja(spec.template) else spec.template.replace("{prompt}", "{{prompt}}")
+    )
     lines = [
         f"task: {spec.name}",
         "dataset_path: json",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from compass.eval.records import TaskFileError, read_records
+from compass.eval.templates import is_jinja, render, render_choices, render_target
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +32,18 @@ class TaskSpec:
     answer_field: str = "answer"
     lang_field: str = "lang"
     # How the prompt becomes the context; lm-eval's default shape: "{prompt}" + delimiter + choice.
+    # Jinja over the record's fields (lm-eval's doc_to_text) also works: "{{context}}\nQ: ..."; then
+    # prompt_field is not read. compass.eval.templates has the rules.
     template: str = "{prompt}"
+    choices_template: str | list[str] = ""  # lm-eval's doc_to_choice; "" = choices_field
+    target_template: str = ""  # lm-eval's doc_to_target; "" = answer_field
     target_delimiter: str = " "
     num_fewshot: int = 0
     fewshot_separator: str = "\n\n"
+    # Few-shot examples come from this file (same schema, format and templates as ``path``; a
+    # train or dev split) when set, else from the task's other items; sampled with this seed.
+    fewshot_path: str = ""
+    fewshot_seed: int = 1234
     # Generative tasks: stop sequences, new-token cap and how to pull the answer out of the output.
     stop: list[str] = field(default_factory=lambda: ["\n\n"])
     max_tokens: int = 64
@@ -73,27 +82,46 @@ def _field(rec: dict, name: str, where: str) -> Any:
     return rec[name]
 
 
+def _prompt(spec: TaskSpec, rec: dict, where: str) -> str:
+    if is_jinja(spec.template):
+        return render(spec.template, rec, where)
+    return str(_field(rec, spec.prompt_field, where))
+
+
+def _answer(spec: TaskSpec, rec: dict, where: str) -> Any:
+    if spec.target_template:
+        return render_target(spec.target_template, rec, where)
+    return _field(rec, spec.answer_field, where)
+
+
+def _gold(value: Any, choices: list[str]) -> Any:
+    """An answer key as an index: an int, a digit string, a choice's text or a letter."""
+    if isinstance(value, str):
+        key = value.strip()
+        if key.isdigit():
+            return int(key)
+        if key in choices:
+            return choices.index(key)
+        if len(key) == 1 and key.isalpha():
+            return ord(key.upper()) - ord("A")  # answer keys written as letters
+    return value
+
+
 def _mc_item(spec: TaskSpec, rec: dict, where: str) -> MCItem:
-    choices = _field(rec, spec.choices_field, where)
+    if spec.choices_template:
+        choices = render_choices(spec.choices_template, rec, where)
+    else:
+        choices = _field(rec, spec.choices_field, where)
+    what = "target_template" if spec.target_template else f"field '{spec.answer_field}'"
     if not isinstance(choices, list) or not choices:
         raise TaskFileError(f"{where}: field '{spec.choices_field}' must be a non-empty list")
-    gold = _field(rec, spec.answer_field, where)
-    if isinstance(gold, str) and gold.strip().isdigit():
-        gold = int(gold)
-    elif isinstance(gold, str) and len(gold.strip()) == 1 and gold.strip().isalpha():
-        gold = ord(gold.strip().upper()) - ord("A")  # answer keys written as letters
-    if not isinstance(gold, int) or not 0 <= gold < len(choices):
+    choices = [str(c) for c in choices]
+    gold = _gold(_answer(spec, rec, where), choices)
+    if isinstance(gold, bool) or not isinstance(gold, int) or not 0 <= gold < len(choices):
         raise TaskFileError(
-            f"{where}: field '{spec.answer_field}'={gold!r} is not an index into the "
-            f"{len(choices)} choices"
+            f"{where}: {what}={gold!r} is not an index into the {len(choices)} choices"
         )
-    return MCItem(
-        str(_field(rec, spec.prompt_field, where)),
-        [str(c) for c in choices],
-        gold,
-        str(rec.get(spec.lang_field, "")),
-        rec,
-    )
+    return MCItem(_prompt(spec, rec, where), choices, gold, str(rec.get(spec.lang_field, "")), rec)
 
 
 def _records(spec: TaskSpec):
@@ -132,8 +160,8 @@ def load_items(spec: TaskSpec) -> list[MCItem | GenItem]:
         else:
             items.append(
                 GenItem(
-                    str(_field(rec, spec.prompt_field, where)),
-                    str(_field(rec, spec.answer_field, where)),
+                    _prompt(spec, rec, where),
+                    str(_answer(spec, rec, where)),
                     str(rec.get(spec.lang_field, "")),
                     rec,
                 )
@@ -168,3 +196,14 @@ def builtin_suite(eval_dir: str | Path) -> list[TaskSpec]:
         kind = "mc" if first.get("type", "mc") == "mc" else "gen"
         specs.append(TaskSpec(name=f.stem, path=str(f), kind=kind, stop=["\n"], max_tokens=24))
     return specs
+
+
+def load_fewshot(spec: TaskSpec) -> list[MCItem | GenItem] | None:
+    """The examples of ``fewshot_path`` (read like the task file); None = the task's own items."""
+    if not spec.fewshot_path or spec.num_fewshot <= 0:
+        return None
+    from dataclasses import replace
+
+    return load_items(
+        replace(spec, name=f"{spec.name} (few-shot)", path=spec.fewshot_path, items_per_lang=0)
+    )
