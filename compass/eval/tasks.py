@@ -108,6 +108,7 @@ def _gold(value: Any, choices: list[str]) -> Any:
 
 
 def _mc_item(spec: TaskSpec, rec: dict, where: str) -> MCItem:
+    prompt = _prompt(spec, rec, where)  # lm-eval's order: text, choices, target
     if spec.choices_template:
         choices = render_choices(spec.choices_template, rec, where)
     else:
@@ -121,7 +122,7 @@ def _mc_item(spec: TaskSpec, rec: dict, where: str) -> MCItem:
         raise TaskFileError(
             f"{where}: {what}={gold!r} is not an index into the {len(choices)} choices"
         )
-    return MCItem(_prompt(spec, rec, where), choices, gold, str(rec.get(spec.lang_field, "")), rec)
+    return MCItem(prompt, choices, gold, str(rec.get(spec.lang_field, "")), rec)
 
 
 def _records(spec: TaskSpec):

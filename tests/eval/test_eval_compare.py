@@ -107,3 +107,29 @@ def test_two_hf_models_one_table_and_a_broken_one(tiny_hf_models, tmp_path, caps
     assert (out / "results.png").stat().st_size > 0
     err = [line for line in capsys.readouterr().err.splitlines() if "compass eval:" in line]
     assert len(err) == 1 and "model 'broken' failed" in err[0] and "hf:DIR" in err[0]
+
+
+def test_suite_scores_a_checkpoint_and_its_export_alike(micro_artifacts, tmp_path):
+    """One suite file, one command: the Compass checkpoint and its HF export side by side give
+    the same scores (the hf: backend encodes requests as the engine does)."""
+    from compass.cli import main
+
+    eval_dir = micro_artifacts["data"] / "eval"
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        f"""
+out: {tmp_path / "out"}
+max_tokens: 8
+models:
+  - compass={micro_artifacts["ckpt"]}
+  - export=hf:{micro_artifacts["hf"]}
+tasks:
+  - {{name: review, path: {eval_dir / "review_understanding.jsonl"}, filters: {{lang: en}}}}
+  - {{name: numbers, path: {eval_dir / "numerical_reasoning.jsonl"}, kind: gen, stop: ["\\n"]}}
+"""
+    )
+    assert main(["eval", "--suite", str(suite)]) == 0
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [r["task"] for r in res["compass"]] == ["review", "numbers"]
+    for a, b in zip(res["compass"], res["export"]):
+        assert a["metrics"] == b["metrics"] and a["n"] == b["n"] > 0
