@@ -1,9 +1,9 @@
 """FSDP2 (``fully_shard``) applied from outside the model.
 
 Each transformer block is its own FSDP unit (its parameters are gathered just before it runs and
-freed after), then the root takes the embeddings, final norm and LM head. Expert parallelism
-would shard ``layers[i].moe.experts`` over a second mesh dimension here; the model code stays as
-it is.
+freed after), then the root takes the embeddings, final norm and LM head. Under the parallel
+engine (``engine.py``) the same units shard over the mesh's ``dp_shard`` dimension only, after
+expert parallel has cut the routed experts; the model code stays as it is.
 """
 
 from __future__ import annotations
@@ -63,3 +63,14 @@ def shard_from_rank0(model: nn.Module, info: DistInfo, mixed_precision: bool = F
         opts = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
         set_model_state_dict(model, full, options=opts)
     return model
+
+
+def shard_blocks(module: nn.Module, mesh) -> nn.Module:
+    """FSDP2 over ``mesh`` (the ``dp_shard`` dimension of the parallel engine's mesh): each block
+    its own unit, the rest (embedding, norm, head of a pipeline stage) the root's."""
+    from compass.model.transformer import Block
+
+    for block in [m for m in module.modules() if isinstance(m, Block)]:
+        fully_shard(block, mesh=mesh)
+    fully_shard(module, mesh=mesh)
+    return module

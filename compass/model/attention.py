@@ -32,6 +32,15 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(d, self.n_kv_heads * self.head_dim, bias=False)
         self.o_proj = nn.Linear(self.n_heads * self.head_dim, d, bias=False)
 
+    def project(self, x_BTD: torch.Tensor, cos_sin: tuple[torch.Tensor, torch.Tensor]):
+        """Queries, keys and values, heads first, RoPE applied (context parallel reuses this)."""
+        B, T, _ = x_BTD.shape
+        q_BHTd = self.q_proj(x_BTD).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
+        k_BKTd = self.k_proj(x_BTD).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        v_BKTd = self.v_proj(x_BTD).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        cos, sin = cos_sin
+        return apply_rope(q_BHTd, cos, sin), apply_rope(k_BKTd, cos, sin), v_BKTd
+
     def forward(
         self,
         x_BTD: torch.Tensor,
@@ -41,11 +50,7 @@ class Attention(nn.Module):
         cache=None,
     ) -> torch.Tensor:
         B, T, _ = x_BTD.shape
-        q_BHTd = self.q_proj(x_BTD).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
-        k_BKTd = self.k_proj(x_BTD).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
-        v_BKTd = self.v_proj(x_BTD).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
-        cos, sin = cos_sin
-        q_BHTd, k_BKTd = apply_rope(q_BHTd, cos, sin), apply_rope(k_BKTd, cos, sin)
+        q_BHTd, k_BKTd, v_BKTd = self.project(x_BTD, cos_sin)
         if cache is not None:
             k_BKTd, v_BKTd, cache_mask_BTS = cache.update(
                 self.layer_idx, k_BKTd, v_BKTd, positions_BT

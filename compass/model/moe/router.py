@@ -48,12 +48,17 @@ class Router(nn.Module):
         self.n_experts, self.top_k, self.renormalize = n_experts, top_k, renormalize
         self.weight = nn.Parameter(torch.empty(n_experts, d_model))
 
-    def forward(self, x_ND: torch.Tensor, token_mask_N: torch.Tensor | None = None) -> Routing:
+    def route(self, x_ND: torch.Tensor):
+        """Float32 logits and probabilities, and each token's top-k weights and experts."""
         logits_NE = x_ND.float() @ self.weight.float().t()
         probs_NE = torch.softmax(logits_NE, dim=-1)
         weights_Nk, experts_Nk = torch.topk(probs_NE, self.top_k, dim=-1)
         if self.renormalize:
             weights_Nk = weights_Nk / weights_Nk.sum(-1, keepdim=True)
+        return logits_NE, probs_NE, weights_Nk, experts_Nk
+
+    def forward(self, x_ND: torch.Tensor, token_mask_N: torch.Tensor | None = None) -> Routing:
+        logits_NE, probs_NE, weights_Nk, experts_Nk = self.route(x_ND)
         # Padding tokens are routed (their outputs are discarded) but must not skew the losses.
         if token_mask_N is not None:
             keep = token_mask_N.bool()

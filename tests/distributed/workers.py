@@ -1,0 +1,81 @@
+"""Spawned gloo processes for the parallel tests: a launcher and the parallel training run."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from safetensors.torch import load_file, save_file
+
+from compass.distributed.engine import ParallelEngine
+from compass.distributed.layout import ParallelConfig
+from compass.distributed.mesh import build_mesh
+from compass.distributed.state import full_state_dict
+from compass.model import CompassModel
+from compass.model.config import ModelConfig
+from compass.train.config import TrainConfig
+from compass.train.optim import build_adamw
+from compass.train.schedule import coef_at, lr_at
+from tests.reference.train_loop import micro_batches
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _entry(rank: int, world: int, port: int, fn, args, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        result = fn(*args)
+        if rank == 0 and result is not None:
+            records, state = result
+            save_file(state, f"{out}/state.safetensors")
+            Path(f"{out}/records.json").write_text(json.dumps(records))
+    finally:
+        dist.destroy_process_group()
+
+
+def spawn(fn, world: int, *args):
+    """Run ``fn(*args)`` on ``world`` gloo ranks; rank 0's (records, state) come back."""
+    with tempfile.TemporaryDirectory() as out:
+        mp.spawn(_entry, args=(world, _free_port(), fn, args, out), nprocs=world, join=True)
+        return json.loads(Path(f"{out}/records.json").read_text()), load_file(
+            f"{out}/state.safetensors"
+        )
+
+
+def train_parallel(layout: dict, model_cfg: dict, train_cfg: dict, steps: int, n_micro: int,
+                   batch: int, seq: int, packed: bool):  # fmt: skip
+    pc, cfg = ParallelConfig(**layout), TrainConfig(**train_cfg)
+    mcfg = ModelConfig(**model_cfg)
+    mesh = build_mesh(pc, "cpu")
+    model = CompassModel(mcfg)
+    model.init_weights(seed=0)
+    accum = n_micro // mesh.data_world
+    engine = ParallelEngine(model, pc, mesh, accum, seq)
+    optim = build_adamw(engine.module, cfg)
+    lo = mesh.data_rank * accum
+    records = []
+    for step in range(steps):
+        for g in optim.param_groups:
+            g["lr"] = lr_at(step, cfg)
+        alpha, beta = coef_at(step, cfg, cfg.aux_coef), coef_at(step, cfg, cfg.z_coef)
+        mine = micro_batches(step, n_micro, batch, seq, mcfg.vocab_size, packed)[lo : lo + accum]
+        stats = engine.forward_backward(mine, alpha, beta)
+        engine.reduce_gradients()
+        engine.clip_gradients(cfg.grad_clip)
+        optim.step()
+        optim.zero_grad(set_to_none=True)
+        stats["counts"] = stats.pop("counts_LE").tolist()
+        records.append(stats)
+    return records, full_state_dict(engine)
