@@ -3,13 +3,15 @@
 The peers a user has on disk (and Compass's own HF export) are scored with the same request
 encoding as the Compass engine (:func:`compass.eval.backend.encode_pair`, lm-eval's rules), so
 ``hf:``, the engine and lm-eval's ``hf`` model agree item by item. Log-likelihoods run in batches
-sorted by length (little padding), right-padded with an attention mask; requests whose model input
-is identical (one-token continuations of one context: lettered multiple choice) share one forward,
-as lm-eval's logits cache does. float32 on CPU, bfloat16 on a GPU that has it.
+sorted by length (little padding), left-padded with an attention mask so that only the
+continuation's positions reach the vocabulary projection; requests whose model input is identical
+(one-token continuations of one context: lettered multiple choice) share one forward, as lm-eval's
+logits cache does. float32 on CPU, bfloat16 on a GPU that has it.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from pathlib import Path
 
@@ -71,6 +73,8 @@ class HFBackend:
         prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
         self.prefix_id = prefix if prefix is not None else 0  # lm-eval's empty-context token
         self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else self.prefix_id
+        params = inspect.signature(self.model.forward).parameters
+        self._keeps_logits = "logits_to_keep" in params
 
     # -- log-likelihood -------------------------------------------------------------------------
 
@@ -85,31 +89,41 @@ class HFBackend:
 
     def loglikelihood(self, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]:
         inputs = self._inputs(requests)
-        unique = sorted({inp for inp, _ in inputs}, key=lambda t: (-len(t), t))
-        results: list[tuple[float, bool] | None] = [None] * len(inputs)
         users: dict[tuple[int, ...], list[int]] = {}
         for k, (inp, _) in enumerate(inputs):
             users.setdefault(inp, []).append(k)
+        unique = sorted(users, key=lambda t: (-len(t), t))
+        results: list[tuple[float, bool]] = [(0.0, False)] * len(inputs)
         for start in range(0, len(unique), self.batch_size):
             batch = unique[start : start + self.batch_size]
-            logprobs = self._forward(batch)
+            tails = [max(len(inputs[k][1]) for k in users[inp]) for inp in batch]
+            logprobs = self._forward(batch, max(tails))
             for row, inp in enumerate(batch):
                 for k in users[inp]:
-                    results[k] = self._score(logprobs[row, : len(inp)], inputs[k][1])
-        return results  # type: ignore[return-value]
+                    results[k] = self._score(logprobs[row], inputs[k][1])
+        return results
 
     @torch.inference_mode()
-    def _forward(self, batch: list[tuple[int, ...]]) -> torch.Tensor:
-        """Log-softmax over the vocabulary for each right-padded row, float32 on the CPU."""
+    def _forward(self, batch: list[tuple[int, ...]], keep: int) -> torch.Tensor:
+        """Log-softmax over the vocabulary at the last ``keep`` positions of each row.
+
+        Rows are left-padded (masked, with positions counted from each row's first real token),
+        so the continuation of every row sits in the same last columns: only those reach the
+        vocabulary projection and the softmax, the bulk of the cost for a large vocabulary."""
         width = len(batch[0])  # sorted longest first
         ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
         for row, inp in enumerate(batch):
-            ids[row, : len(inp)] = torch.tensor(inp)
-            mask[row, : len(inp)] = 1
+            ids[row, width - len(inp) :] = torch.tensor(inp)
+            mask[row, width - len(inp) :] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        kwargs = {"logits_to_keep": keep} if self._keeps_logits else {}
         logits = self.model(
-            input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
-        ).logits
+            input_ids=ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            position_ids=positions.to(self.device),
+            **kwargs,
+        ).logits[:, -keep:]
         return torch.log_softmax(logits.float(), dim=-1).cpu()
 
     @staticmethod
