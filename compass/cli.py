@@ -14,33 +14,23 @@ import sys
 from compass.config import ConfigError
 from compass.utils.logging import setup_logging
 
-# name -> (module with register(), one-line help, issue that builds it)
-STAGES: dict[str, tuple[str, str, int]] = {
-    "data": ("compass.data.cli", "generate, curate and tokenise data", 4),
-    "tokenizer": ("compass.tokenizer.cli", "train, export and evaluate the SEA tokenizer", 3),
-    "model": ("compass.model.cli", "inspect a model recipe (parameter counts)", 2),
-    "pretrain": ("compass.pretrain.cli", "pretraining: main, anneal, long-context", 5),
-    "sft": ("compass.sft.cli", "supervised fine-tuning (two stages, hybrid reasoning)", 6),
-    "reward": ("compass.reward.cli", "reward models, weight averaging, Best-of-N", 7),
-    "dpo": ("compass.dpo.cli", "online DPO", 7),
-    "quantize": ("compass.quant.cli", "FP8 / AWQ-INT4 weight quantization", 8),
-    "export": ("compass.export.cli", "export a checkpoint (Hugging Face, GGUF)", 2),
-    "import": ("compass.export.import_cli", "import a Hugging Face Qwen2-MoE checkpoint", 2),
-    "serve": ("compass.serve.cli", "OpenAI-compatible API and web portal", 9),
-    "chat": ("compass.inference.cli", "interactive terminal chat", 8),
-    "eval": ("compass.eval.cli", "evaluation suite", 10),
-    "run": ("compass.pipeline.cli", "the whole pipeline in one command", 11),
+# name -> the module whose register(subparsers) adds the stage's command
+STAGES: dict[str, str] = {
+    "data": "compass.data.cli",
+    "tokenizer": "compass.tokenizer.cli",
+    "model": "compass.model.cli",
+    "pretrain": "compass.pretrain.cli",
+    "sft": "compass.sft.cli",
+    "reward": "compass.reward.cli",
+    "dpo": "compass.dpo.cli",
+    "quantize": "compass.quant.cli",
+    "export": "compass.export.cli",
+    "import": "compass.export.import_cli",
+    "serve": "compass.serve.cli",
+    "chat": "compass.inference.cli",
+    "eval": "compass.eval.cli",
+    "run": "compass.pipeline.cli",
 }
-
-
-def _not_built(name: str, issue: int):
-    def run(args: argparse.Namespace) -> int:
-        logging.getLogger("compass").error(
-            "stage '%s' is not built yet (tracked in issue #%d); nothing was run", name, issue
-        )
-        return 2
-
-    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,16 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="stage", metavar="STAGE")
-    for name, (module, help_, issue) in STAGES.items():
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name is None or not module.startswith(e.name):
-                raise
-            p = sub.add_parser(name, help=f"{help_} [not built yet]")
-            p.set_defaults(func=_not_built(name, issue))
-            continue
-        mod.register(sub)
+    for module in STAGES.values():
+        importlib.import_module(module).register(sub)
     return parser
 
 

@@ -6,11 +6,12 @@ import argparse
 
 from compass.utils.cli import register_group
 
+# sub-command -> the module whose register(subparsers) adds it
 SUBCOMMANDS = {
-    "generate": ("compass.data.synth.cli", "generate the built-in multilingual e-commerce corpus"),
-    "curate": ("compass.data.curation.cli", "curate raw documents: LID, filters, quality, dedup"),
-    "tokenize": ("compass.data.shards.cli", "tokenise curated data into training shards"),
-    "sft": ("compass.sft.data_cli", "generate and select instruction data"),
+    "generate": "compass.data.synth.cli",
+    "curate": "compass.data.curation.cli",
+    "tokenize": "compass.data.shards.cli",
+    "sft": "compass.sft.data_cli",
 }
 
 

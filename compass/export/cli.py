@@ -6,9 +6,10 @@ import argparse
 
 from compass.utils.cli import register_group
 
+# sub-command -> the module whose register(subparsers) adds it
 SUBCOMMANDS = {
-    "hf": ("compass.export.hf_cli", "a Hugging Face Qwen2-MoE directory (transformers, vLLM)"),
-    "gguf": ("compass.export.gguf_cli", "a GGUF file for llama.cpp"),
+    "hf": "compass.export.hf_cli",
+    "gguf": "compass.export.gguf_cli",
 }
 
 

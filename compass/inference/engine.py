@@ -26,7 +26,8 @@ from compass.inference.runner import ModelRunner
 from compass.inference.sampler import Sampler
 from compass.inference.scheduler import Scheduler
 from compass.inference.scoring import Scorer
-from compass.inference.text import encode, eos_ids, load_tokenizer
+from compass.inference.text import encode, eos_ids
+from compass.tokenizer import load_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -287,11 +288,8 @@ class Engine:
 
 def _load_any(path: str | Path, dtype: torch.dtype) -> nn.Module:
     from compass.model.io import load_model
+    from compass.quant import is_quantized, load_quantized
 
-    try:
-        from compass.quant import is_quantized, load_quantized
-    except ImportError:
-        return load_model(path, dtype=dtype)
     if is_quantized(path):
         return load_quantized(path)
     return load_model(path, dtype=dtype)

@@ -81,7 +81,7 @@ class EngineBackend:
         return render_chat(self.tok, messages, enable_thinking)
 
     def reasoning_parser(self, prompt_ids: list[int], enable_thinking: bool, stop: list[str]):
-        return _ThinkParser(self.engine, prompt_ids, stop)
+        return ThinkParser(self.engine.tokenizer, self.engine.eos_ids, prompt_ids, stop)
 
     def add(self, request_id: str, prompt_ids: list[int], params: GenParams) -> None:
         sp = SamplingParams(
@@ -128,16 +128,17 @@ class EngineBackend:
         return [None if lp is None else self._logprob(lp) for lp in out]
 
 
-class _ThinkParser:
-    """The engine's id-based think split (robust to decoders that drop special tokens)."""
+class ThinkParser:
+    """The backend's ``reasoning_parser``: the engine's id-based think split (robust to decoders
+    that drop special tokens) over the stream of one answer."""
 
-    def __init__(self, engine: Engine, prompt_ids: list[int], stop: list[str]):
-        self.engine = engine
-        self.splitter = ThinkSplitter(engine.tokenizer, prompt_ids, stop)
+    def __init__(self, tokenizer, eos_ids: set[int], prompt_ids: list[int], stop: list[str]):
+        self.eos_ids = eos_ids
+        self.splitter = ThinkSplitter(tokenizer, prompt_ids, stop)
 
     def feed(self, delta: Delta) -> tuple[str, str]:
         ids = delta.token_ids
-        if delta.finished and ids and ids[-1] in self.engine.eos_ids:
+        if delta.finished and ids and ids[-1] in self.eos_ids:
             ids = ids[:-1]  # EOS ends the answer; it is not part of it
         return self.splitter.feed(ids)
 

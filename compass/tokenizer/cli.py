@@ -6,9 +6,10 @@ import argparse
 
 from compass.utils.cli import register_group
 
+# sub-command -> the module whose register(subparsers) adds it
 SUBCOMMANDS = {
-    "train": ("compass.tokenizer.train_cli", "train the SEA tokenizer and export it for HF"),
-    "eval": ("compass.tokenizer.eval_cli", "compression per language vs baseline tokenizers"),
+    "train": "compass.tokenizer.train_cli",
+    "eval": "compass.tokenizer.eval_cli",
 }
 
 

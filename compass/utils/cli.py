@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -41,30 +42,13 @@ def save_resolved(recipe: Recipe, out_dir: str | Path) -> Path:
 
 
 def register_group(
-    sub: argparse._SubParsersAction, name: str, help_: str, children: dict[str, tuple[str, str]]
+    sub: argparse._SubParsersAction, name: str, help_: str, children: dict[str, str]
 ) -> None:
     """A stage with sub-commands (``compass data generate|curate|tokenize``), each in its own module.
 
-    ``children`` maps sub-command -> (module exposing ``register(subparsers)``, help). A module not
-    written yet gives a sub-command that says so and exits non-zero.
+    ``children`` maps sub-command -> the module exposing ``register(subparsers)``.
     """
-    import importlib
-    import logging
-
     parser = sub.add_parser(name, help=help_)
     group = parser.add_subparsers(dest=f"{name}_cmd", metavar="CMD", required=True)
-    for child, (module, child_help) in children.items():
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name is None or not module.startswith(e.name):
-                raise
-
-            def not_built(args: argparse.Namespace, _c: str = f"{name} {child}") -> int:
-                logging.getLogger("compass").error("'compass %s' is not built yet", _c)
-                return 2
-
-            p = group.add_parser(child, help=f"{child_help} [not built yet]")
-            p.set_defaults(func=not_built)
-            continue
-        mod.register(group)
+    for module in children.values():
+        importlib.import_module(module).register(group)

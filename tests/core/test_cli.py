@@ -1,4 +1,4 @@
-"""The console entry point: stage list, --dry-run, resolved config, unbuilt stages exit non-zero."""
+"""The console entry point: stage list, --dry-run, resolved config, errors for people."""
 
 import json
 

@@ -1,10 +1,13 @@
 """A scripted fake engine for the HTTP layer's tests (the real engine is tested end to end in
-test_serve_engine_e2e.py). One character = one token; replies are fixed per think mode."""
+test_serve_engine_e2e.py). One character = one token, except ``<think>`` and ``</think>``, which
+are one special token each as in the Compass tokenizer; replies are fixed per think mode. The
+reasoning split is the real engine's (``ThinkParser`` over ``inference.reasoning.ThinkSplitter``)."""
 
 from __future__ import annotations
 
 import math
 import random
+import re
 import time
 
 import pytest
@@ -13,16 +16,20 @@ from fastapi.testclient import TestClient
 from compass.serve.app import create_app
 from compass.serve.backend import Delta, GenParams, TokenLogprob
 from compass.serve.config import ServeConfig
-from compass.serve.reasoning import TextReasoningParser
+from compass.serve.engine_adapter import ThinkParser
 
 THINK_REPLY = "<think>คิดก่อน: 2+2</think>คำตอบคือ 4"
 PLAIN_REPLY = "Xin chào! 你好 สวัสดี"
+SPECIALS = {0x2FFF0: "<think>", 0x2FFF1: "</think>"}
+SPECIAL_IDS = {text: i for i, text in SPECIALS.items()}
 
 
 class FakeBackend:
     model_name = "fake-model"
     max_model_len = 4096
     vocab_size = 0x30000
+    eos_id = 0
+    think_start_id, think_end_id = SPECIAL_IDS["<think>"], SPECIAL_IDS["</think>"]
 
     def __init__(self, step_delay_s: float = 0.0, reply: str | None = None):
         self.step_delay_s = step_delay_s
@@ -32,10 +39,13 @@ class FakeBackend:
         self.aborted: list[str] = []
 
     def encode(self, text: str) -> list[int]:
-        return [ord(c) for c in text]
+        parts = re.split("(</?think>)", text)
+        return [i for p in parts for i in ([SPECIAL_IDS[p]] if p in SPECIAL_IDS else map(ord, p))]
 
-    def decode(self, ids: list[int]) -> str:
-        return "".join(chr(i) for i in ids)
+    def decode(self, ids: list[int], skip_special: bool = False) -> str:
+        return "".join(
+            ("" if skip_special else SPECIALS[i]) if i in SPECIALS else chr(i) for i in ids
+        )
 
     def render_chat(self, messages: list[dict], enable_thinking: bool) -> list[int]:
         if any(m["role"] not in ("system", "user", "assistant", "tool") for m in messages):
@@ -44,7 +54,7 @@ class FakeBackend:
         return self.encode(text + ("\x01" if enable_thinking else ""))
 
     def reasoning_parser(self, prompt_ids, enable_thinking, stop):
-        return TextReasoningParser(enable_thinking)
+        return ThinkParser(self, {self.eos_id}, prompt_ids, stop)
 
     def add(self, request_id: str, prompt_ids: list[int], params: GenParams) -> None:
         thinking = prompt_ids[-1] == 1
@@ -59,7 +69,7 @@ class FakeBackend:
         else:
             stopped = False
         self.active[request_id] = {
-            "left": reply,
+            "left": self.encode(reply),
             "p": params,
             "n": len(prompt_ids),
             "out": 0,
@@ -80,15 +90,13 @@ class FakeBackend:
         out = []
         for rid, st in list(self.active.items()):
             p: GenParams = st["p"]
-            ch, st["left"] = st["left"][:1], st["left"][1:]
-            st["out"] += len(ch)
+            ids, st["left"] = st["left"][:1], st["left"][1:]
+            ch = self.decode(ids)
+            st["out"] += len(ids)
             lps = None
-            if p.logprobs is not None and ch:
-                lps = [
-                    TokenLogprob(
-                        ch, -math.log(2), [(ch, -math.log(2)), ("?", -1.5)][: p.logprobs], ord(ch)
-                    )
-                ]
+            if p.logprobs is not None and ids:
+                top = [(ch, -math.log(2)), ("?", -1.5)][: p.logprobs]
+                lps = [TokenLogprob(ch, -math.log(2), top, ids[0])]
             finished = not st["left"] or st["out"] >= p.max_tokens
             reason = (
                 (
@@ -99,9 +107,7 @@ class FakeBackend:
                 if finished
                 else None
             )
-            out.append(
-                Delta(rid, [ord(c) for c in ch], ch, finished, reason, lps, st["n"], st["out"])
-            )
+            out.append(Delta(rid, ids, ch, finished, reason, lps, st["n"], st["out"]))
             if finished:
                 del self.active[rid]
         return out

@@ -9,9 +9,10 @@ import time
 import httpx
 from conftest import FakeBackend
 
+from compass.inference.reasoning import ThinkSplitter
 from compass.serve.app import create_app
+from compass.serve.backend import Delta
 from compass.serve.config import ServeConfig
-from compass.serve.reasoning import ReasoningSplitter, split_reasoning
 from compass.serve.server import BackgroundServer
 
 CHAT = {"messages": [{"role": "user", "content": "x"}], "max_tokens": 40}
@@ -81,19 +82,30 @@ def test_request_timeout_is_504_and_cancels():
         assert len(backend.aborted) == 1
 
 
-def test_reasoning_splitter_tags_split_across_deltas():
-    text = "<think>plan A</think>\nanswer"
-    for cut in range(1, len(text)):
-        sp = ReasoningSplitter(True)
-        parts = [sp.feed(text[:cut]), sp.feed(text[cut:]), sp.flush()]
+def test_think_split_holds_for_every_cut_between_deltas(fake_backend):
+    ids = fake_backend.encode("<think>plan A</think>\nanswer")
+    for cut in range(1, len(ids)):
+        parser = fake_backend.reasoning_parser([1], True, [])
+        parts = [
+            parser.feed(Delta("r", ids[:cut], "")),
+            parser.feed(Delta("r", ids[cut:], "", finished=True)),
+            parser.flush(),
+        ]
         assert "".join(p[0] for p in parts) == "plan A", cut
         assert "".join(p[1] for p in parts) == "answer", cut
-    assert split_reasoning("no tags here", enabled=False) == (None, "no tags here")
-    assert split_reasoning("still thinking", enabled=True) == ("still thinking", "")
-    assert split_reasoning("opened by template</think>ok", enabled=True) == (
-        "opened by template",
-        "ok",
-    )
+
+
+def test_think_split_of_a_block_the_template_opened_and_of_plain_text(fake_backend):
+    enc = fake_backend.encode
+    sp = ThinkSplitter(fake_backend, enc("prompt<think>"))
+    sp.feed(enc("opened by template</think>ok"))
+    assert sp.result() == ("opened by template", "ok")
+    sp = ThinkSplitter(fake_backend, enc("prompt"))
+    sp.feed(enc("no tags here"))
+    assert sp.result() == (None, "no tags here")
+    sp = ThinkSplitter(fake_backend, enc("prompt<think>"))
+    sp.feed(enc("still thinking"))
+    assert sp.result() == ("still thinking", "")
 
 
 def test_non_stream_disconnect_cancels_generation():

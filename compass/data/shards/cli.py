@@ -23,13 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def load_tokenizer(path: str | Path):
-    try:
-        from compass.tokenizer import load_tokenizer as _load
-    except ImportError as e:
-        raise ConfigError(
-            f"cannot load the tokenizer in {path}: compass.tokenizer.load_tokenizer is not "
-            f"available ({e}); build the tokenizer stage first"
-        ) from None
+    from compass.tokenizer import load_tokenizer as _load
+
     if not Path(path).exists():
         raise ConfigError(f"--tokenizer {path}: no such directory — run `compass tokenizer train`")
     return _load(path)
