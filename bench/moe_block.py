@@ -9,7 +9,7 @@ checked against each other before timing.
     .venv/bin/python bench/moe_block.py            # hidden 256, 2+16 experts of 256, top-4, 4096 tokens
     .venv/bin/python bench/moe_block.py --tokens 1024 --repeats 3
 
-Targets (issue #2): ours <= 0.5x transformers' fastest, and <= 1.5x the dense chain.
+Targets: ours <= 0.5x transformers' fastest, and <= 1.5x the dense chain.
 Writes bench/results/moe_block.md.
 """
 

@@ -1,7 +1,7 @@
 """Load on ``compass serve``: N chat requests at concurrency C against the tiny model.
 
 The server runs as its own process (``compass serve``), so its memory is measured alone. Half the
-requests stream. Checks the issue's bar — 0 server errors, every request answered (200) or
+requests stream. Checks the serving bar — 0 server errors, every request answered (200) or
 cleanly refused (429), server RSS back to its post-warm-up baseline — and prints the throughput
 ratio of the concurrent run against a named baseline measured in the same run: the same requests
 sent one at a time (``sequential``), which is what a server without continuous batching gives.

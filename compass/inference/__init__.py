@@ -1,4 +1,4 @@
-"""The inference engine (issue #8): KV cache, continuous batching, sampling, think mode.
+"""The inference engine: KV cache, continuous batching, sampling, think mode.
 
 Public API::
 

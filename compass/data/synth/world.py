@@ -1,7 +1,7 @@
 """The seeded world every synthetic dataset is drawn from: brands, shops, users, products.
 
-One ``World`` feeds pretraining documents (this package), SFT instructions (issue 6), preference
-pairs (issue 7) and evaluation items (issue 10), so a fact learned in pretraining ("the Lumora
+One ``World`` feeds pretraining documents (this package), SFT instructions, preference pairs
+and evaluation items, so a fact learned in pretraining ("the Lumora
 Nova 3 rice cooker costs RM 219.90") is the fact those stages ask about. Facts are language
 neutral keys (``colour="navy"``); ``lexicon/<lang>.py`` renders them in each of the 8 languages.
 
