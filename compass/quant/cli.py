@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import time
 from pathlib import Path
 
 from compass.config import ConfigError
 from compass.quant.config import METHODS
+from compass.tokenizer.locate import place_tokenizer
 from compass.utils.cli import add_recipe_args, dry_run, resolve_recipe, save_resolved
 from compass.utils.manifest import write_manifest
 
@@ -42,10 +42,7 @@ def _copy_tokenizer(ckpt: Path, tokenizer: str | None, out: Path) -> None:
     """Keep the checkpoint self-contained: the engine and evaluator look for ``DIR/tokenizer``."""
     src = ckpt / "tokenizer" if (ckpt / "tokenizer").is_dir() else tokenizer
     if src:
-        shutil.copytree(
-            src, out / "tokenizer", dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns("manifest.json", "config.json"),
-        )  # fmt: skip
+        place_tokenizer(src, out)
 
 
 def run_cli(args: argparse.Namespace) -> int:

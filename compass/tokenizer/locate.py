@@ -31,3 +31,16 @@ def tokenizer_for(
         f"{checkpoint}: no tokenizer/ beside the checkpoint — pass --tokenizer DIR (the directory "
         "written by `compass tokenizer train`)"
     )
+
+
+def place_tokenizer(tokenizer_dir: str | Path, checkpoint_dir: str | Path) -> Path:
+    """Copy a tokenizer directory to ``tokenizer/`` beside a checkpoint's weights (where
+    :func:`tokenizer_for` finds it); the source's run files (manifest, config) stay behind."""
+    import shutil
+
+    dest = Path(checkpoint_dir) / "tokenizer"
+    shutil.copytree(
+        tokenizer_dir, dest, dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("manifest.json", "config.json"),
+    )  # fmt: skip
+    return dest

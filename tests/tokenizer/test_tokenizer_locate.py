@@ -2,7 +2,7 @@
 
 import pytest
 
-from compass.tokenizer.locate import tokenizer_for
+from compass.tokenizer.locate import place_tokenizer, tokenizer_for
 
 
 def _tok(d):
@@ -27,3 +27,15 @@ def test_missing_tokenizer_says_what_to_pass(tmp_path):
     assert tokenizer_for(tmp_path, required=False) is None
     with pytest.raises(FileNotFoundError, match="--tokenizer DIR"):
         tokenizer_for(tmp_path)
+
+
+def test_placed_tokenizer_is_found_and_leaves_the_run_files_behind(tmp_path):
+    src = _tok(tmp_path / "tokenizer_run")
+    (src / "manifest.json").write_text("{}")
+    (src / "config.json").write_text("{}")
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    dest = place_tokenizer(src, ckpt)
+    assert tokenizer_for(ckpt) == dest
+    assert sorted(p.name for p in dest.iterdir()) == ["tokenizer.model"]
+    assert place_tokenizer(src, ckpt) == dest  # placing again over it is fine
