@@ -159,3 +159,25 @@ tasks:
     suite.write_text("model: [x]\n")
     with pytest.raises(TaskFileError, match=r"unknown key\(s\) \['model'\]"):
         load_suite(suite)
+
+
+def test_docs_suite_lists_the_reports_benchmarks(tmp_path):
+    """docs/eval-tasks.md's suite of the report's §7 parses, names every release format once per
+    language with unique task names, and its Social IQa template reads the release's fields."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from compass.eval.benchmarks import BENCHMARKS
+
+    doc = (Path(__file__).parents[2] / "docs" / "eval-tasks.md").read_text()
+    block = doc.split("<!-- suite: report-section-7")[1].split("```yaml\n")[1].split("```")[0]
+    (tmp_path / "suite.yaml").write_text(block)
+    suite = load_suite(tmp_path / "suite.yaml")
+    names = [s.name for s in suite.specs]
+    assert len(names) == len(set(names)) == 39 and len(suite.models) == 5
+    assert {s.format for s in suite.specs} == {*BENCHMARKS, ""}
+    siqa = next(s for s in suite.specs if s.name == "social_iqa")
+    rec = {"context": "Kai sold the bag.", "question": "Why?", "label": "3"}
+    rec |= {"answerA": "to eat", "answerB": "to sleep", "answerC": "to earn money"}
+    (item,) = load_items(replace(siqa, path=str(_write(tmp_path / "siqa.jsonl", [rec]))))
+    assert item.prompt == "Q: Kai sold the bag. Why?\nA:" and item.gold == 2
