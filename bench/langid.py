@@ -19,9 +19,10 @@ from pathlib import Path
 
 from compass.data.curation.config import LangIdConfig
 from compass.data.curation.langid import LanguageIdentifier
+from compass.languages import LANGS as COMPASS_LANGS
 
 EVAL = Path(__file__).parents[1] / "compass/data/curation/langid_eval.txt"
-LANGS = ("en", "zh", "id", "ms", "th", "vi", "tl", "pt", "other")
+LANGS = (*COMPASS_LANGS, "other")
 
 
 def load() -> list[tuple[str, str]]:

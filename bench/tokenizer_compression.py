@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import tokenizer_assets as assets
 
+from compass.languages import LANGS
 from compass.recipes import get_recipe
 from compass.tokenizer.build import train_tokenizer
 from compass.tokenizer.compression import (
@@ -33,8 +34,8 @@ from compass.tokenizer.compression import (
     plot_compression,
 )
 
-SEA = ["id", "ms", "th", "vi", "tl", "pt"]
-SHOWN = ["en", "zh", *SEA]
+SEA = [lang for lang in LANGS if lang not in ("en", "zh")]
+SHOWN = list(LANGS)
 RESULTS = Path(__file__).parent / "results"
 
 

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from compass.config import Config, ConfigError
+from compass.languages import LANGS
 
-LANGS = ("en", "zh", "id", "ms", "th", "vi", "tl", "pt")
-NO_SPACE_LANGS = ("zh", "th")  # word rules count characters, repetition rules use char n-grams
 DOMAINS = ("general", "ecommerce", "code", "math")
 
 # The generator's ``source`` names a document kind; a real corpus may name anything else, and then

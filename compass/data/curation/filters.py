@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from compass.data.curation.config import NO_SPACE_LANGS, FilterConfig
+from compass.data.curation.config import FilterConfig
+from compass.languages import NO_SPACE_LANGS
 
 # Phrases that mark navigation, legal and template text rather than content, in the 8 languages.
 BOILERPLATE = (

@@ -15,13 +15,14 @@ from collections import Counter
 import numpy as np
 
 from compass.data.curation.code_math import code_filter, detect_domain, math_filter
-from compass.data.curation.config import NO_SPACE_LANGS, CurationConfig
+from compass.data.curation.config import CurationConfig
 from compass.data.curation.filters import encoding_check, general_filter
 from compass.data.curation.langid import LanguageIdentifier
 from compass.data.curation.minhash import minhash_signatures, perm_params
 from compass.data.curation.normalize import normalize_text
 from compass.data.curation.quality import QualityModel
 from compass.data.curation.records import reject, stable_hash64
+from compass.languages import NO_SPACE_LANGS
 
 _FOLD = re.compile(r"[\W_]+")
 

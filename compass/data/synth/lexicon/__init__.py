@@ -11,6 +11,8 @@ import importlib
 from dataclasses import dataclass, field
 from functools import cache
 
+from compass.languages import LANGS
+
 
 @dataclass(frozen=True)
 class Lexicon:
@@ -72,11 +74,8 @@ class Lexicon:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-LANG_MODULES = ("en", "zh", "id", "ms", "th", "vi", "tl", "pt")
-
-
 @cache
 def get_lexicon(lang: str) -> Lexicon:
-    if lang not in LANG_MODULES:
-        raise ValueError(f"no lexicon for language '{lang}': choose one of {list(LANG_MODULES)}")
+    if lang not in LANGS:
+        raise ValueError(f"no lexicon for language '{lang}': choose one of {list(LANGS)}")
     return importlib.import_module(f"compass.data.synth.lexicon.{lang}").LEXICON
