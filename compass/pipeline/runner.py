@@ -5,7 +5,9 @@ it reads), its inputs (the fingerprints of the steps it depends on) and its code
 can reach, see ``pipeline/code.py``). A step whose manifest records the same fingerprint and
 ``complete`` is skipped, so an interrupted run resumes at the first unfinished step, and a change
 to a stage's config or code reruns exactly that stage and the steps downstream of it. The parts
-are kept in the manifest so ``--plan`` can say which of them changed.
+are kept in the manifest so ``--plan`` can say which of them changed. An unfinished step keeps
+its partial work (a training checkpoint) while its config and inputs are the same, code edits
+included.
 """
 
 from __future__ import annotations
@@ -150,14 +152,14 @@ def plan(
     return result
 
 
-def _prepare_out(out: Path, fp: str, fresh: bool) -> None:
-    """Keep a partial artifact of the same inputs (the stage resumes from it, e.g. a training
-    checkpoint); wipe one made from other inputs, so nothing stale is mixed into the new run."""
+def _prepare_out(out: Path, key: str, fresh: bool) -> None:
+    """Keep a partial artifact of the same config and inputs (the stage resumes from it, e.g. a
+    training checkpoint); wipe one made from others, so nothing stale is mixed into the new run."""
     stamp = out / ".fingerprint"
-    if out.exists() and (fresh or not stamp.exists() or stamp.read_text() != fp):
+    if out.exists() and (fresh or not stamp.exists() or stamp.read_text() != key):
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(fp)
+    stamp.write_text(key)
 
 
 def run_steps(
@@ -199,7 +201,12 @@ def run_steps(
                     f"stage '{step.name}' needs '{dep}', whose artifact {run_dir / dep} is missing or "
                     f"incomplete: rerun with --from {dep}"
                 )
-        _prepare_out(out, fp, fresh=force or step.name == start_from)
+        # A stage run again after it completed starts empty. An unfinished one resumes from its
+        # partial work (a training checkpoint) while its config and inputs are the same, even if
+        # its code changed: the usual edit between a crash and the rerun is the fix.
+        rerun = bool((read_manifest(out) or {}).get("complete"))
+        resume_key = _digest({k: v for k, v in parts.items() if k != "code"})
+        _prepare_out(out, resume_key, fresh=force or step.name == start_from or rerun)
         t0 = time.time()
         ctx = StepContext(recipe, run_dir, out, {d: run_dir / d for d in step.deps})
         metrics = step.fn(ctx) or {}

@@ -85,6 +85,19 @@ def test_config_change_and_from_are_named(stagepkg, tmp_path):
     assert [p.why for p in planned] == ["up to date", "--from b", "--from b"]
 
 
+def test_an_unfinished_stage_resumes_its_partial_work_after_a_code_fix(stagepkg, tmp_path):
+    run_dir = tmp_path / "run"
+    crash = "def run(ctx):\n    (ctx.out / 'partial.ckpt').write_text('5')\n    raise KeyboardInterrupt\n"
+    (stagepkg / "third.py").write_text(crash)
+    with pytest.raises(KeyboardInterrupt):
+        run_steps(_steps(), get_recipe("micro"), run_dir)
+    fixed = "def run(ctx):\n    return {'resumed': (ctx.out / 'partial.ckpt').exists()}\n"
+    (stagepkg / "third.py").write_text(fixed)
+    importlib.reload(sys.modules["stagepkg.third"])
+    assert _why(run_dir)["c"] == "unfinished"
+    assert run_steps(_steps(), get_recipe("micro"), run_dir)["c"]["metrics"] == {"resumed": True}
+
+
 def test_a_real_stage_hashes_what_it_runs_and_not_the_other_stages():
     import compass
     from compass.pipeline.code import code_files
