@@ -9,6 +9,7 @@ from compass.eval.backend import ModelLoadError
 from compass.eval.harness import build_context, evaluate
 from compass.eval.hf_backend import HFBackend
 from compass.eval.loading import load_backend, open_backend, parse_model
+from compass.eval.metrics import mc_scores
 from compass.eval.openai_backend import OpenAIBackend
 from compass.eval.tasks import builtin_suite, load_items
 
@@ -44,10 +45,12 @@ def engine(micro_artifacts):
     return load_backend(micro_artifacts["ckpt"])
 
 
-def test_hf_backend_matches_engine_and_lm_eval(micro_artifacts, mc_task, engine, tmp_path):
+def test_hf_backend_matches_engine_and_lm_eval(micro_artifacts, mc_task, engine):
     """Our HF export through ``hf:``, the checkpoint through the engine, and lm-eval's ``hf``
-    model: the same log-likelihood of every choice (|Δ| ≤ 1e-4), so the same acc / acc_norm."""
-    from compass.eval.lm_eval_bridge import run_lm_eval
+    model (HFLM): the same log-likelihood of every choice (|Δ| ≤ 1e-4), so the same acc and
+    acc_norm. (lm-eval's whole task pipeline on these items: test_eval_harness.py.)"""
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.huggingface import HFLM
 
     mc, _ = mc_task
     reqs = _requests(mc)
@@ -58,18 +61,19 @@ def test_hf_backend_matches_engine_and_lm_eval(micro_artifacts, mc_task, engine,
     # Padding-aware: one request at a time gives the same numbers as mixed-length batches.
     hf.batch_size = 1
     assert max(abs(a[0] - b[0]) for a, b in zip(ours, hf.loglikelihood(reqs))) <= 1e-5
-    hf.batch_size = 8
-    samples: dict = {}
-    lm = run_lm_eval(
-        [mc], "hf", f"pretrained={micro_artifacts['hf']},dtype=float32", tmp_path, samples=samples
-    )
-    lm_lls = [
-        r[0][0] for s in sorted(samples[mc.name], key=lambda s: s["doc_id"]) for r in s["resps"]
-    ]
-    assert max(abs(a - b[0]) for a, b in zip(lm_lls, ours)) <= 1e-4
+    lm = HFLM(pretrained=str(micro_artifacts["hf"]), dtype="float32", batch_size=8, device="cpu")
+    insts = [Instance("loglikelihood", {}, r, i) for i, r in enumerate(reqs)]
+    lm_lls = lm.loglikelihood(insts, disable_tqdm=True)
+    assert max(abs(a[0] - b[0]) for a, b in zip(lm_lls, ours)) <= 1e-4
+    items, k = load_items(mc), 0
+    per_item = []
+    for it in items:
+        lls = [ll for ll, _ in lm_lls[k : k + len(it.choices)]]
+        per_item.append(mc_scores(lls, it.choices, it.gold))
+        k += len(it.choices)
     (res,) = evaluate([mc], hf)
-    assert res.metrics["acc"] == lm[mc.name]["acc"]
-    assert res.metrics["acc_norm"] == lm[mc.name]["acc_norm"]
+    assert res.metrics["acc"] == sum(a for a, _ in per_item) / len(items)
+    assert res.metrics["acc_norm"] == sum(n for _, n in per_item) / len(items)
 
 
 def test_openai_backend_against_compass_serve(micro_server, micro_artifacts, mc_task, engine):
