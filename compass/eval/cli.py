@@ -13,7 +13,7 @@ from pathlib import Path
 from compass.eval.backend import ModelLoadError
 from compass.eval.benchmarks import BENCHMARKS, parse_benchmark_arg
 from compass.eval.cli_tools import register_tools
-from compass.eval.loading import ModelRef, parse_model
+from compass.eval.loading import KINDS, ModelRef, parse_model
 from compass.eval.records import TaskFileError
 from compass.eval.suite import Suite, load_suite, read_spec_file
 from compass.eval.tasks import TaskSpec, builtin_suite
@@ -140,6 +140,11 @@ def _lm_eval(refs: list[ModelRef], specs: list[TaskSpec], out: str, limit: int |
     from compass.eval.lm_eval_bridge import run_lm_eval
 
     for ref in refs:
+        if ref.target.startswith(KINDS):
+            raise SystemExit(
+                f"compass eval: --backend lm-eval runs Compass checkpoints, not '{ref.target}'; "
+                "score hf: and openai: models with the default backend"
+            )
         scores = run_lm_eval(
             specs, "compass", f"checkpoint={ref.target}", Path(out) / "lm_eval", limit=limit
         )
