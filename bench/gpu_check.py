@@ -266,9 +266,8 @@ def section_stages(res: dict) -> None:
     GPU vs the same weights on the CPU: DPO's response log-probs and the reward model's scores."""
     import copy
 
-    from compass.dpo.stage import response_logprobs
-    from compass.reward.model import RewardModel
-    from compass.reward.stage import score_sequences
+    from compass.posttrain.reward.model import RewardModel
+    from compass.posttrain.scoring import response_logprobs, score_sequences
 
     cfg = get_recipe("tiny").model
     policy = CompassModel(cfg)

@@ -17,16 +17,17 @@ from pathlib import Path
 
 import torch
 
-from compass.data.synth.world import World
 from compass.inference.engine import Engine
 from compass.model.io import load_model, resolve_checkpoint
+from compass.posttrain.answers import check_answer
+from compass.posttrain.batching import pad_rows
+from compass.posttrain.formats import read_prompts
+from compass.posttrain.reward.bon import best_of_n, pass_at_n
+from compass.posttrain.reward.io import load_reward_model
+from compass.posttrain.reward.model import reasoning_logprob
+from compass.posttrain.sampling import sample_n
+from compass.posttrain.scoring import score_sequences
 from compass.recipes import get_recipe
-from compass.reward.bon import best_of_n, pass_at_n, sample_n
-from compass.reward.io import load_reward_model
-from compass.reward.model import reasoning_logprob
-from compass.reward.run import bon_items, eval_prompts
-from compass.reward.stage import pad_rows, score_sequences
-from compass.reward.verify import check_answer
 from compass.tokenizer import load_tokenizer
 
 
@@ -57,8 +58,7 @@ def main() -> int:
         sys.exit(f"{verifier_dir}: no verifier warm-up — run `compass run --recipe {args.recipe}`")
     verifier = load_model(resolve_checkpoint(verifier_dir)).eval()
     soup = load_reward_model(run / "reward")
-    world = World.load(run / "generate" / "world.json")
-    items = bon_items(cfg, world, eval_prompts(run / "generate" / "eval"))
+    items = read_prompts([run / "tasks" / "prompts" / "bon.jsonl"])[0]
     n = max(cfg.bon_n)
     seed = cfg.seed if args.seed is None else args.seed
     samples = sample_n(Engine(policy, tok, max_batch=64), tok, [it["prompt"] for it in items], n,

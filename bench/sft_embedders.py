@@ -1,6 +1,6 @@
 """SFT selection embedders: cross-lingual retrieval and speed, USE-multilingual vs the hash baseline.
 
-Parallel sentences: the SFT templates (compass/sft/templates.py) are translations of each other,
+Parallel sentences: the SFT templates (compass/posttrain/sft/templates.py) are translations of each other,
 filled with the same slots. For every non-English sentence, is its nearest English sentence the
 translation? Speed: sentences per second on the same texts, in this run.
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from compass.sft.selection import embed
-from compass.sft.templates import T
+from compass.data.synth.tasks.templates import T
+from compass.posttrain.sft.selection import embed
 
 SLOTS = dict(title="Lumora Nova 3", brand="Lumora", shop="Meko Store", fee="$2.50",
              threshold="$30.00", pct=15, noun="rice cooker", colour="navy", budget="$40.00",

@@ -20,9 +20,9 @@ STAGES: dict[str, str] = {
     "tokenizer": "compass.tokenizer.cli",
     "model": "compass.model.cli",
     "pretrain": "compass.pretrain.cli",
-    "sft": "compass.sft.cli",
-    "reward": "compass.reward.cli",
-    "dpo": "compass.dpo.cli",
+    "sft": "compass.posttrain.sft.cli",
+    "reward": "compass.posttrain.reward.cli",
+    "dpo": "compass.posttrain.dpo.cli",
     "quantize": "compass.quant.cli",
     "export": "compass.export.cli",
     "import": "compass.export.import_cli",
@@ -30,6 +30,7 @@ STAGES: dict[str, str] = {
     "chat": "compass.inference.cli",
     "eval": "compass.eval.cli",
     "run": "compass.pipeline.cli",
+    "plan": "compass.plan.cli",
 }
 
 

@@ -11,7 +11,8 @@ SUBCOMMANDS = {
     "generate": "compass.data.synth.cli",
     "curate": "compass.data.curation.cli",
     "tokenize": "compass.data.shards.cli",
-    "sft": "compass.sft.data_cli",
+    "tasks": "compass.data.synth.tasks.cli",
+    "sft": "compass.posttrain.sft.data_cli",
 }
 
 

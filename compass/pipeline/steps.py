@@ -7,20 +7,28 @@ manifest and into ``REPORT.md``. Imports are local so ``compass run --dry-run`` 
 from __future__ import annotations
 
 import copy
-import shutil
 from typing import Any
 
 from compass.config import ConfigError
-from compass.dpo.steps import dpo_step, final_policy
 from compass.pipeline.runner import Step, StepContext
-from compass.reward.steps import reward_step
-from compass.sft import steps as sft_steps
+from compass.posttrain.dpo.steps import dpo_step, final_policy
+from compass.posttrain.reward.steps import reward_step
+from compass.posttrain.sft import steps as sft_steps
+from compass.tokenizer.locate import place_tokenizer
 
 
 def _generate(ctx: StepContext) -> dict[str, Any]:
     from compass.data.synth.generate import generate
 
     return generate(ctx.recipe.datagen, ctx.out, progress=True)
+
+
+def _tasks(ctx: StepContext) -> dict[str, Any]:
+    from compass.data.synth.tasks.produce import write_tasks
+    from compass.data.synth.world import World
+
+    gen = ctx.deps["generate"]
+    return write_tasks(ctx.recipe.tasks, World.load(gen / "world.json"), ctx.out, gen / "eval")
 
 
 def _curate(ctx: StepContext) -> dict[str, Any]:
@@ -74,12 +82,7 @@ def _pretrain(stage: str, init_from: str | None):
             ctx.recipe, stage, ctx.deps["tokenize"] / "shards", ctx.out / "ckpt", init=init
         )
         # The tokenizer travels with the weights so export, serving and eval find it.
-        shutil.copytree(
-            ctx.deps["tokenizer"],
-            ctx.out / "ckpt" / "tokenizer",
-            dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns("manifest.json", "config.json"),
-        )
+        place_tokenizer(ctx.deps["tokenizer"], ctx.out / "ckpt")
         return {
             "step": result.step,
             "final_loss": result.losses[-1] if result.losses else None,
@@ -125,12 +128,7 @@ def _quantize(ctx: StepContext) -> dict[str, Any]:
             )
         quantize_model(model, cfg, calib)
         out = save_quantized(model, ctx.out / method)
-        shutil.copytree(
-            ctx.deps["tokenizer"],
-            out / "tokenizer",
-            dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns("manifest.json", "config.json"),
-        )
+        place_tokenizer(ctx.deps["tokenizer"], out)
         size = sum(f.stat().st_size for f in out.glob("*.safetensors"))
         metrics[method] = {
             "bytes": size,
@@ -205,7 +203,22 @@ def tiny_pipeline() -> list[Step]:
             "stage 3 (long context, ABF)",
             60,
         ),
-        Step("sft_data", sft_steps.sft_data, ("sft",), ("generate",), "SFT data + selection", 40),
+        Step(
+            "tasks",
+            _tasks,
+            ("tasks",),
+            ("generate",),
+            "post-training files: SFT samples, preference pairs, prompts",
+            20,
+        ),
+        Step(
+            "sft_data",
+            sft_steps.sft_data,
+            ("sft",),
+            ("generate", "tasks"),
+            "SFT data: read, select",
+            40,
+        ),
         Step(
             "sft1",
             sft_steps.sft_stage(1, "pretrain_long"),
@@ -226,7 +239,7 @@ def tiny_pipeline() -> list[Step]:
             "reward",
             reward_step("sft2"),
             ("model", "reward"),
-            ("generate", "sft2", "tokenizer"),
+            ("tasks", "sft2", "tokenizer"),
             "reward models: verifier warm-up, runs averaged into a soup, Best-of-N",
             330,
         ),
@@ -234,7 +247,7 @@ def tiny_pipeline() -> list[Step]:
             "dpo",
             dpo_step("sft2"),
             ("model", "dpo"),
-            ("generate", "sft2", "reward", "tokenizer"),
+            ("tasks", "sft2", "reward", "tokenizer"),
             "online DPO: sample n, reward + math check, pairs, DPO",
             110,
         ),
@@ -259,7 +272,7 @@ def tiny_pipeline() -> list[Step]:
             "eval_reasoning",
             sft_steps.eval_reasoning,
             ("sft",),
-            ("generate", "sft_data", "sft2"),
+            ("tasks", "sft2"),
             "deep vs fast mode on held-out arithmetic, per language",
             60,
         ),

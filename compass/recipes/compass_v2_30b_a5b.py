@@ -4,13 +4,19 @@ top-4, expert size 2048) with a 180k vocabulary (§2.1.3) and a 4k context (§2.
 from __future__ import annotations
 
 from compass.data.curation.config import web_scale_curation
-from compass.dpo.config import report_dpo
+from compass.data.synth.tasks.config import (
+    DPOTasksConfig,
+    RewardTasksConfig,
+    SFTTasksConfig,
+    TasksConfig,
+)
 from compass.model.config import ModelConfig
+from compass.posttrain.dpo.config import report_dpo
+from compass.posttrain.reward.config import report_reward
+from compass.posttrain.sft.config import report_sft
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
 from compass.recipes.recipe import Recipe
-from compass.reward.config import report_reward
 from compass.serve.config import ServeConfig
-from compass.sft.config import report_sft
 from compass.tokenizer.config import REPORT_GROUPS, TokenizerConfig
 
 
@@ -43,6 +49,7 @@ def compass_v2_30b_a5b() -> Recipe:
         ),
         curation=web_scale_curation(),
         pretrain=report_pretrain(),
+        tasks=report_tasks(),
         sft=report_sft(),
         reward=report_reward(),
         dpo=report_dpo(),
@@ -77,3 +84,21 @@ def report_pretrain() -> PretrainConfig:
         eval_short_seq_len=4096, **{**common, "micro_batch_size": 1, "eval_every": 200},
     )  # fmt: skip
     return PretrainConfig(main=main, anneal=anneal, long=long)
+
+
+def report_tasks() -> TasksConfig:
+    """The generated world at the report's post-training scale (§3–§4): a supplement to the
+    user's own instruction, preference and prompt files."""
+    return TasksConfig(
+        sft=SFTTasksConfig(stage1_per_lang=200_000, stage2_per_lang=50_000,
+                           cart_cot_per_lang=20_000, cart_fast_per_lang=10_000,
+                           math_cot_per_lang=10_000, eval_cart_per_lang=500,
+                           eval_language_per_lang=100),
+        reward=RewardTasksConfig(train_pairs_per_lang_kind=2000, heldout_pairs_per_lang_kind=200,
+                                 verifier_chains=0, bon_task="numerical_reasoning",
+                                 bon_prompts_per_lang=100),
+        dpo=DPOTasksConfig(math_task="numerical_reasoning",
+                           prompts_per_lang={"general": 500, "badcase": 100, "math": 500,
+                                             "ecommerce": 300},
+                           eval_math_per_lang=100, eval_general_per_lang=50),
+    )  # fmt: skip

@@ -8,14 +8,15 @@ from compass.config import Config
 from compass.data.curation.config import CurationConfig
 from compass.data.shards.config import ShardsConfig
 from compass.data.synth.config import DataGenConfig
-from compass.dpo.config import DPOConfig
+from compass.data.synth.tasks.config import TasksConfig
 from compass.eval.config import EvalConfig
 from compass.model.config import ModelConfig
+from compass.posttrain.dpo.config import DPOConfig
+from compass.posttrain.reward.config import RewardConfig
+from compass.posttrain.sft.config import SFTConfig
 from compass.pretrain.config import PretrainConfig
 from compass.quant.config import QuantConfig
-from compass.reward.config import RewardConfig
 from compass.serve.config import ServeConfig
-from compass.sft.config import SFTConfig
 from compass.tokenizer.config import TokenizerConfig
 
 
@@ -26,6 +27,7 @@ class Recipe(Config):
     model: ModelConfig = field(default_factory=ModelConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     datagen: DataGenConfig = field(default_factory=DataGenConfig)
+    tasks: TasksConfig = field(default_factory=TasksConfig)
     curation: CurationConfig = field(default_factory=CurationConfig)
     shards: ShardsConfig = field(default_factory=ShardsConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)

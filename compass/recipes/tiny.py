@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from compass.data.synth.config import DataGenConfig
-from compass.dpo.config import DPOConfig
+from compass.data.synth.tasks.config import (
+    DPOTasksConfig,
+    RewardTasksConfig,
+    SFTTasksConfig,
+    TasksConfig,
+)
 from compass.eval.config import EvalConfig
 from compass.model.config import ModelConfig
+from compass.posttrain.dpo.config import DPOConfig
+from compass.posttrain.reward.config import RewardConfig
+from compass.posttrain.sft.config import SelectionConfig, SFTConfig, SFTStageConfig
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
 from compass.quant.config import QuantConfig
 from compass.recipes.recipe import Recipe
-from compass.reward.config import RewardConfig
-from compass.sft.config import SelectionConfig, SFTConfig, SFTDataConfig, SFTStageConfig
 from compass.tokenizer.config import TokenizerConfig
 
 
@@ -62,6 +68,7 @@ def micro() -> Recipe:
         datagen=DataGenConfig(
             n_products=200, n_shops=20, n_users=100, n_docs=2000, eval_items_per_task=5
         ),
+        tasks=micro_tasks(),
         sft=micro_sft(),
         reward=micro_reward(),
         dpo=micro_dpo(),
@@ -86,20 +93,26 @@ def micro_pretrain() -> PretrainConfig:
     return PretrainConfig(main=main, anneal=anneal, long=long)
 
 
+def micro_tasks() -> TasksConfig:
+    """Two languages and a few dozen rows of each kind: seconds per post-training stage."""
+    return TasksConfig(
+        langs=["en", "id"],
+        sft=SFTTasksConfig(stage1_per_lang=48, stage2_per_lang=16, cart_cot_per_lang=24,
+                           cart_fast_per_lang=12, math_cot_per_lang=4, eval_cart_per_lang=5,
+                           eval_language_per_lang=2),
+        reward=RewardTasksConfig(train_pairs_per_lang_kind=4, heldout_pairs_per_lang_kind=2,
+                                 bon_prompts_per_lang=1, verifier_chains=8),
+        dpo=DPOTasksConfig(rounds=1,
+                           prompts_per_lang={"general": 1, "badcase": 1, "math": 1, "ecommerce": 1},
+                           eval_math_per_lang=1, eval_general_per_lang=1),
+    )  # fmt: skip
+
+
 def micro_sft() -> SFTConfig:
-    """Seconds per SFT stage: two languages, a few hundred samples, hash embeddings."""
+    """Seconds per SFT stage: hash embeddings, four steps each."""
     stage = dict(micro_batch_size=2, seq_len=256, lr=1e-3, min_lr=1e-4, warmup_steps=1,
                  eval_every=0, eval_batches=1, ckpt_every=4, log_every=2)  # fmt: skip
     return SFTConfig(
-        data=SFTDataConfig(
-            langs=["en", "id"],
-            stage1_per_lang=48,
-            stage2_per_lang=16,
-            cart_cot_per_lang=24,
-            cart_fast_per_lang=12,
-            math_cot_per_lang=4,
-            eval_cart_per_lang=5,
-        ),
         selection=SelectionConfig(embedder="hash"),
         stage1=SFTStageConfig(steps=4, **stage),
         stage2=SFTStageConfig(steps=4, stage1_resample=0.2, **stage),
@@ -108,21 +121,17 @@ def micro_sft() -> SFTConfig:
 
 
 def micro_reward() -> RewardConfig:
-    """Seconds: two languages, 24 training pairs, four short runs, Best-of-N up to 4."""
-    cfg = RewardConfig(langs=["en", "id"], train_pairs_per_lang_kind=4,
-                       heldout_pairs_per_lang_kind=2, bon_n=[1, 2, 4], bon_prompts_per_lang=1,
-                       bon_max_tokens=8, verifier_examples=8, lm_batch=2)  # fmt: skip
+    """Seconds: four short runs, Best-of-N up to 4."""
+    cfg = RewardConfig(bon_n=[1, 2, 4], bon_max_tokens=8, lm_batch=2)
     cfg.train.micro_batch_size = 4
     cfg.verifier.steps, cfg.verifier.micro_batch_size, cfg.verifier.warmup_steps = 2, 2, 0
     return cfg
 
 
 def micro_dpo() -> DPOConfig:
-    """Seconds: one round of 8 prompts × 4 samples, a handful of held-out prompts."""
+    """Seconds: one round, 4 samples per prompt, short answers."""
     return DPOConfig(
-        langs=["en", "id"], rounds=1, n_samples=4, max_tokens=8,
-        prompts_per_lang={"general": 1, "badcase": 1, "math": 1, "ecommerce": 1},
-        eval_math_per_lang=1, eval_general_per_lang=1, eval_max_tokens=8, eval_deep_max_tokens=8,
+        rounds=1, n_samples=4, max_tokens=8, eval_max_tokens=8, eval_deep_max_tokens=8,
         deep_max_tokens=8,
         min_margin=0.0,  # a micro reward model's scores barely spread: still train on its pairs
     )  # fmt: skip

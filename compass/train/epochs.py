@@ -1,7 +1,7 @@
 """Epochs over a fixed list of examples, reshuffled each epoch from a seed, resumable exactly.
 
-The reward and DPO stages train on small in-memory pair lists; their position is two integers,
-so a checkpoint restores exactly where the data stream was.
+The SFT, reward and DPO stages train on in-memory lists; their position is two integers, so a
+checkpoint restores exactly where the data stream was.
 """
 
 from __future__ import annotations
@@ -21,14 +21,18 @@ class ShuffledEpochs:
         random.Random(f"{self.seed}:{self.epoch}").shuffle(order)
         return order
 
+    def peek(self) -> int:
+        """The next index, without consuming it (crossing into the next epoch when needed)."""
+        if self.pos == self.n:
+            self.epoch, self.pos = self.epoch + 1, 0
+            self._order = self._shuffle()
+        return self._order[self.pos]
+
     def take(self, k: int) -> list[int]:
         """The next ``k`` indices, crossing into the next (reshuffled) epoch when needed."""
         picked = []
         while len(picked) < k:
-            if self.pos == self.n:
-                self.epoch, self.pos = self.epoch + 1, 0
-                self._order = self._shuffle()
-            picked.append(self._order[self.pos])
+            picked.append(self.peek())
             self.pos += 1
         return picked
 

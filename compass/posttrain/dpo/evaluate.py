@@ -1,0 +1,57 @@
+"""How a policy does on held-out prompts: reward, math accuracy, language, fast and deep modes.
+
+Greedy answers in fast mode to the held-out prompts give the mean reward-model score, the math
+accuracy on the prompts with a reference answer (rule-checked) and the share of answers in the
+prompt's language (``compass.posttrain.language``). Deep mode (``enable_thinking``) is checked on
+the math prompts: accuracy, and the share of answers that close their ``<think>`` block and then
+answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from compass.posttrain.answers import check_answer, has_verifiable_answer
+from compass.posttrain.language import language_match
+from compass.posttrain.sampling import greedy
+from compass.posttrain.scoring import score_sequences
+
+
+def split_math(prompts: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
+    """(prompts with a verifiable answer, the others), each in file order."""
+    math = [p for p in prompts if has_verifiable_answer(p)]
+    return math, [p for p in prompts if not has_verifiable_answer(p)]
+
+
+def _share(flags: list[bool]) -> float:
+    return sum(flags) / len(flags) if flags else float("nan")
+
+
+def evaluate_policy(
+    model: nn.Module, tok, rm: nn.Module, prompts: list[dict[str, Any]], max_tokens: int,
+    deep_max_tokens: int,
+) -> dict[str, Any]:  # fmt: skip
+    from compass.inference.engine import Engine
+
+    engine = Engine(model, tok, max_batch=64)
+    math, general = split_math(prompts)
+    ordered = math + general
+    fast = greedy(engine, tok, [p["prompt"] for p in ordered], max_tokens, deep=False)
+    rewards = score_sequences(rm, [s.sequence for s in fast], tok.pad_id)
+    lang = language_match((s.text, p.get("lang", "")) for s, p in zip(fast, ordered))
+    deep = greedy(engine, tok, [p["prompt"] for p in math], deep_max_tokens, deep=True)
+    return {
+        "mean_reward": sum(rewards) / max(len(rewards), 1),
+        "math_accuracy": _share([check_answer(s.text, p) for s, p in zip(fast, math)]),
+        "math_prompts": len(math),
+        "language_match": lang["all"],
+        "language_judged": lang["judged"],
+        "empty_answers": sum(not s.text.strip() for s in fast),
+        "fast_mode_no_think": _share([tok.think_start_id not in s.token_ids for s in fast]),
+        "deep_mode_closes_think": _share(
+            [tok.think_end_id in s.token_ids and bool(s.text) for s in deep]
+        ),
+        "deep_math_accuracy": _share([check_answer(s.text, p) for s, p in zip(deep, math)]),
+    }
