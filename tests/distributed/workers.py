@@ -39,7 +39,7 @@ def _entry(rank: int, world: int, port: int, fn, args, out: str) -> None:
         result = fn(*args)
         if rank == 0 and result is not None:
             records, state = result
-            save_file(state, f"{out}/state.safetensors")
+            save_file(state or {}, f"{out}/state.safetensors")
             Path(f"{out}/records.json").write_text(json.dumps(records))
     finally:
         dist.destroy_process_group()
@@ -79,3 +79,37 @@ def train_parallel(layout: dict, model_cfg: dict, train_cfg: dict, steps: int, n
         stats["counts"] = stats.pop("counts_LE").tolist()
         records.append(stats)
     return records, full_state_dict(engine)
+
+
+def measure_state(layout: dict, model_cfg: dict, seq: int):
+    """Each rank's parameter, gradient and AdamW bytes after one step (all ranks, rank order)."""
+    pc = ParallelConfig(**layout)
+    mesh = build_mesh(pc, "cpu")
+    model = CompassModel(ModelConfig(**model_cfg))
+    model.init_weights(seed=0)
+    accum = max(pc.pp, 1)
+    engine = ParallelEngine(model, pc, mesh, accum, seq)
+    optim = build_adamw(engine.module, TrainConfig())
+    batches = micro_batches(0, accum * mesh.data_world, 1, seq, model_cfg["vocab_size"], False)
+    engine.forward_backward(batches[mesh.data_rank * accum :][:accum], 0.01, 0.001)
+    engine.reduce_gradients()
+    optim.step()
+
+    def nbytes(ts):
+        return sum(_local_bytes(t) for t in ts)
+
+    params = list(engine.module.parameters())
+    mine = {
+        "stage": mesh.local("pp"),
+        "params": nbytes(params),
+        "grads": nbytes(p.grad for p in params),
+        "optim": nbytes(v for st in optim.state.values() for v in st.values()),
+    }
+    everyone: list = [None] * dist.get_world_size()
+    dist.all_gather_object(everyone, mine)
+    return everyone, {}
+
+
+def _local_bytes(t: torch.Tensor) -> int:
+    t = t._local_tensor if hasattr(t, "_local_tensor") else t
+    return t.numel() * t.element_size()
