@@ -47,9 +47,15 @@ def batched(items: Iterable[dict], n: int) -> Iterator[list[dict]]:
         yield batch
 
 
+def content_key(r: dict) -> tuple[int, str]:
+    """Documents ordered by their text's hash: the same order whatever directory holds the input
+    files (a uid is ``path:offset``, so ordering by it made results depend on the run's path)."""
+    return stable_hash64(r["text"]), r["uid"]
+
+
 def training_texts(survivors: Iterable[dict], n: int) -> list[str]:
-    """A sample that depends only on the set of documents, not on their order or engine."""
-    keyed = sorted((stable_hash64(r["uid"]), r["text"]) for r in survivors)
+    """A sample that depends only on the set of documents, not on their order, engine or path."""
+    keyed = sorted((content_key(r), r["text"]) for r in survivors)
     return [t for _, t in keyed[:n]]
 
 
@@ -76,7 +82,7 @@ def finalize(
     survivors: list[dict], ehash: np.ndarray, sig: np.ndarray, cfg: CurationConfig
 ) -> tuple[list[dict], list[dict], dict]:
     """Dedup + weights over all phase-B survivors; returns (kept, rejected, dedup stats)."""
-    order = sorted(range(len(survivors)), key=lambda i: survivors[i]["uid"])
+    order = sorted(range(len(survivors)), key=lambda i: content_key(survivors[i]))
     docs = [survivors[i] for i in order]
     ehash, sig = ehash[order], sig[order]
     quality = np.array([d["quality"] for d in docs], dtype=np.float64)
