@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 from compass.distributed.engine import ParallelEngine
 from compass.distributed.layout import ParallelConfig
 from compass.distributed.mesh import build_mesh
+from compass.distributed.reshard import load_resharding, save_resharding
 from compass.distributed.state import full_state_dict
 from compass.model import CompassModel
 from compass.model.config import ModelConfig
@@ -55,7 +56,10 @@ def spawn(fn, world: int, *args):
 
 
 def train_parallel(layout: dict, model_cfg: dict, train_cfg: dict, steps: int, n_micro: int,
-                   batch: int, seq: int, packed: bool):  # fmt: skip
+                   batch: int, seq: int, packed: bool, start: int = 0, load: str | None = None,
+                   save: str | None = None):  # fmt: skip
+    """Steps ``start..steps-1`` under ``layout`` (from the DCP checkpoint ``load`` if given;
+    ``save`` writes one at the end)."""
     pc, cfg = ParallelConfig(**layout), TrainConfig(**train_cfg)
     mcfg = ModelConfig(**model_cfg)
     mesh = build_mesh(pc, "cpu")
@@ -64,9 +68,11 @@ def train_parallel(layout: dict, model_cfg: dict, train_cfg: dict, steps: int, n
     accum = n_micro // mesh.data_world
     engine = ParallelEngine(model, pc, mesh, accum, seq)
     optim = build_adamw(engine.module, cfg)
+    if load:
+        load_resharding(engine, optim, load)
     lo = mesh.data_rank * accum
     records = []
-    for step in range(steps):
+    for step in range(start, steps):
         for g in optim.param_groups:
             g["lr"] = lr_at(step, cfg)
         alpha, beta = coef_at(step, cfg, cfg.aux_coef), coef_at(step, cfg, cfg.z_coef)
@@ -78,6 +84,8 @@ def train_parallel(layout: dict, model_cfg: dict, train_cfg: dict, steps: int, n
         optim.zero_grad(set_to_none=True)
         stats["counts"] = stats.pop("counts_LE").tolist()
         records.append(stats)
+    if save:
+        save_resharding(engine, optim, save)
     return records, full_state_dict(engine)
 
 

@@ -33,11 +33,12 @@ def micro_batches(step: int, n_micro: int, batch: int, seq: int, vocab: int, pac
     return out
 
 
-def train_one_process(model, cfg, steps: int, make_batches) -> tuple[list[dict], dict]:
-    """Per step {loss, aux, z, counts (expert load summed over the step, [L, E])}; final weights."""
-    optim = build_adamw(model, cfg)
+def train_one_process(model, cfg, steps: int, make_batches, start: int = 0, optim=None):
+    """Steps ``start..steps-1``: per step {loss, aux, z, counts (expert load summed over the
+    step, [L, E])}, and the final weights."""
+    optim = optim or build_adamw(model, cfg)
     records = []
-    for step in range(steps):
+    for step in range(start, steps):
         lr = lr_at(step, cfg)
         alpha, beta = coef_at(step, cfg, cfg.aux_coef), coef_at(step, cfg, cfg.z_coef)
         for g in optim.param_groups:
