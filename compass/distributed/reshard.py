@@ -16,6 +16,7 @@ import torch
 import torch.distributed.checkpoint as dcp
 from torch import nn
 from torch.distributed.tensor import DTensor, Shard
+from torch.distributed.tensor.placement_types import _StridedShard
 
 from compass.distributed.expert_parallel import is_expert_param
 
@@ -26,18 +27,23 @@ def _placed(engine, name: str, t: torch.Tensor) -> torch.Tensor:
     """``t`` (this rank's piece of parameter ``name``) as a DTensor of the global tensor."""
     mesh, pc = engine.mesh, engine.pc
     local = t._local_tensor if isinstance(t, DTensor) else t
-    dims = (["ep"] if pc.ep > 1 and is_expert_param(name) else []) + (
-        ["dp_shard"] if pc.dp_shard > 1 else []
-    )
-    if not dims:
-        return local
+    expert = pc.ep > 1 and is_expert_param(name)
     shape = list(t.shape)  # an FSDP2 DTensor already has the global shape of its ep slice
-    if "ep" in dims:
+    if expert:
         shape[0] *= pc.ep
-    sub = mesh.mesh[tuple(dims)] if len(dims) > 1 else mesh.mesh[dims[0]]
+    if expert and pc.dp_shard > 1:
+        # FSDP2 cuts the ep slice again: dim 0 is split over ep first, then dp_shard — the
+        # order the mesh (dp_shard outer) expresses with a strided shard, as for FSDP × TP
+        sub, places = mesh.mesh["dp_shard", "ep"], [_StridedShard(0, split_factor=pc.ep), Shard(0)]
+    elif expert:
+        sub, places = mesh.mesh["ep"], [Shard(0)]
+    elif pc.dp_shard > 1:
+        sub, places = mesh.mesh["dp_shard"], [Shard(0)]
+    else:
+        return local
     stride = torch.empty(shape, device="meta").stride()
-    return DTensor.from_local(local, sub, [Shard(0)] * len(dims), run_check=False,
-                              shape=torch.Size(shape), stride=stride)  # fmt: skip
+    return DTensor.from_local(local, sub, places, run_check=False, shape=torch.Size(shape),
+                              stride=stride)  # fmt: skip
 
 
 def _state(named_params, optim, place) -> dict:

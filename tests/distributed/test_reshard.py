@@ -51,3 +51,12 @@ def test_pp2_checkpoint_resumes_under_ep2(tmp_path):
     s = SHAPE
     ref, ref_state = one_process(STEPS, s["n_micro"], s["batch"], s["seq"], s["packed"])
     _assert_same(records, state, ref[SPLIT:], ref_state)
+
+
+@pytest.mark.slow
+def test_fsdp2xep2_checkpoint_resumes_under_pp2xcp2(tmp_path):
+    _run({"dp_shard": 2, "ep": 2}, 4, 0, SPLIT, save=str(tmp_path / "ckpt"))
+    records, state = _run({"pp": 2, "cp": 2}, 4, SPLIT, STEPS, load=str(tmp_path / "ckpt"))
+    s = SHAPE
+    ref, ref_state = one_process(STEPS, s["n_micro"], s["batch"], s["seq"], s["packed"])
+    _assert_same(records, state, ref[SPLIT:], ref_state)
