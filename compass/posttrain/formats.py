@@ -26,7 +26,7 @@ from typing import Any
 from compass.posttrain.inputs import read_rows
 from compass.posttrain.sft.records import check_sample
 
-SFT_FIELDS = ("messages", "conversations", "instruction/output")
+SFT_FIELDS = ("messages", "conversations", "instruction", "output")
 PAIR_FIELDS = ("prompt", "chosen", "rejected")
 PROMPT_FIELDS = ("prompt", "answer", "lang", "enable_thinking")
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",

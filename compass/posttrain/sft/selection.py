@@ -61,7 +61,7 @@ def _prefix_hashes(words: list[str], limit: int) -> list[int]:
 
 
 def _shared_affix_len(
-    words: list[list[str]], min_count: int, reverse: bool, limit: int = 64
+    words: list[list[str]], min_count: int, reverse: bool, limit: int = 256
 ) -> list[int]:
     """Per text, the length (in words, at most ``limit``) of its longest prefix (suffix if
     ``reverse``) that at least ``min_count`` texts share, never the whole text."""
@@ -76,7 +76,7 @@ def _shared_affix_len(
     return out
 
 
-def distinct_parts(texts: list[str], min_share: float = 0.05, min_count: int = 5) -> list[str]:
+def distinct_parts(texts: list[str], min_share: float = 0.2, min_count: int = 5) -> list[str]:
     """Each text without the word prefix and suffix it shares with many others (at least
     ``min_count`` texts and ``min_share`` of them): the instruction of a templated task set."""
     need = max(min_count, round(min_share * len(texts)))
@@ -198,7 +198,14 @@ def select(
         seen.add(key)
     uniq = np.array([i for i in range(len(pool)) if i not in reasons], dtype=int)
     qa = [_turns(pool[i]) for i in uniq]
-    qs = distinct_parts([q for q, _ in qa])
+    qs = [q for q, _ in qa]
+    # A task set's instruction is shared within its language and category: strip it there.
+    groups: dict[tuple[str, str], list[int]] = {}
+    for k, i in enumerate(uniq):
+        groups.setdefault((pool[i].get("lang", ""), pool[i].get("category", "")), []).append(k)
+    for members in groups.values():
+        for k, text in zip(members, distinct_parts([qs[k] for k in members])):
+            qs[k] = text
     # Two embedding passes (question, answer); the sample's vector is their normalised sum.
     eq = embed([_clip(q, cfg.max_chars) for q in qs], cfg.embedder)
     ea = embed([_clip(a, cfg.max_chars) for _, a in qa], cfg.embedder)
