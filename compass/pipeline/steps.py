@@ -107,33 +107,16 @@ def _quant_methods(ctx: StepContext) -> list[str]:
 
 
 def _quantize(ctx: StepContext) -> dict[str, Any]:
-    from compass.model.io import WEIGHTS, load_model, resolve_checkpoint
-    from compass.quant.apply import quantize_model
-    from compass.quant.calib import load_calibration
-    from compass.quant.io import save_quantized
+    from compass.quant.run import quantize_checkpoint
 
-    src = resolve_checkpoint(final_policy(ctx))
     metrics: dict[str, Any] = {}
     for method in _quant_methods(ctx):
         cfg = copy.deepcopy(ctx.recipe.quant)
         cfg.method = method
-        model = load_model(src)
-        calib = None
-        if method == "awq-int4":
-            calib = load_calibration(
-                ctx.deps["tokenize"] / "shards",
-                cfg.calib_samples,
-                cfg.calib_seq_len,
-                vocab_size=model.config.vocab_size,
-            )
-        quantize_model(model, cfg, calib)
-        out = save_quantized(model, ctx.out / method)
-        place_tokenizer(ctx.deps["tokenizer"], out)
-        size = sum(f.stat().st_size for f in out.glob("*.safetensors"))
-        metrics[method] = {
-            "bytes": size,
-            "ratio_vs_fp32": round(size / (src / WEIGHTS).stat().st_size, 3),
-        }
+        _, metrics[method] = quantize_checkpoint(
+            final_policy(ctx), cfg, ctx.out / method, ctx.deps["tokenize"] / "shards",
+            ctx.deps["tokenizer"],
+        )  # fmt: skip
     return metrics
 
 

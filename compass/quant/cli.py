@@ -9,13 +9,13 @@ The checkpoint defines the architecture (its ``model_config.json``); the recipe 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import sys
 import time
-from pathlib import Path
 
 from compass.config import ConfigError
 from compass.quant.config import METHODS
-from compass.tokenizer.locate import place_tokenizer
 from compass.utils.cli import add_recipe_args, dry_run, resolve_recipe, save_resolved
 from compass.utils.manifest import write_manifest
 
@@ -34,22 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_cli)
 
 
-def _file_bytes(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.glob("*.safetensors"))
-
-
-def _copy_tokenizer(ckpt: Path, tokenizer: str | None, out: Path) -> None:
-    """Keep the checkpoint self-contained: the engine and evaluator look for ``DIR/tokenizer``."""
-    src = ckpt / "tokenizer" if (ckpt / "tokenizer").is_dir() else tokenizer
-    if src:
-        place_tokenizer(src, out)
-
-
 def run_cli(args: argparse.Namespace) -> int:
-    from compass.model.io import WEIGHTS, load_model, resolve_checkpoint
-    from compass.quant.apply import quantize_model
-    from compass.quant.calib import load_calibration
-    from compass.quant.io import save_quantized
+    from compass.quant.run import quantize_checkpoint
 
     recipe = resolve_recipe(args)
     if args.method:
@@ -59,34 +45,11 @@ def run_cli(args: argparse.Namespace) -> int:
         return dry_run(recipe)
     if not args.out:
         raise ConfigError("compass quantize: pass --out DIR for the quantized checkpoint")
-    cfg = recipe.quant
     t0 = time.time()
-    ckpt = resolve_checkpoint(args.checkpoint)
-    model = load_model(ckpt)
-    calib = None
-    if cfg.method == "awq-int4":
-        if not args.calib:
-            raise ConfigError("--method awq-int4 needs --calib DATA (text .jsonl, shards, .npy)")
-        calib = load_calibration(
-            args.calib, cfg.calib_samples, cfg.calib_seq_len, args.tokenizer,
-            model.config.vocab_size,
-        )  # fmt: skip
-        log.info("calibration: %d sequences of %d tokens", *calib.shape)
-    stats: dict = {}
-    quantize_model(model, cfg, calib, stats)
-    out = save_quantized(model, args.out)
+    out, metrics = quantize_checkpoint(args.checkpoint, recipe.quant, args.out, args.calib,
+                                       args.tokenizer)  # fmt: skip
     save_resolved(recipe, out)
-    _copy_tokenizer(ckpt, args.tokenizer, out)
-    head = model.lm_head.weight.numel() * 4
-    ratio = (_file_bytes(out) - head) / max((ckpt / WEIGHTS).stat().st_size - head, 1)
-    metrics = {"size_ratio_excl_head": round(ratio, 4), "bytes": _file_bytes(out)}
-    searched = [s for s in stats.values() if s.get("alpha") is not None]
-    if searched:
-        metrics["awq_mean_alpha"] = sum(s["alpha"] for s in searched) / len(searched)
-        metrics["awq_err_over_rtn"] = sum(s["err"] for s in searched) / max(
-            sum(s["err_rtn"] for s in searched), 1e-30
-        )
-    inputs = {"checkpoint": ckpt} | ({"calib": args.calib} if calib is not None else {})
+    inputs = {"checkpoint": args.checkpoint} | ({"calib": args.calib} if args.calib else {})
     write_manifest(out, "quantize", recipe.to_dict(), inputs, metrics, time.time() - t0)
-    log.info("%s checkpoint in %s: %s", cfg.method, out, metrics)
+    sys.stdout.write(json.dumps(metrics) + "\n")
     return 0
