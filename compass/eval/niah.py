@@ -19,10 +19,9 @@ from typing import Any
 
 from compass.eval.backend import encode_text
 from compass.inference.params import SamplingParams
+from compass.languages import LANGS
 
 log = logging.getLogger(__name__)
-
-LANGS = ["en", "zh", "id", "ms", "th", "vi", "tl", "pt"]
 
 
 @dataclass

@@ -59,8 +59,8 @@ def fixed_prompts(n: int, length: int, tokenizer=None, seed: int = 0, vocab_limi
         return [[rng.randrange(10, vocab_limit) for _ in range(length)] for _ in range(n)]
     from compass.data.synth.prose import prose_doc
     from compass.eval.backend import encode_text
+    from compass.languages import LANGS as langs
 
-    langs = ["en", "zh", "id", "ms", "th", "vi", "tl", "pt"]
     out = []
     for i in range(n):
         ids: list[int] = []

@@ -149,7 +149,7 @@ def _evaluate(ctx: StepContext) -> dict[str, Any]:
 
 
 def tiny_pipeline() -> list[Step]:
-    """Every stage that exists, in order; later stages are appended as they land."""
+    """Every stage of the pipeline, in order."""
     pre = ("model", "pretrain")
     return [
         Step(

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from compass.data.synth.config import LANGS
 from compass.data.synth.lexicon import get_lexicon
 from compass.eval.answers import is_correct
+from compass.languages import LANGS
 
 _MARKERS = tuple(get_lexicon(lang).answer.split("{value}")[0].strip() for lang in LANGS)
 _MARKER_RE = re.compile("|".join(re.escape(m) for m in sorted(_MARKERS, key=len, reverse=True)))

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from compass.config import Config, ConfigError
-
-LANGS = ("en", "zh", "id", "ms", "th", "vi", "tl", "pt")
+from compass.languages import LANGS
 
 # Document kinds and their share of the clean documents. Product facts need repetition to be
 # learned by a tiny model, so product pages and reviews dominate; prose keeps the corpus general.

@@ -29,6 +29,7 @@ from compass.data.synth.prose import code_doc, math_doc, prose_doc
 from compass.data.synth.render import brand_page, guide_page
 from compass.data.synth.world import World
 from compass.utils.io import atomic_write_text
+from compass.utils.progress import progress_bar
 
 log = logging.getLogger(__name__)
 # Sources whose ``lang`` a language-ID model should reproduce. Code and math documents carry the
@@ -194,7 +195,7 @@ def generate(cfg: DataGenConfig, out_dir: str | Path, progress: bool = True) -> 
     world = World.build(cfg.seed, cfg.n_products, cfg.n_shops, cfg.n_users)
     world.save(out / "world.json")
     n_noise = round(cfg.n_docs * cfg.noise_fraction)
-    with tqdm(
+    with progress_bar(
         total=cfg.n_docs + n_noise, desc="generate docs", unit="doc", disable=not progress
     ) as bar:
         clean = clean_docs(world, cfg, bar)
@@ -205,7 +206,7 @@ def generate(cfg: DataGenConfig, out_dir: str | Path, progress: bool = True) -> 
         part = out / "docs" / f"part-{k // cfg.docs_per_file:05d}.jsonl"
         n_bytes += _write_jsonl(part, docs[k : k + cfg.docs_per_file])
     n_eval: dict[str, int] = {}
-    for task in tqdm(TASKS, desc="eval items", disable=not progress):
+    for task in progress_bar(TASKS, desc="eval items", disable=not progress):
         items = [
             it
             for lang in cfg.languages

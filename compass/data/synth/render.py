@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 from compass.data.synth.catalogue import city_name
 from compass.data.synth.lexicon import get_lexicon
 from compass.data.synth.money import format_decimal, format_money, format_number, format_rating
+from compass.languages import NO_SPACE_LANGS
 
 if TYPE_CHECKING:
     from compass.data.synth.world import Product, World
 
 _SPACES = re.compile(r"[ \t]{2,}")
-_NO_SPACE_LANGS = ("zh", "th")
 
 
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
@@ -70,7 +70,7 @@ def sentence_case(text: str) -> str:
 
 
 def join_sentences(parts: list[str], lang: str) -> str:
-    sep = "" if lang in _NO_SPACE_LANGS else " "
+    sep = "" if lang in NO_SPACE_LANGS else " "
     return _SPACES.sub(" ", sep.join(sentence_case(p) for p in parts)).strip()
 
 
@@ -110,7 +110,7 @@ def attr_label(lang: str, key: str) -> str:
     lex = get_lexicon(lang)
     if f"label_{key}" in lex.extra:
         return lex.extra[f"label_{key}"]
-    return lex.labels[key] if lang in _NO_SPACE_LANGS else lex.labels[key].lower()
+    return lex.labels[key] if lang in NO_SPACE_LANGS else lex.labels[key].lower()
 
 
 def product_slots(world: World, p: Product, lang: str, currency: str | None = None) -> dict:

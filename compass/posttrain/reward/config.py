@@ -76,10 +76,8 @@ class RewardConfig(Config):
     # Verifiable prompts (rows with "answer") Best-of-N is judged on; none = Best-of-N skipped.
     bon_prompts: list[str] = field(default_factory=list)
     base_run: str = "2:1e-3:cosine"
-    # At 3e-4 / 6e-4 the runs moved the base by little, the soup sat at their mean (0.898 vs
-    # the best run's 0.901); at 1e-3 / 2e-3 each run wanders further, the soup cancels what
-    # they do not share and beats every run (0.904 vs 0.846-0.896; Best-of-16 0.625 vs
-    # 0.41-0.63), the gain weight averaging is for.
+    # Learning rates high enough for each run to wander from the base, so that the soup cancels
+    # what they do not share (measured choice: docs/reward-model.md).
     runs: list[str] = field(
         default_factory=lambda: [
             "0.25:1e-3:linear", "0.25:2e-3:cosine", "0.5:1e-3:cosine", "0.5:2e-3:linear",
@@ -93,8 +91,9 @@ class RewardConfig(Config):
     likelihood_term: bool = True
     likelihood_scale: list[float] = field(default_factory=lambda: [5.0, 1.0])
     # False: the weight on replies without reasoning is trained, then zeroed in every model the
-    # stage evaluates and saves (compass.posttrain.reward.run.drop_fast_likelihood): held-out pairwise
-    # 0.852 instead of 0.904, but a reward DPO can raise rather than the SFT policy's own mode.
+    # stage evaluates and saves (compass.posttrain.reward.run.drop_fast_likelihood): a reward DPO
+    # can raise rather than the SFT policy's own mode, at some pairwise accuracy
+    # (docs/reward-model.md).
     fast_likelihood_at_use: bool = False
     # The verifier warm-up (compass.posttrain.reward.verifier): before the runs, the backbone is
     # fine-tuned as an LM on the verified chat samples of verifier_inputs (any SFT format), so

@@ -1,18 +1,15 @@
 """The verifier warm-up: the reward backbone learns to write verified solutions before it judges.
 
-With the likelihood term (``compass.posttrain.reward.model``) a reward model scores an answer partly by
-how likely its own LM finds it. Started from the policy, that LM *is* the policy: ranking the
-tiny policy's 16 samples by it picks the policy's own mode, right no more often than one sample
-(Best-of-16 0.47 vs 0.46). A verifier must check each step better than the policy wrote it. So
-before the pairwise runs the backbone is fine-tuned by next-token loss on solutions whose every
-step is right — generated shopping-cart chains (``compass.data.synth.tasks.cart``, deep mode, the layout the
-policy writes) and any JSONL of verified chat samples (``reward.verifier_inputs``). Its LM then
-puts low probability on a wrong sum where the policy's sample put one (the generative-verifier
-recipe: a verifier trained as an LM on correct solutions; the pairwise runs that follow add the
-head). On the tiny policy: the tiny recipe's 9,600 chains (213 packed
-steps) took the LM's Best-of-N from 0.46 / 0.47 / 0.47 / 0.47 to 0.46 / 0.66 / 0.77 / 0.81 at
-N = 1 / 4 / 8 / 16 (pass@N 0.46 / 0.71 / 0.83 / 0.88; on a second sample seed 0.42 → 0.81):
-``bench/reward_likelihood_bon.py``.
+With the likelihood term (``compass.posttrain.reward.model``) a reward model scores an answer
+partly by how likely its own LM finds it. Started from the policy, that LM *is* the policy: it
+prefers the policy's own mode, right no more often than one sample. A verifier must check each
+step better than the policy wrote it. So before the pairwise runs the backbone is fine-tuned by
+next-token loss on solutions whose every step is right: the chat samples of
+``reward.verifier_inputs`` (any SFT format; ``compass data tasks`` writes shopping-cart chains in
+deep mode, the layout the policy writes, to ``verifier.jsonl``). Its LM then puts low
+probability on a wrong sum where the policy's sample put one (the generative-verifier recipe: a
+verifier trained as an LM on correct solutions; the pairwise runs that follow add the head).
+What it buys on the tiny policy: ``docs/reward-model.md`` and ``bench/reward_likelihood_bon.py``.
 
 A sample that asks a held-out or Best-of-N prompt is counted and left out (``exclude``).
 """

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from compass.config import Config, ConfigError
-from compass.data.synth.config import LANGS
+from compass.languages import LANGS
 
 PAIR_KINDS = ("arithmetic", "language", "grounding", "fluency")
 PROMPT_SETS = ("general", "badcase", "math", "ecommerce")

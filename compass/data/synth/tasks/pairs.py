@@ -29,12 +29,12 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from compass.data.synth.config import LANGS
 from compass.data.synth.lexicon import get_lexicon
 from compass.data.synth.render import attr_label, attr_value, title
 from compass.data.synth.tasks.cart import make_cart_problem, money
 from compass.data.synth.tasks.cot import wrong_chain
 from compass.data.synth.world import World
+from compass.languages import LANGS
 
 Pair = dict[str, Any]
 
