@@ -50,8 +50,24 @@ def input_files(paths: list[str | Path], what: str) -> list[Path]:
     return files
 
 
+def _json_array_rows(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    """A ``.json`` file holding one array of rows (what ``datasets.to_json(lines=False)`` and
+    many hand-made files are); rows are numbered from 1."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}: not a JSON array of rows ({type(e).__name__}: {e})") from None
+    for n, row in enumerate(rows if isinstance(rows, list) else [rows], 1):
+        yield n, row, None
+
+
 def _json_rows(path: Path) -> Iterator[tuple[int, Any, str | None]]:
     """(line, row, error) per non-blank line; a decode failure is an error, not an exception."""
+    if path.suffix.lower() == ".json":
+        with open(path, "rb") as f:
+            if f.read(64).lstrip()[:1] == b"[":
+                yield from _json_array_rows(path)
+                return
     try:
         for n, raw in _lines(str(path), MAX_LINE_BYTES):
             if raw is None:

@@ -49,14 +49,16 @@ def test_every_sft_format_reads_to_messages(alpaca_parquet, tmp_path):
     assert alpaca["messages"][0]["content"].endswith(_rows("sft_alpaca.jsonl")[0]["input"])
 
 
-def test_preference_pairs_in_both_trl_forms():
-    pairs, rejects = read_pairs([FIX / "pairs_explicit.jsonl", FIX / "pairs_implicit.jsonl"])
+def test_preference_pairs_in_both_trl_forms(tmp_path):
+    array = tmp_path / "implicit.json"  # a JSON array file, as datasets.to_json(lines=False) writes
+    array.write_text(json.dumps(_rows("pairs_implicit.jsonl"), ensure_ascii=False))
+    pairs, rejects = read_pairs([FIX / "pairs_explicit.jsonl", array])
     assert not rejects and len(pairs) == 48
     assert {p["lang"] for p in pairs} == {"en", "id", "vi", "th"}
     assert {p["kind"] for p in pairs} == {"sentiment"}
     forms = Counter(type(p["prompt"]).__name__ for p in pairs)
     assert forms == {"str": 16, "list": 32}  # string prompts, messages prompts, implicit prompts
-    implicit = [p for p in pairs if "pairs_implicit" in p["source"]]
+    implicit = [p for p in pairs if "implicit.json" in p["source"]]
     assert implicit[0]["prompt"][-1]["role"] == "user" and implicit[0]["chosen"] == "Positive"
     assert all(isinstance(p["chosen"], str) and p["chosen"] != p["rejected"] for p in pairs)
 
