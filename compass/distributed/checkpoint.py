@@ -24,6 +24,11 @@ DCP_DIR = "dcp"
 
 
 def save_sharded(model: nn.Module, optim: torch.optim.Optimizer, ckpt_dir: Path) -> None:
+    engine = getattr(model, "engine", None)
+    if engine is not None:  # the parallel engine's stage: a checkpoint any layout can read
+        from compass.distributed.reshard import save_resharding
+
+        return save_resharding(engine, optim, ckpt_dir / DCP_DIR)
     state = {
         "model": get_model_state_dict(model),
         "optim": get_optimizer_state_dict(model, optim),
@@ -32,6 +37,11 @@ def save_sharded(model: nn.Module, optim: torch.optim.Optimizer, ckpt_dir: Path)
 
 
 def load_sharded(model: nn.Module, optim: torch.optim.Optimizer, ckpt_dir: Path) -> None:
+    engine = getattr(model, "engine", None)
+    if engine is not None:
+        from compass.distributed.reshard import load_resharding
+
+        return load_resharding(engine, optim, ckpt_dir / DCP_DIR)
     state = {
         "model": get_model_state_dict(model),
         "optim": get_optimizer_state_dict(model, optim),
@@ -43,6 +53,11 @@ def load_sharded(model: nn.Module, optim: torch.optim.Optimizer, ckpt_dir: Path)
 
 def full_model_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """The unsharded state dict, on CPU, on rank 0 (other ranks get an empty dict)."""
+    engine = getattr(model, "engine", None)
+    if engine is not None:
+        from compass.distributed.state import full_state_dict
+
+        return full_state_dict(engine)
     opts = StateDictOptions(full_state_dict=True, cpu_offload=True)
     return get_model_state_dict(model, options=opts)
 

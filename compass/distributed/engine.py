@@ -56,6 +56,7 @@ class ParallelEngine:
             from compass.distributed.fsdp import shard_blocks
 
             shard_blocks(self.stage, mesh.mesh["dp_shard"])
+        self.stage.engine = self  # checkpoints of the stage go through the engine (reshard.py)
         self.schedule = None  # built at the first step, when the micro-batch shape is known
         self._coef = (0.0, 0.0, 1.0)  # α, β, D / G for the step in flight
         self._records: list[torch.Tensor] = []
@@ -83,7 +84,24 @@ class ParallelEngine:
             self._pipeline_step(batches)
         return self._stats(global_units)
 
-    def _pipeline_step(self, batches: list[Batch]) -> None:
+    @torch.no_grad()
+    def evaluate(self, batches: list[Batch]) -> tuple[float, float, torch.Tensor]:
+        """Global (loss sum, label tokens, expert counts [L, E]) of every replica's batches."""
+        units = sum(int((b["labels"] != IGNORE).sum()) for b in batches)
+        self._coef, self._records = (0.0, 0.0, 1.0), []
+        self.stage.set_micro_batches([self._side(b) for b in batches])
+        if self.pc.pp == 1:
+            for b in batches:
+                ids = chunk_seq(b["input_ids"], self.mesh.local("cp"), self.pc.cp)
+                self._loss(self.stage(ids), self._labels(b))
+        else:
+            self._pipeline_step(batches, forward_only=True)
+        stats = self._stats(1.0)
+        total = torch.tensor([float(units)])
+        dist.all_reduce(total)
+        return stats["loss"], float(total) / (self.pc.pp * self.pc.cp), stats["counts_LE"]
+
+    def _pipeline_step(self, batches: list[Batch], forward_only: bool = False) -> None:
         cp_rank = self.mesh.local("cp")
         B, S = batches[0]["input_ids"].shape
         if self.schedule is None:
@@ -92,7 +110,8 @@ class ParallelEngine:
         target = torch.cat([self._labels(b) for b in batches])
         args = (ids,) if self.stage.first else ()
         kwargs = {"target": target} if self.stage.last else {}
-        self.schedule.step(*args, **kwargs)
+        run = self.schedule.eval if forward_only else self.schedule.step
+        run(*args, **kwargs)
 
     def _side(self, b: Batch) -> dict:
         B, S = b["input_ids"].shape
@@ -162,3 +181,31 @@ class ParallelEngine:
 def _local(t: torch.Tensor) -> torch.Tensor:
     """The rank's own shard of a (possibly FSDP/DTensor) tensor, as a plain tensor view."""
     return t._local_tensor if hasattr(t, "_local_tensor") else t
+
+
+def build_engine(model: nn.Module, train_cfg, info) -> ParallelEngine:
+    """The engine for the Trainer: the mesh from ``train.parallel``, the weights from rank 0.
+
+    ``model`` holds real weights on rank 0 only (a fresh run: the others built it on the meta
+    device) or nowhere (a resume: the checkpoint fills every rank's pieces). Each rank
+    materialises the full model on its device, takes rank 0's weights by broadcast, then keeps
+    only its pieces — transiently the whole model per process, which a host holding 8 ranks of
+    the 30B model must have the memory for.
+    """
+    from compass.distributed.env import broadcast_object
+    from compass.distributed.mesh import build_mesh
+
+    pc = train_cfg.parallel
+    mesh = build_mesh(pc, info.device.type)
+    has_weights = broadcast_object(info.is_main and not any(p.is_meta for p in model.parameters()),
+                                   info)  # fmt: skip
+    if any(p.is_meta for p in model.parameters()):
+        model.to_empty(device=info.device)
+    else:
+        model.to(info.device)
+    if has_weights:
+        with torch.no_grad():
+            for t in model.state_dict().values():
+                dist.broadcast(t, src=0)
+    return ParallelEngine(model, pc, mesh, train_cfg.grad_accum, train_cfg.seq_len,
+                          train_cfg.isolate_docs)  # fmt: skip

@@ -8,7 +8,7 @@ backend is NCCL when CUDA is present and gloo on CPU.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.distributed as dist
@@ -94,3 +94,12 @@ def all_gather_object(obj, info: DistInfo) -> list:
 def shutdown(info: DistInfo) -> None:
     if info.distributed and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def data_view(info: DistInfo, parallel) -> DistInfo:
+    """The rank and world a data loader shards by: under expert/pipeline/context parallel,
+    the ranks of one pipeline or one sequence read the same batch (``ParallelConfig``)."""
+    if not (info.distributed and parallel.enabled):
+        return info
+    rank, world = parallel.data_coords(info.rank)
+    return replace(info, rank=rank, world_size=world)

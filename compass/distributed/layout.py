@@ -46,13 +46,21 @@ class ParallelConfig(Config):
         """How many different batches are read at once (ep ranks are data-parallel too)."""
         return self.dp_shard * self.ep
 
+    def data_coords(self, rank: int) -> tuple[int, int]:
+        """(which batch shard, how many shards) a global rank reads, in the mesh's order."""
+        coords = {}
+        for d in reversed(DIMS):
+            rank, coords[d] = divmod(rank, getattr(self, d))
+        return coords["dp_shard"] * self.ep + coords["ep"], self.data_parallel
+
     def active(self) -> frozenset[str]:
         return frozenset(d for d in DIMS if getattr(self, d) > 1)
 
     @property
     def enabled(self) -> bool:
-        """True when the run needs the parallel engine rather than plain FSDP2 or one process."""
-        return bool(self.active() - {"dp_shard"}) or self.activation_checkpoint != "none"
+        """True when the run needs the parallel engine rather than plain FSDP2 or one process
+        (activation checkpointing alone applies to those too)."""
+        return bool(self.active() - {"dp_shard"})
 
     def validate(self) -> None:
         errs = [f"train.parallel.{d}={getattr(self, d)} must be >= 1" for d in DIMS

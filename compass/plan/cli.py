@@ -31,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--nvlink-gbps", type=float, help="GB/s per GPU inside a node (default 450)")
     p.add_argument("--network-gbps", type=float, help="GB/s per GPU between nodes (default 50)")
     p.add_argument("--top", type=int, default=8, help="layouts listed when ranking")
+    p.add_argument(
+        "--stage",
+        default="main",
+        choices=["main", "anneal", "long"],
+        help="the pretraining stage whose micro-batch, length and batch are planned",
+    )
     p.set_defaults(func=_plan)
 
 
@@ -43,10 +49,12 @@ def _plan(args: argparse.Namespace) -> int:
                        ("network_gbps", "network_gbps")):  # fmt: skip
         if getattr(args, key) is not None:
             hw = replace(hw, **{field: getattr(args, key)})
-    main = recipe.pretrain.main
-    work = Workload(main.micro_batch_size, main.seq_len, main.global_batch or
-                    main.micro_batch_size * main.grad_accum * args.gpus, REPORT_TOKENS)  # fmt: skip
-    out = [f"{recipe.name} on {args.gpus} × {hw.name}: micro-batch {work.micro_batch} × "
+    st = recipe.pretrain.stage(args.stage)
+    batch = st.global_batch or st.micro_batch_size * st.grad_accum * args.gpus
+    # main: the report's 8T and 4T at this stage's pace; anneal/long: the stage's own steps
+    budget = REPORT_TOKENS if args.stage == "main" else {args.stage: st.steps * batch * st.seq_len}
+    work = Workload(st.micro_batch_size, st.seq_len, batch, budget)
+    out = [f"{recipe.name} {args.stage} stage on {args.gpus} × {hw.name}: micro-batch {work.micro_batch} × "
            f"{work.seq_len} tokens, global batch {work.global_batch}; assumed MFU {hw.mfu:.2f}, "
            f"NVLink {hw.nvlink_gbps:g} GB/s, network {hw.network_gbps:g} GB/s per GPU, "
            f"{hw.gpus_per_node} GPUs a node"]  # fmt: skip

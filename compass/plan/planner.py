@@ -7,7 +7,7 @@ checkpointing mode is the lightest that fits (none, then selective, then full), 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from compass.config import ConfigError
 from compass.distributed.layout import SUPPORTED, ParallelConfig
@@ -72,6 +72,7 @@ def plan_layout(m: ModelConfig, pc: ParallelConfig, work: Workload, hw: Hardware
     modes = [checkpoint] if checkpoint else list(RECOMPUTE)
     mode = next((c for c in modes if fixed + live * acts[c] <= hw.memory_gb), modes[-1])
     total = fixed + live * acts[mode]
+    pc = replace(pc, activation_checkpoint=mode)
     t = step_seconds(m, pc, work.micro_batch, work.seq_len, n_micro, hw, RECOMPUTE[mode])
     tps = work.global_batch * work.seq_len / t["total"]
     # per-token time taken as the main stage's (a larger batch only shrinks the bubble)

@@ -75,16 +75,28 @@ def comm_bytes(m: ModelConfig, pc: ParallelConfig, micro_batch: int, seq_len: in
         local = dense + routed / pc.ep  # reduce-scatter float32 gradients once
         frac = (pc.dp_shard - 1) / pc.dp_shard
         out["dp_shard"] = frac * local * (2 * BF16 * n_micro + F32)
-    if pc.ep > 1:  # dispatch + combine, forward and backward; dense gradients all-reduced
-        frac = (pc.ep - 1) / pc.ep
-        out["ep"] = frac * (4 * n * m.top_k * m.d_model * a * layers * n_micro
-                            + 2 * F32 * dense / pc.dp_shard)  # fmt: skip
-    if pc.cp > 1:  # K and V gathered forward, their gradients all-reduced backward
+    if pc.ep > 1:  # token exchange, and the dense gradients all-reduced over ep
+        grads = (pc.ep - 1) / pc.ep * 2 * F32 * dense / pc.dp_shard
+        out["ep"] = ep_all_to_all_bytes(m, pc, micro_batch, seq_len, n_micro, a) + grads
+    if pc.cp > 1:  # K and V gathered forward (and in a recompute), gradients all-reduced
         kv = 2 * micro_batch * seq_len * m.n_kv_heads * m.head_dim * a
-        out["cp"] = (pc.cp - 1) / pc.cp * kv * 3 * layers * n_micro
+        passes = 4 if pc.activation_checkpoint != "none" else 3
+        out["cp"] = (pc.cp - 1) / pc.cp * kv * passes * layers * n_micro
     if pc.pp > 1:  # activations forward, their gradients backward, per stage boundary
         out["pp"] = 2 * n * m.d_model * a * n_micro
     return out
+
+
+def ep_all_to_all_bytes(m: ModelConfig, pc: ParallelConfig, micro_batch: int, seq_len: int,
+                        n_micro: int, a: int = BF16) -> float:  # fmt: skip
+    """Bytes one rank sends to other ranks in the expert all-to-alls of a step: each routed row
+    goes out and back in the forward (again in the recompute under activation checkpointing),
+    and its gradient the same way in the backward; with balanced routing (ep - 1) / ep of the
+    rows live on another rank."""
+    layers = -(-m.n_layers // pc.pp)
+    rows = micro_batch * seq_len // pc.cp * m.top_k
+    passes = 6 if pc.activation_checkpoint != "none" else 4
+    return (pc.ep - 1) / pc.ep * passes * rows * m.d_model * a * layers * n_micro
 
 
 def step_seconds(m: ModelConfig, pc: ParallelConfig, micro_batch: int, seq_len: int,

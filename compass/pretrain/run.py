@@ -18,7 +18,7 @@ import torch
 
 from compass.config import ConfigError
 from compass.data.shards import check_vocab, read_meta
-from compass.distributed.env import DistInfo, init_distributed
+from compass.distributed.env import DistInfo, data_view, init_distributed
 from compass.model.config import ModelConfig
 from compass.model.io import load_model_config, load_state_into, resolve_checkpoint
 from compass.model.transformer import CompassModel
@@ -112,7 +112,7 @@ def run_stage(
         if ckpt:
             _check_tokenizer(Path(ckpt), shards_meta, shards)
     model = build_model(recipe, stage, init, resuming, on_this_rank=info.is_main)
-    data = build_stage(stage, recipe.pretrain, shards, info, recipe.seed)
+    data = build_stage(stage, recipe.pretrain, shards, data_view(info, scfg.parallel), recipe.seed)
     meta = {
         "recipe": recipe.to_dict(),
         "tokenizer_hash": shards_meta["tokenizer"]["hash"],

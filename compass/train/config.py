@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from compass.config import Config, ConfigError
+from compass.distributed.layout import ParallelConfig
 
 
 @dataclass
@@ -44,16 +45,21 @@ class TrainConfig(Config):
     # bf16 mixed precision (FSDP on GPUs); CPU runs stay float32 (bf16 matmul is ~10× slower).
     mixed_precision: bool = False
     tensorboard: bool = False
+    # Expert / pipeline / context parallel and activation checkpointing under torchrun; the
+    # default (all 1) is one process, or FSDP2 over every rank.
+    parallel: ParallelConfig = field(default_factory=ParallelConfig)
 
     def accum_steps(self, world_size: int) -> int:
         """Micro-batches per optimizer step on each rank."""
         if self.global_batch <= 0:
             return self.grad_accum
+        if self.parallel.enabled:  # pipeline and context ranks share their replica's batch
+            world_size = self.parallel.data_parallel
         per_step = self.micro_batch_size * world_size
         if self.global_batch % per_step:
             raise ConfigError(
                 f"global_batch={self.global_batch} is not a multiple of micro_batch_size="
-                f"{self.micro_batch_size} × world size {world_size}; change either"
+                f"{self.micro_batch_size} × data-parallel size {world_size}; change either"
             )
         return self.global_batch // per_step
 

@@ -20,6 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from compass.config import ConfigError
+from compass.distributed.activation_checkpoint import apply_activation_checkpointing
 from compass.distributed.env import DistInfo, all_reduce_sum
 from compass.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from compass.train.config import TrainConfig
@@ -62,7 +64,14 @@ class Trainer:
         self.info = info or DistInfo()
         self.cfg, self.stage, self.run_dir = _resolve_accum(config, self.info), stage, Path(run_dir)
         self.model_config = model.config
-        if self.info.distributed:
+        self.engine = None  # the parallel engine (expert / pipeline / context parallel)
+        if config.parallel.enabled:
+            model = self._build_engine(model, stage)
+        else:  # block checkpointing applies to one process and to FSDP2 alike
+            apply_activation_checkpointing(model, config.parallel.activation_checkpoint)
+        if self.engine is not None:
+            pass  # placed and sharded by the engine
+        elif self.info.distributed:
             from compass.distributed.fsdp import is_sharded, shard_from_rank0
 
             if not is_sharded(model):  # full weights on rank 0, meta elsewhere (or everywhere)
@@ -78,6 +87,22 @@ class Trainer:
         self.eval_load_max_mean: list[float] = []  # per layer, from the last evaluation
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.sink = MetricsSink(self.run_dir, self.info.is_main, config.tensorboard)
+
+    def _build_engine(self, model: nn.Module, stage: Stage) -> nn.Module:
+        from compass.distributed.engine import build_engine
+
+        if not self.info.distributed:
+            raise ConfigError(
+                "train.parallel sets ep, pp or cp above 1: launch with torchrun and "
+                f"--nproc-per-node {self.cfg.parallel.world_size}, or set them to 1"
+            )
+        if not stage.name.startswith(("pretrain", "sft")):
+            raise ConfigError(
+                f"train.parallel ep/pp/cp train language-model stages (pretrain, sft); "
+                f"{stage.name} has a loss of its own: use train.parallel.dp_shard (FSDP2) only"
+            )
+        self.engine = build_engine(model, self.cfg, self.info)
+        return self.engine.module
 
     # ---- resume ---------------------------------------------------------------------------
     def resume(self) -> bool:
@@ -119,6 +144,9 @@ class Trainer:
         for g in self.optim.param_groups:
             g["lr"] = lr
         batches = [self._to_device(self.stage.next_batch()) for _ in range(accum)]
+        if self.engine is not None:
+            return self._finish_step(self._engine_backward(batches, alpha, beta), batches, lr,
+                                     alpha, beta)  # fmt: skip
         units = sum(self.stage.loss_units(b) for b in batches)
         global_units = all_reduce_sum(torch.tensor(float(units)), self.info).item()
         scale = self.info.world_size / max(global_units, 1.0)
@@ -142,23 +170,43 @@ class Trainer:
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         if hasattr(grad_norm, "full_tensor"):
             grad_norm = grad_norm.full_tensor()
-        grad_norm = float(grad_norm)
         n_micro = accum * self.info.world_size
-        record = {
-            "kind": "train",
-            "step": self.step + 1,
+        summary = {
             "loss": float(stats[0]) / max(global_units, 1.0),
             "aux": float(stats[1]) / n_micro,
             "z": float(stats[2]) / n_micro,
+            "grad_norm": float(grad_norm),
+            "counts": None if counts is None else all_reduce_sum(counts, self.info),
+        }
+        return self._finish_step(summary, batches, lr, alpha, beta)
+
+    def _engine_backward(self, batches: list[Batch], alpha: float, beta: float) -> dict:
+        stats = self.engine.forward_backward(batches, alpha, beta)
+        self.engine.reduce_gradients()
+        stats["grad_norm"] = self.engine.clip_gradients(self.cfg.grad_clip)
+        stats["counts"] = stats.pop("counts_LE")
+        return stats
+
+    def _finish_step(self, summary: dict, batches: list[Batch], lr: float, alpha: float,
+                     beta: float) -> dict[str, Any]:  # fmt: skip
+        """Log the step's figures, then step the optimizer unless they are not finite."""
+        replicas = self.engine.mesh.data_world if self.engine else self.info.world_size
+        grad_norm = summary["grad_norm"]
+        record = {
+            "kind": "train",
+            "step": self.step + 1,
+            "loss": summary["loss"],
+            "aux": summary["aux"],
+            "z": summary["z"],
             "aux_coef": alpha,
             "z_coef": beta,
             "grad_norm": grad_norm,
             "lr": lr,
             "tokens": sum(int(b["input_ids"].numel()) for b in batches if "input_ids" in b)
-            * self.info.world_size,
+            * replicas,
         }
-        if counts is not None:
-            record.update(expert_load_stats(all_reduce_sum(counts, self.info)))
+        if summary["counts"] is not None:
+            record.update(expert_load_stats(summary["counts"]))
         finite = torch.isfinite(torch.tensor([record["loss"], grad_norm])).all()
         if finite:
             self.optim.step()
@@ -202,24 +250,43 @@ class Trainer:
         # Expert load over one set: the broad "val" mixture when there is one (HQ overlaps it).
         load_set = "val" if "val" in eval_sets else next(iter(eval_sets), None)
         for name, make in eval_sets.items():
-            tot = torch.zeros(2, dtype=torch.float64)
-            for batch in make():
-                batch = self._to_device(batch)
-                out = self.stage.loss(self.model, batch)
-                tot += torch.tensor([float(out.loss_sum), float(self.stage.loss_units(batch))])
-                if out.expert_counts_LE is not None and name == load_set:
-                    c = out.expert_counts_LE.detach().double().cpu()
-                    counts = c if counts is None else counts + c
-            all_reduce_sum(tot, self.info)
-            results[f"eval/{name}"] = float(tot[0] / tot[1].clamp_min(1))
+            batches = [self._to_device(b) for b in make()]
+            loss_sum, units, set_counts = (
+                self._engine_eval(batches) if self.engine else self._eval_set(batches)
+            )
+            results[f"eval/{name}"] = loss_sum / max(units, 1.0)
+            if name == load_set:
+                counts = set_counts
         if counts is not None:
             # Load over held-out batches: one training batch is a handful of documents whose
             # language and domain sway the routing, so its max/mean overstates the imbalance.
-            per_layer = expert_load_stats(all_reduce_sum(counts, self.info))["load_max_mean"]
+            per_layer = expert_load_stats(counts)["load_max_mean"]
             results["eval/load_max_mean"] = max(per_layer)
             self.eval_load_max_mean = per_layer
         self.model.train()
         return results
+
+    def _eval_set(self, batches: list[Batch]) -> tuple[float, float, torch.Tensor | None]:
+        """Global (loss sum, loss units, expert counts) of one evaluation set."""
+        tot, counts = torch.zeros(2, dtype=torch.float64), None
+        for batch in batches:
+            out = self.stage.loss(self.model, batch)
+            tot += torch.tensor([float(out.loss_sum), float(self.stage.loss_units(batch))])
+            if out.expert_counts_LE is not None:
+                c = out.expert_counts_LE.detach().double().cpu()
+                counts = c if counts is None else counts + c
+        all_reduce_sum(tot, self.info)
+        return float(tot[0]), float(tot[1]), None if counts is None else all_reduce_sum(
+            counts, self.info)  # fmt: skip
+
+    def _engine_eval(self, batches: list[Batch]) -> tuple[float, float, torch.Tensor]:
+        """The engine evaluates a step's worth of micro-batches at a time (a pipeline's
+        schedule is built for that many)."""
+        loss_sum, units, counts, k = 0.0, 0.0, 0, self.cfg.grad_accum
+        for i in range(0, len(batches), k):
+            part = self.engine.evaluate(batches[i : i + k])
+            loss_sum, units, counts = loss_sum + part[0], units + part[1], counts + part[2]
+        return loss_sum, units, counts
 
     # ---- the run --------------------------------------------------------------------------
     def fit(self, until: int | None = None) -> TrainResult:

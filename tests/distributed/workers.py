@@ -33,7 +33,8 @@ def _free_port() -> int:
 
 
 def _entry(rank: int, world: int, port: int, fn, args, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      LOCAL_RANK=str(rank), WORLD_SIZE=str(world))  # fmt: skip
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
@@ -121,3 +122,22 @@ def measure_state(layout: dict, model_cfg: dict, seq: int):
 def _local_bytes(t: torch.Tensor) -> int:
     t = t._local_tensor if hasattr(t, "_local_tensor") else t
     return t.numel() * t.element_size()
+
+
+def pretrain_parallel(layout: dict, shards: str, out: str, steps: int, split: int, accum: int):
+    """The micro recipe's main stage under ``train.parallel`` (trained to ``split``, saved,
+    resumed with fresh objects to ``steps``): losses and eval of rank 0."""
+    from compass.distributed.env import init_distributed
+    from compass.pretrain.run import run_stage
+    from tests.train.conftest import micro_recipe
+
+    def recipe():
+        r = micro_recipe(steps, micro_batch_size=2, grad_accum=accum)
+        for k, v in layout.items():
+            setattr(r.pretrain.main.parallel, k, v)
+        return r
+
+    info = init_distributed()
+    first = run_stage(recipe(), "main", shards, out, info=info, until=split)
+    second = run_stage(recipe(), "main", shards, out, info=info)
+    return [{"losses": first.losses + second.losses, "eval": second.eval}], {}
