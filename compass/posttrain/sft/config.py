@@ -11,7 +11,7 @@ from compass.train.config import TrainConfig
 
 @dataclass
 class SFTDataConfig(Config):
-    seed: int = 1234
+    seed: int = 1234  # selection and the order both SFT stages read their samples in
     # Instruction data: files or directories (OpenAI/TRL messages, ShareGPT, Alpaca; JSONL,
     # JSONL.gz/zst, Parquet; see compass.posttrain.formats).
     inputs: list[str] = field(default_factory=list)

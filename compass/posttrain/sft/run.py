@@ -57,8 +57,9 @@ def run_sft(
     out = Path(out)
     tok = load_tokenizer(tokenizer)
     samples, rejects = read_samples(data_files(data))
-    mix = stage_mix(samples, stage, cfg, recipe.seed)
-    random.Random(recipe.seed).shuffle(mix)
+    seed = recipe.sft.data.seed  # the stage's own seed: pretraining's stays fixed when it varies
+    mix = stage_mix(samples, stage, cfg, seed)
+    random.Random(seed).shuffle(mix)
     n_val = min(len(mix) // 20, 64)
     counts: Counter = Counter(rejects)
     train = tokenize(mix[n_val:], tok, cfg.seq_len, counts)
@@ -70,8 +71,8 @@ def run_sft(
             f"{tokenizer}: {tok.vocab_size} tokens but the model from {init} has vocab_size "
             f"{model.config.vocab_size} — use the tokenizer the model was pretrained with"
         )
-    torch.manual_seed(recipe.seed)
-    data_stage = SFTStage(f"sft.stage{stage}", train, held_out, cfg, tok.pad_id, recipe.seed)
+    torch.manual_seed(seed)
+    data_stage = SFTStage(f"sft.stage{stage}", train, held_out, cfg, tok.pad_id, seed)
     tokens = sum(len(ids) for ids, _ in train)
     info = {
         "samples": len(mix),
