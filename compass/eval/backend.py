@@ -59,14 +59,25 @@ class EngineBackend:
         self.max_len = engine.max_seq_len
 
     def loglikelihood(self, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]:
-        pairs = []
-        for context, continuation in requests:
-            ctx, cont = encode_pair(self.tokenizer, context, continuation)
+        return self.loglikelihood_ids([encode_pair(self.tokenizer, c, x) for c, x in requests])
+
+    def loglikelihood_ids(
+        self, pairs: list[tuple[list[int], list[int]]]
+    ) -> list[tuple[float, bool]]:
+        """(context ids, continuation ids) pairs, the context cut on the left to fit."""
+        cut = []
+        for ctx, cont in pairs:
             if not ctx:  # lm-eval scores an empty context after the end-of-text token
                 ctx = [min(self.engine.eos_ids)] if self.engine.eos_ids else [0]
             whole = (ctx + cont)[-self.max_len :]
-            pairs.append((whole[: len(whole) - len(cont)], cont))
-        return self.engine.score_batch(pairs, self.batch_size)
+            cut.append((whole[: len(whole) - len(cont)], cont))
+        return self.engine.score_batch(cut, self.batch_size)
+
+    def generate_ids(self, prompts: list[list[int]], max_tokens: list[int]) -> list[list[int]]:
+        """Greedy new ids after each prompt, up to an end of text or of turn."""
+        cut = [ids[-(self.max_len - n) :] for ids, n in zip(prompts, max_tokens)]
+        params = [SamplingParams(temperature=0.0, max_tokens=n) for n in max_tokens]
+        return [o.token_ids for o in self.engine.generate(cut, params)]
 
     def generate_until(self, requests: list[tuple[str, list[str], int]]) -> list[str]:
         prompts, params = [], []

@@ -13,6 +13,7 @@ from pathlib import Path
 from compass.eval.backend import ModelLoadError
 from compass.eval.benchmarks import BENCHMARKS, parse_benchmark_arg
 from compass.eval.cli_tools import register_tools
+from compass.eval.forms import parse_forms
 from compass.eval.loading import KINDS, ModelRef, parse_model
 from compass.eval.records import TaskFileError
 from compass.eval.suite import Suite, load_suite, read_spec_file
@@ -73,6 +74,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a public benchmark file in its released format; NAME one of "
         f"{', '.join(sorted(BENCHMARKS))} (docs/eval-tasks.md)",
     )
+    p.add_argument(
+        "--form",
+        default="raw",
+        metavar="FORM[,FORM...]",
+        help="how items are put to each model, one column per model and form: raw (plain text, "
+        "the default), chat (the chat template, fast mode), letters (chat with lettered options), "
+        "deep (generative tasks in deep mode); docs/eval-forms.md",
+    )
     p.add_argument("--max-tokens", type=int, help="new-token cap for generative tasks")
     p.add_argument("--backend", choices=["compass", "lm-eval"], default="compass")
     p.add_argument("--limit", type=int, help="at most this many items per task")
@@ -111,6 +120,10 @@ def _run(args: argparse.Namespace) -> int:
                 "sub-command: niah, throughput, judge"
             )
         specs = _specs(args, suite)
+        try:
+            forms = parse_forms(args.form)
+        except ValueError as e:
+            raise SystemExit(f"compass eval: --form: {e}") from None
         setting = suite.settings.get
         out = args.out or setting("out") or "eval_out"
         limit = args.limit or setting("limit")
@@ -125,6 +138,7 @@ def _run(args: argparse.Namespace) -> int:
             limit,
             batch_size=args.batch_size or setting("batch_size") or 16,
             concurrency=args.concurrency or setting("concurrency") or 4,
+            forms=forms,
         )
     except (TaskFileError, ModelLoadError) as e:
         raise SystemExit(f"compass eval: {e}") from None

@@ -12,8 +12,17 @@ from tqdm import tqdm
 
 from compass.eval.answers import extract, is_correct
 from compass.eval.backend import Backend, Unsupported
+from compass.eval.chat import chat_loglikelihood, generate_chat
+from compass.eval.forms import LETTERS, chat_answer, instruction_for, lettered, user_turn
 from compass.eval.metrics import mc_scores, mean_stderr
-from compass.eval.tasks import GenItem, MCItem, TaskSpec, load_fewshot, load_items
+from compass.eval.tasks import (
+    GenItem,
+    MCItem,
+    TaskFileError,
+    TaskSpec,
+    load_fewshot,
+    load_items,
+)
 from compass.eval.templates import is_jinja
 
 log = logging.getLogger(__name__)
@@ -88,31 +97,63 @@ def _aggregate(per_item: list[dict[str, float]], langs: list[str], names: list[s
     return metrics, by_lang
 
 
+def _mc_requests(spec: TaskSpec, items: list[MCItem], pool: list | None, form: str):
+    """(requests, owner item of each, the scored text per item's choices) in ``form``."""
+    requests, owners, scored = [], [], []
+    for i, item in enumerate(items):
+        ctx = build_context(spec, items, i, pool)
+        if form == "letters":
+            instruction = instruction_for(spec.letters_instruction, item.lang)
+            turn = user_turn(lettered(ctx, item.choices, instruction))
+            targets = list(LETTERS[: len(item.choices)])
+            requests += [(turn, x) for x in targets]
+        elif form == "chat":
+            targets = item.choices
+            requests += [(user_turn(ctx), x) for x in targets]
+        else:
+            targets = item.choices
+            requests += [(ctx, spec.target_delimiter + x) for x in targets]
+        owners += [i] * len(targets)
+        scored.append(targets)
+    return requests, owners, scored
+
+
 def run_mc(
     spec: TaskSpec,
     items: list[MCItem],
     backend: Backend,
     limit: int | None = None,
     pool: list | None = None,
+    form: str = "raw",
 ) -> TaskResult:
+    if form == "deep":
+        raise Unsupported("deep mode is for generative tasks; option tasks are answered fast")
     items = items[:limit] if limit else items
-    requests, owners = [], []
-    for i, item in enumerate(items):
-        ctx = build_context(spec, items, i, pool)
-        for c in item.choices:
-            requests.append((ctx, spec.target_delimiter + c))
-            owners.append(i)
-    lls = backend.loglikelihood(requests)
+    requests, owners, scored = _mc_requests(spec, items, pool, form)
+    if form == "raw":
+        lls = backend.loglikelihood(requests)
+    else:
+        lls = chat_loglikelihood(backend, requests)
     per_choice: list[list[float]] = [[] for _ in items]
     for i, (ll, _) in zip(owners, lls):
         per_choice[i].append(ll)
     per_item, samples = [], []
-    for item, ll in zip(items, per_choice):
-        acc, acc_norm = mc_scores(ll, item.choices, item.gold)
+    for item, ll, targets in zip(items, per_choice, scored):
+        acc, acc_norm = mc_scores(ll, targets, item.gold)
         per_item.append({"acc": acc, "acc_norm": acc_norm})
         samples.append({"prompt": item.prompt, "gold": item.gold, "lls": ll, "acc": acc})
     metrics, by_lang = _aggregate(per_item, [it.lang for it in items], ["acc", "acc_norm"])
     return TaskResult(spec.name, "mc", len(items), metrics, by_lang, samples)
+
+
+def _generate(spec: TaskSpec, items: list[GenItem], backend, pool, form: str) -> list[str]:
+    contexts = [build_context(spec, items, i, pool) for i in range(len(items))]
+    if form == "raw":
+        return backend.generate_until([(c, spec.stop, spec.max_tokens) for c in contexts])
+    # A chat reply ends at the model's end of turn; the raw form's stop strings would cut a
+    # deep-mode reply inside its reasoning.
+    n = spec.deep_max_tokens if form == "deep" else spec.max_tokens
+    return generate_chat(backend, [(user_turn(c), n) for c in contexts], form == "deep")
 
 
 def run_gen(
@@ -121,16 +162,18 @@ def run_gen(
     backend: Backend,
     limit: int | None = None,
     pool: list | None = None,
+    form: str = "raw",
 ) -> TaskResult:
     items = items[:limit] if limit else items
-    requests = [
-        (build_context(spec, items, i, pool), spec.stop, spec.max_tokens) for i in range(len(items))
-    ]
-    outputs = backend.generate_until(requests)
-    ids = getattr(backend, "last_token_ids", None) or [None] * len(outputs)
+    outputs = _generate(spec, items, backend, pool, form)
+    ids = getattr(backend, "last_token_ids", None) if form == "raw" else None
+    ids = ids or [None] * len(outputs)
     per_item, samples = [], []
     for item, out, out_ids in zip(items, outputs, ids):
-        pred = extract(out, spec.answer_regex)
+        if form == "raw":
+            pred = extract(out, spec.answer_regex)
+        else:
+            pred = chat_answer(out, spec.answer_regex)
         ok = float(is_correct(pred, item.answer, item.meta))
         per_item.append({"exact_match": ok})
         samples.append(
@@ -147,17 +190,20 @@ def run_gen(
     return TaskResult(spec.name, "gen", len(items), metrics, by_lang, samples)
 
 
-def evaluate(specs: list[TaskSpec], backend: Backend, limit: int | None = None) -> list[TaskResult]:
-    """Every task through ``backend``; a task the backend cannot score (an endpoint without
-    log-probabilities for a multiple-choice task) comes back marked skipped, with the reason."""
+def evaluate(
+    specs: list[TaskSpec], backend: Backend, limit: int | None = None, form: str = "raw"
+) -> list[TaskResult]:
+    """Every task through ``backend`` in ``form`` (compass.eval.forms). A task that cannot be
+    scored comes back marked skipped, with the reason, and the other tasks still run: a bad task
+    file (the message names the file, line and field), or a backend that cannot serve the form
+    (an endpoint without log-probabilities for a multiple-choice task)."""
     results = []
     for spec in tqdm(specs, desc="tasks", unit="task", disable=len(specs) < 2):
-        items = load_items(spec)
         run = run_mc if spec.kind == "mc" else run_gen
         try:
-            res = run(spec, items, backend, limit, load_fewshot(spec))
-        except Unsupported as e:
-            log.warning("task '%s' skipped: %s", spec.name, e)
+            res = run(spec, load_items(spec), backend, limit, load_fewshot(spec), form)
+        except (Unsupported, TaskFileError) as e:
+            log.warning("task '%s' (%s form) skipped: %s", spec.name, form, e)
             results.append(TaskResult(spec.name, spec.kind, 0, {}, skipped=str(e)))
             continue
         main = "acc" if spec.kind == "mc" else "exact_match"

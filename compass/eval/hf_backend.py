@@ -78,17 +78,24 @@ class HFBackend:
 
     # -- log-likelihood -------------------------------------------------------------------------
 
-    def _inputs(self, requests: list[tuple[str, str]]) -> list[tuple[tuple[int, ...], list[int]]]:
+    def _inputs(
+        self, pairs: list[tuple[list[int], list[int]]]
+    ) -> list[tuple[tuple[int, ...], list[int]]]:
         out = []
-        for context, continuation in requests:
-            ctx, cont = encode_pair(self.tokenizer, context, continuation)
+        for ctx, cont in pairs:
             ctx = ctx or [self.prefix_id]
             # The last token is only a target; the input is everything before it, cut on the left.
             out.append((tuple((ctx + cont)[-(self.max_len + 1) : -1]), cont))
         return out
 
     def loglikelihood(self, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]:
-        inputs = self._inputs(requests)
+        return self.loglikelihood_ids([encode_pair(self.tokenizer, c, x) for c, x in requests])
+
+    def loglikelihood_ids(
+        self, pairs: list[tuple[list[int], list[int]]]
+    ) -> list[tuple[float, bool]]:
+        """(context ids, continuation ids) pairs: the chat forms split their ids themselves."""
+        inputs = self._inputs(pairs)
         users: dict[tuple[int, ...], list[int]] = {}
         for k, (inp, _) in enumerate(inputs):
             users.setdefault(inp, []).append(k)
@@ -154,17 +161,32 @@ class HFBackend:
                 group.append(k)
         return out
 
-    @torch.inference_mode()
     def _generate(self, contexts: list[str], until: list[str], max_tokens: int) -> list[str]:
+        rows = [encode_text(self.tokenizer, c) for c in contexts]
+        new = self._greedy(rows, max_tokens, [s for s in until if s])
+        return [cut_until(self.tokenizer.decode(t, skip_special_tokens=True), until) for t in new]
+
+    def generate_ids(self, prompts: list[list[int]], max_tokens: list[int]) -> list[list[int]]:
+        """Greedy new ids after each prompt (chat forms: the model's end of turn stops them)."""
+        out: list[list[int]] = [[] for _ in prompts]
+        order = sorted(range(len(prompts)), key=lambda k: max_tokens[k])
+        for start in range(0, len(order), self.batch_size):
+            group = order[start : start + self.batch_size]
+            n = max(max_tokens[k] for k in group)
+            for k, ids in zip(group, self._greedy([prompts[k] for k in group], n, [])):
+                out[k] = ids[: max_tokens[k]]
+        return out
+
+    @torch.inference_mode()
+    def _greedy(self, rows: list[list[int]], max_tokens: int, stops: list[str]) -> list[list[int]]:
         room = max(self.max_len - max_tokens, 1)
-        rows = [encode_text(self.tokenizer, c)[-room:] or [self.prefix_id] for c in contexts]
+        rows = [r[-room:] or [self.prefix_id] for r in rows]
         width = max(len(r) for r in rows)
         ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         for i, r in enumerate(rows):  # left padding: every row's last token is the prompt's end
             ids[i, width - len(r) :] = torch.tensor(r)
             mask[i, width - len(r) :] = 1
-        stops = [s for s in until if s]
         gen = self.model.generate(
             input_ids=ids.to(self.device),
             attention_mask=mask.to(self.device),
@@ -173,5 +195,14 @@ class HFBackend:
             pad_token_id=self.pad_id,
             **({"stop_strings": stops, "tokenizer": self.tokenizer} if stops else {}),
         )
-        new = gen[:, width:].cpu().tolist()
-        return [cut_until(self.tokenizer.decode(t, skip_special_tokens=True), until) for t in new]
+        return [_until_eos(t, self.model.generation_config) for t in gen[:, width:].tolist()]
+
+
+def _until_eos(ids: list[int], generation_config) -> list[int]:
+    """A batch row's new ids up to its first end token (later ones are padding)."""
+    eos = generation_config.eos_token_id
+    ends = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
+    for i, t in enumerate(ids):
+        if t in ends:
+            return ids[: i + 1]
+    return ids

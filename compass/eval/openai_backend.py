@@ -178,14 +178,18 @@ class OpenAIBackend:
     def generate_until(self, requests: list[tuple[str, list[str], int]]) -> list[str]:
         return self._map(self._generate_one, requests)
 
-    def _generate_one(self, request: tuple[str, list[str], int]) -> str:
+    def _generate_one(
+        self, request: tuple[str, list[str], int], messages: list | None = None, deep: bool = False
+    ) -> str:
         context, until, max_tokens = request
         body: dict[str, Any] = {"model": self.model, "max_tokens": max_tokens, "temperature": 0.0}
         stops = [s for s in until if s][:4]  # the OpenAI API takes at most four
         if stops:
             body["stop"] = stops
         if self.chat:
-            body["messages"] = [{"role": "user", "content": context}]
+            body["messages"] = messages or [{"role": "user", "content": context}]
+            if messages is not None:  # the chat forms name the mode; vLLM's spelling
+                body["chat_template_kwargs"] = {"enable_thinking": deep}
             out = self._request("POST", "/chat/completions", body)
         else:
             body["prompt"] = context
@@ -196,3 +200,24 @@ class OpenAIBackend:
         except (KeyError, IndexError, TypeError):
             raise EndpointError(f"{self.name}: reply is not an OpenAI completion") from None
         return cut_until(text or "", until)
+
+    # -- chat forms -----------------------------------------------------------------------------
+
+    def generate_chat(self, requests: list[tuple[list, int]], enable_thinking: bool) -> list[str]:
+        """Replies through chat completions: the server renders the template and keeps the
+        reasoning apart (``reasoning_content``), so ``content`` is the answer."""
+        if not self.chat:
+            raise Unsupported(
+                f"{self.name} is a completions model; the chat forms generate through chat "
+                "completions: pass it as openai-chat:BASE_URL[#MODEL]"
+            )
+        return self._map(
+            lambda r: self._generate_one(("", [], r[1]), r[0], enable_thinking), requests
+        )
+
+    def chat_loglikelihood(self, requests: list, enable_thinking: bool = False) -> list:
+        raise Unsupported(
+            f"{self.name}: chat completions return no log-probabilities of a given reply, so "
+            "option tasks cannot be scored in the chat forms here; score the model through hf:DIR "
+            "or a Compass checkpoint (the raw form still scores it through /v1/completions)"
+        )

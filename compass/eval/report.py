@@ -1,6 +1,7 @@
 """Evaluation reports: ``results.json``, a markdown table laid out like the report's Tables 6–8
-(rows: tasks; columns: models, each cell mean ± standard error), a per-language table, a bar chart
-with standard-error bars, and the models or tasks that could not be scored, with the reason."""
+(rows: tasks and their mean; columns: models, or models and forms as "label [form]", each cell
+mean ± standard error), a per-language table, a bar chart with standard-error bars, and the models
+or tasks that could not be scored, with the reason."""
 
 from __future__ import annotations
 
@@ -68,6 +69,9 @@ def markdown(results: dict[str, list[TaskResult]], failures: dict[str, str] | No
         metric = main_metric(first)
         cells = [_cell(by.get((m, t)), metric) for m in models]
         lines.append(f"| {t} | {metric} | {first.n} | " + " | ".join(cells) + " |")
+    if len(tasks) > 1:
+        cells = [_mean_cell(results[m], len(tasks)) for m in models]
+        lines.append(f"| mean over tasks | main | {len(tasks)} | " + " | ".join(cells) + " |")
     lines += _per_language(results)
     notes = [
         f"- {m}, {r.task}: skipped — {r.skipped}"
@@ -79,6 +83,15 @@ def markdown(results: dict[str, list[TaskResult]], failures: dict[str, str] | No
     if notes:
         lines += ["", "Not scored:", "", *notes]
     return "\n".join(lines) + "\n"
+
+
+def _mean_cell(rs: list[TaskResult], n_tasks: int) -> str:
+    """The unweighted mean of the main metric; a column missing tasks says over how many."""
+    vals = [r.metrics[main_metric(r)] for r in rs if not r.skipped]
+    if not vals:
+        return "—"
+    mean = f"{sum(vals) / len(vals):.3f}"
+    return mean if len(vals) == n_tasks else f"{mean} ({len(vals)} of {n_tasks} tasks)"
 
 
 def _per_language(results: dict[str, list[TaskResult]]) -> list[str]:

@@ -48,6 +48,11 @@ class TaskSpec:
     stop: list[str] = field(default_factory=lambda: ["\n\n"])
     max_tokens: int = 64
     answer_regex: str | None = None  # first capture group is the answer; None = whole output
+    # The chat forms (compass.eval.forms): new-token cap of a deep-mode reply, reasoning
+    # included; the line after the lettered options in the letters form, one text or one per
+    # item language ("" = none).
+    deep_max_tokens: int = 256
+    letters_instruction: str | dict[str, str] = ""
     filters: dict[str, Any] = field(default_factory=dict)  # item field -> required value
     items_per_lang: int = 0  # keep the first N items of each language; 0 = all
     # A public benchmark's release format (a key of compass.eval.benchmarks.BENCHMARKS): records
@@ -85,7 +90,15 @@ def _field(rec: dict, name: str, where: str) -> Any:
 def _prompt(spec: TaskSpec, rec: dict, where: str) -> str:
     if is_jinja(spec.template):
         return render(spec.template, rec, where)
-    return str(_field(rec, spec.prompt_field, where))
+    prompt = str(_field(rec, spec.prompt_field, where))
+    try:  # the short form is filled when the context is built: check it here, with its place
+        spec.template.format(prompt=prompt)
+    except (KeyError, IndexError, ValueError) as e:
+        raise TaskFileError(
+            f"{where}: the task's template {spec.template!r} refers to {e}, but the short form fills "
+            "only {prompt}; write Jinja over the record's fields instead, e.g. {{question}}"
+        ) from None
+    return prompt
 
 
 def _answer(spec: TaskSpec, rec: dict, where: str) -> Any:
@@ -115,7 +128,9 @@ def _mc_item(spec: TaskSpec, rec: dict, where: str) -> MCItem:
         choices = _field(rec, spec.choices_field, where)
     what = "target_template" if spec.target_template else f"field '{spec.answer_field}'"
     if not isinstance(choices, list) or not choices:
-        raise TaskFileError(f"{where}: field '{spec.choices_field}' must be a non-empty list")
+        raise TaskFileError(
+            f"{where}: field '{spec.choices_field}' must be a non-empty list, got {choices!r}"
+        )
     choices = [str(c) for c in choices]
     gold = _gold(_answer(spec, rec, where), choices)
     if isinstance(gold, bool) or not isinstance(gold, int) or not 0 <= gold < len(choices):
@@ -195,8 +210,17 @@ def builtin_suite(eval_dir: str | Path) -> list[TaskSpec]:
         with open(f, encoding="utf-8") as fh:
             first = json.loads(fh.readline())
         kind = "mc" if first.get("type", "mc") == "mc" else "gen"
-        specs.append(TaskSpec(name=f.stem, path=str(f), kind=kind, stop=["\n"], max_tokens=24))
+        spec = TaskSpec(name=f.stem, path=str(f), kind=kind, stop=["\n"], max_tokens=24)
+        spec.letters_instruction = _letters_instruction()
+        specs.append(spec)
     return specs
+
+
+def _letters_instruction() -> dict[str, str]:
+    """The generator's own wording of "choose the option by its letter", per language."""
+    from compass.data.synth.tasks.templates import T
+
+    return {lang: words["mc"] for lang, words in T.items()}
 
 
 def load_fewshot(spec: TaskSpec) -> list[MCItem | GenItem] | None:
