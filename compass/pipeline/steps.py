@@ -121,6 +121,7 @@ def _quantize(ctx: StepContext) -> dict[str, Any]:
 
 
 def _evaluate(ctx: StepContext) -> dict[str, Any]:
+    from compass.eval.forms import column
     from compass.eval.harness import evaluate
     from compass.eval.loading import load_backend
     from compass.eval.report import main_metric, write_results
@@ -137,13 +138,17 @@ def _evaluate(ctx: StepContext) -> dict[str, Any]:
         "dpo": resolve_checkpoint(final_policy(ctx)),
     }
     models |= {f"dpo {m}": ctx.deps["quantize"] / m for m in _quant_methods(ctx)}
+    # Each model also as it is meant to be used (chat template, lettered options, deep mode),
+    # beside the raw form; the columns name their form.
+    forms = ctx.recipe.eval.forms
     results = {}
     for label, path in models.items():
         backend = load_backend(path, batch_size=ctx.recipe.eval.batch_size)
-        results[label] = evaluate(specs, backend)
+        for form in forms:
+            results[column(label, form, forms)] = evaluate(specs, backend, form=form)
     write_results(results, ctx.out)
     return {
-        label: {r.task: round(r.metrics[main_metric(r)], 4) for r in rs}
+        label: {r.task: round(r.metrics[main_metric(r)], 4) for r in rs if not r.skipped}
         for label, rs in results.items()
     }
 
