@@ -73,10 +73,15 @@ class EngineBackend:
             cut.append((whole[: len(whole) - len(cont)], cont))
         return self.engine.score_batch(cut, self.batch_size)
 
-    def generate_ids(self, prompts: list[list[int]], max_tokens: list[int]) -> list[list[int]]:
-        """Greedy new ids after each prompt, up to an end of text or of turn."""
+    def generate_ids(
+        self, prompts: list[list[int]], max_tokens: list[int], stop_ids: list[int]
+    ) -> list[list[int]]:
+        """Greedy new ids after each prompt, up to an end of text or a stop id (end of turn)."""
         cut = [ids[-(self.max_len - n) :] for ids, n in zip(prompts, max_tokens)]
-        params = [SamplingParams(temperature=0.0, max_tokens=n) for n in max_tokens]
+        params = [
+            SamplingParams(temperature=0.0, max_tokens=n, stop_token_ids=list(stop_ids))
+            for n in max_tokens
+        ]
         return [o.token_ids for o in self.engine.generate(cut, params)]
 
     def generate_until(self, requests: list[tuple[str, list[str], int]]) -> list[str]:

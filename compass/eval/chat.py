@@ -98,8 +98,31 @@ def generate_chat(
         return own(requests, enable_thinking)
     tok = _local_tokenizer(backend, "generate_ids")
     prompts = [encode_text(tok, chat_prompt(tok, m, enable_thinking)) for m, _ in requests]
-    outs = backend.generate_ids(prompts, [n for _, n in requests])
-    return [reply_content(tok, ids, enable_thinking) for ids in outs]
+    end = end_of_turn(tok)
+    outs = backend.generate_ids(prompts, [n for _, n in requests], end)
+    return [reply_content(tok, _until(ids, end), enable_thinking) for ids in outs]
+
+
+def end_of_turn(tokenizer) -> list[int]:
+    """The id that closes an assistant turn in this template (``<|im_end|>`` in Compass's), read
+    off a rendered turn: a model's end-of-text id is not always its end of turn."""
+    mark = "Zq7"
+    msgs = [{"role": "user", "content": "q"}, {"role": "assistant", "content": mark}]
+    if hasattr(tokenizer, "render_chat"):
+        from compass.tokenizer.chat_template import render_text
+
+        text = render_text(msgs)
+    else:
+        text = tokenizer.apply_chat_template(msgs, tokenize=False)
+    tail = text[text.rindex(mark) + len(mark) :].strip()
+    return encode_text(tokenizer, tail)[:1] if tail else []
+
+
+def _until(ids: list[int], end: list[int]) -> list[int]:
+    for i, t in enumerate(ids):
+        if t in end:
+            return ids[:i]
+    return ids
 
 
 def _local_tokenizer(backend, method: str):

@@ -76,7 +76,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--form",
-        default="raw",
         metavar="FORM[,FORM...]",
         help="how items are put to each model, one column per model and form: raw (plain text, "
         "the default), chat (the chat template, fast mode), letters (chat with lettered options), "
@@ -120,14 +119,19 @@ def _run(args: argparse.Namespace) -> int:
                 "sub-command: niah, throughput, judge"
             )
         specs = _specs(args, suite)
+        setting = suite.settings.get
         try:
-            forms = parse_forms(args.form)
+            forms = parse_forms(args.form or setting("form") or "raw")
         except ValueError as e:
             raise SystemExit(f"compass eval: --form: {e}") from None
-        setting = suite.settings.get
         out = args.out or setting("out") or "eval_out"
         limit = args.limit or setting("limit")
         if args.backend == "lm-eval":
+            if forms != ["raw"]:
+                raise SystemExit(
+                    "compass eval: --backend lm-eval scores the raw form; score the other forms "
+                    "with the default backend"
+                )
             return _lm_eval(refs, specs, out, limit)
         from compass.eval.compare import run_models
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -166,19 +167,24 @@ class HFBackend:
         new = self._greedy(rows, max_tokens, [s for s in until if s])
         return [cut_until(self.tokenizer.decode(t, skip_special_tokens=True), until) for t in new]
 
-    def generate_ids(self, prompts: list[list[int]], max_tokens: list[int]) -> list[list[int]]:
-        """Greedy new ids after each prompt (chat forms: the model's end of turn stops them)."""
+    def generate_ids(
+        self, prompts: list[list[int]], max_tokens: list[int], stop_ids: list[int]
+    ) -> list[list[int]]:
+        """Greedy new ids after each prompt, up to an end of text or a stop id (end of turn)."""
         out: list[list[int]] = [[] for _ in prompts]
         order = sorted(range(len(prompts)), key=lambda k: max_tokens[k])
         for start in range(0, len(order), self.batch_size):
             group = order[start : start + self.batch_size]
             n = max(max_tokens[k] for k in group)
-            for k, ids in zip(group, self._greedy([prompts[k] for k in group], n, [])):
+            rows = self._greedy([prompts[k] for k in group], n, [], stop_ids)
+            for k, ids in zip(group, rows):
                 out[k] = ids[: max_tokens[k]]
         return out
 
     @torch.inference_mode()
-    def _greedy(self, rows: list[list[int]], max_tokens: int, stops: list[str]) -> list[list[int]]:
+    def _greedy(
+        self, rows: list[list[int]], max_tokens: int, stops: list[str], stop_ids: Sequence[int] = ()
+    ) -> list[list[int]]:
         room = max(self.max_len - max_tokens, 1)
         rows = [r[-room:] or [self.prefix_id] for r in rows]
         width = max(len(r) for r in rows)
@@ -187,21 +193,22 @@ class HFBackend:
         for i, r in enumerate(rows):  # left padding: every row's last token is the prompt's end
             ids[i, width - len(r) :] = torch.tensor(r)
             mask[i, width - len(r) :] = 1
+        eos = self.model.generation_config.eos_token_id
+        ends = [*(eos if isinstance(eos, list) else [] if eos is None else [eos]), *stop_ids]
         gen = self.model.generate(
             input_ids=ids.to(self.device),
             attention_mask=mask.to(self.device),
             max_new_tokens=max_tokens,
             do_sample=False,
             pad_token_id=self.pad_id,
+            **({"eos_token_id": ends} if stop_ids else {}),
             **({"stop_strings": stops, "tokenizer": self.tokenizer} if stops else {}),
         )
-        return [_until_eos(t, self.model.generation_config) for t in gen[:, width:].tolist()]
+        return [_until_end(t, set(ends)) for t in gen[:, width:].tolist()]
 
 
-def _until_eos(ids: list[int], generation_config) -> list[int]:
+def _until_end(ids: list[int], ends: set[int]) -> list[int]:
     """A batch row's new ids up to its first end token (later ones are padding)."""
-    eos = generation_config.eos_token_id
-    ends = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
     for i, t in enumerate(ids):
         if t in ends:
             return ids[: i + 1]

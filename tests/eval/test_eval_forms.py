@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from compass.eval.chat import chat_prompt, reply_pair
+from compass.eval.chat import chat_prompt, end_of_turn, reply_pair
 from compass.eval.forms import lettered, parse_forms
 from compass.eval.harness import evaluate, run_mc
 from compass.eval.tasks import MCItem, TaskSpec, builtin_suite
@@ -84,6 +84,24 @@ def test_hf_backend_scores_the_chat_form_like_the_engine(micro, micro_artifacts)
         theirs = run_mc(spec, _items(), hf, form=form).samples
         for a, b in zip(ours, theirs):
             assert a["lls"] == pytest.approx(b["lls"], abs=1e-3)
+    # Chat generation: the same ids from the same rendered prompts, in fast and deep mode (ids,
+    # since SentencePiece and HF spell invalid byte-fallback runs differently).
+    tok, msgs = backend.tokenizer, [[{"role": "user", "content": it.prompt}] for it in _items()]
+    end = end_of_turn(tok)
+    for deep in (False, True):
+        prompts = [tok.encode(chat_prompt(tok, m, deep)) for m in msgs]
+        ours = backend.generate_ids(prompts, [12, 12], end)
+        theirs = hf.generate_ids(prompts, [12, 12], end)
+        assert ours == theirs
+
+
+def test_end_of_turn_is_read_off_the_template(micro, micro_artifacts):
+    from transformers import AutoTokenizer
+
+    tok = micro[0].tokenizer
+    assert end_of_turn(tok) == [tok.im_end_id]
+    hf_tok = AutoTokenizer.from_pretrained(micro_artifacts["hf"])
+    assert end_of_turn(hf_tok) == [tok.im_end_id]
 
 
 def test_reply_split_keeps_a_merged_boundary_in_the_reply():
@@ -123,3 +141,16 @@ def test_forms_are_named():
     assert parse_forms("raw, chat,letters,chat") == ["raw", "chat", "letters"]
     with pytest.raises(ValueError, match="choose from raw, chat, letters, deep"):
         parse_forms("raw,fancy")
+
+
+def test_cli_writes_a_column_per_model_and_form(micro_artifacts, tmp_path, capsys):
+    from compass.cli import main
+
+    base = ["eval", "--model", f"m={micro_artifacts['ckpt']}"]
+    base += ["--builtin", str(micro_artifacts["data"] / "eval"), "--limit", "2"]
+    with pytest.raises(SystemExit, match="--form: unknown form"):
+        main([*base, "--form", "raw,fancy"])
+    assert main([*base, "--form", "raw,letters", "--out", str(tmp_path)]) == 0
+    header, _, *rows = (tmp_path / "results.md").read_text().splitlines()
+    assert "| m [raw] | m [letters] |" in header
+    assert any(r.startswith("| mean over tasks | main | 12 |") for r in rows)
