@@ -84,6 +84,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-tokens", type=int, help="new-token cap for generative tasks")
     p.add_argument("--backend", choices=["compass", "lm-eval"], default="compass")
     p.add_argument("--limit", type=int, help="at most this many items per task")
+    p.add_argument(
+        "--items-per-lang",
+        type=int,
+        help="the first N items of each language of each task (a smaller run that still covers "
+        "every language, unlike --limit)",
+    )
     p.add_argument("--out", help="output directory (default eval_out)")
     p.set_defaults(func=_run)
     register_tools(p)
@@ -95,9 +101,10 @@ def _specs(args: argparse.Namespace, suite: Suite) -> list[TaskSpec]:
     specs += [read_spec_file(path) for path in args.task]
     specs += [parse_benchmark_arg(arg) for arg in args.benchmark]
     max_tokens = args.max_tokens or suite.settings.get("max_tokens")
-    if max_tokens:
-        for spec in specs:
-            spec.max_tokens = int(max_tokens)
+    per_lang = args.items_per_lang or suite.settings.get("items_per_lang")
+    for spec in specs:
+        spec.max_tokens = int(max_tokens) if max_tokens else spec.max_tokens
+        spec.items_per_lang = int(per_lang) if per_lang else spec.items_per_lang
     if not specs:
         raise SystemExit(
             "no tasks: pass --builtin EVAL_DIR, --task SPEC.json, --benchmark NAME=PATH and/or "

@@ -2,7 +2,8 @@
 
 ``compass eval --suite suite.yaml`` (YAML or JSON)::
 
-    out: runs/eval_peers          # optional; also limit, max_tokens, batch_size, concurrency, form
+    out: runs/eval_peers          # optional; also limit, items_per_lang, max_tokens, batch_size,
+                                  # concurrency, form
     models:
       - compass-v2=runs/sft/final # the --model forms: [LABEL=]CKPT | hf:DIR | openai:URL[#MODEL]
       - {label: sailor2-vllm, model: "openai:http://127.0.0.1:8000#sail/Sailor2-20B",
@@ -35,7 +36,7 @@ LM_EVAL_NAMES = {
     "doc_to_choice": "choices_template",
     "doc_to_target": "target_template",
 }
-SETTINGS = ("out", "limit", "max_tokens", "batch_size", "concurrency", "form")
+SETTINGS = ("out", "limit", "items_per_lang", "max_tokens", "batch_size", "concurrency", "form")
 
 
 @dataclass

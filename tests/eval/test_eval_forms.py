@@ -147,10 +147,11 @@ def test_cli_writes_a_column_per_model_and_form(micro_artifacts, tmp_path, capsy
     from compass.cli import main
 
     base = ["eval", "--model", f"m={micro_artifacts['ckpt']}"]
-    base += ["--builtin", str(micro_artifacts["data"] / "eval"), "--limit", "2"]
+    base += ["--builtin", str(micro_artifacts["data"] / "eval"), "--items-per-lang", "1"]
     with pytest.raises(SystemExit, match="--form: unknown form"):
         main([*base, "--form", "raw,fancy"])
     assert main([*base, "--form", "raw,letters", "--out", str(tmp_path)]) == 0
     header, _, *rows = (tmp_path / "results.md").read_text().splitlines()
     assert "| m [raw] | m [letters] |" in header
     assert any(r.startswith("| mean over tasks | main | 12 |") for r in rows)
+    assert all("| 2 |" in r for r in rows[:12])  # one item in each of the two languages
