@@ -36,9 +36,11 @@ IGNORE = -100
 
 class ParallelEngine:
     def __init__(self, model: nn.Module, pc: ParallelConfig, mesh: Mesh, accum: int,
-                 seq_len: int, isolate_docs: bool = True):  # fmt: skip
+                 seq_len: int, isolate_docs: bool = True,
+                 mixed_precision: bool = False):  # fmt: skip
         pc.check(model.config, seq_len, dist.get_world_size(), accum)
         self.pc, self.mesh, self.accum, self.isolate_docs = pc, mesh, accum, isolate_docs
+        self.mixed_precision = mixed_precision
         self.n_layers, self.n_experts = model.config.n_layers, model.config.n_routed_experts
         self.fsdp = pc.dp_shard > 1
         # groups are created collectively: every rank asks for the same ones in the same order
@@ -55,7 +57,7 @@ class ParallelEngine:
         if self.fsdp:
             from compass.distributed.fsdp import shard_blocks
 
-            shard_blocks(self.stage, mesh.mesh["dp_shard"])
+            shard_blocks(self.stage, mesh.mesh["dp_shard"], mixed_precision)
         self.stage.engine = self  # checkpoints of the stage go through the engine (reshard.py)
         self.schedule = None  # built at the first step, when the micro-batch shape is known
         self._coef = (0.0, 0.0, 1.0)  # α, β, D / G for the step in flight
@@ -75,13 +77,7 @@ class ParallelEngine:
         global_units = float(units_t) / (self.pc.pp * self.pc.cp)
         self._coef = (alpha, beta, self.mesh.data_world / max(global_units, 1.0))
         self._records = []
-        self.stage.set_micro_batches([self._side(b) for b in batches])
-        if self.pc.pp == 1:
-            for b in batches:
-                ids = chunk_seq(b["input_ids"], self.mesh.local("cp"), self.pc.cp)
-                self._loss(self.stage(ids), self._labels(b)).backward()
-        else:
-            self._pipeline_step(batches)
+        self._run(batches, train=True)
         return self._stats(global_units)
 
     @torch.no_grad()
@@ -89,17 +85,31 @@ class ParallelEngine:
         """Global (loss sum, label tokens, expert counts [L, E]) of every replica's batches."""
         units = sum(int((b["labels"] != IGNORE).sum()) for b in batches)
         self._coef, self._records = (0.0, 0.0, 1.0), []
-        self.stage.set_micro_batches([self._side(b) for b in batches])
-        if self.pc.pp == 1:
-            for b in batches:
-                ids = chunk_seq(b["input_ids"], self.mesh.local("cp"), self.pc.cp)
-                self._loss(self.stage(ids), self._labels(b))
-        else:
-            self._pipeline_step(batches, forward_only=True)
+        self._run(batches, train=False)
         stats = self._stats(1.0)
         total = torch.tensor([float(units)])
         dist.all_reduce(total)
         return stats["loss"], float(total) / (self.pc.pp * self.pc.cp), stats["counts_LE"]
+
+    def _run(self, batches: list[Batch], train: bool) -> None:
+        self.stage.set_micro_batches([self._side(b) for b in batches])
+        with self._autocast():
+            if self.pc.pp > 1:
+                self._pipeline_step(batches, forward_only=not train)
+                return
+            for i, b in enumerate(batches):
+                if train and self.fsdp:  # reduce-scatter once, after the last micro-batch
+                    self.stage.set_requires_gradient_sync(i == len(batches) - 1)
+                ids = chunk_seq(b["input_ids"], self.mesh.local("cp"), self.pc.cp)
+                loss = self._loss(self.stage(ids), self._labels(b))
+                if train:
+                    loss.backward()
+
+    def _autocast(self):
+        """bf16 compute on GPUs: FSDP2's MixedPrecisionPolicy when sharding, else autocast."""
+        device = next(self.stage.parameters()).device.type
+        on = self.mixed_precision and device == "cuda" and not self.fsdp
+        return torch.autocast("cuda", torch.bfloat16, enabled=on)
 
     def _pipeline_step(self, batches: list[Batch], forward_only: bool = False) -> None:
         cp_rank = self.mesh.local("cp")
@@ -196,6 +206,8 @@ def build_engine(model: nn.Module, train_cfg, info) -> ParallelEngine:
     from compass.distributed.mesh import build_mesh
 
     pc = train_cfg.parallel
+    # refused before the mesh exists: a mesh of the wrong size fails with torch's own message
+    pc.check(model.config, train_cfg.seq_len, info.world_size, train_cfg.grad_accum)
     mesh = build_mesh(pc, info.device.type)
     has_weights = broadcast_object(info.is_main and not any(p.is_meta for p in model.parameters()),
                                    info)  # fmt: skip
@@ -208,4 +220,4 @@ def build_engine(model: nn.Module, train_cfg, info) -> ParallelEngine:
             for t in model.state_dict().values():
                 dist.broadcast(t, src=0)
     return ParallelEngine(model, pc, mesh, train_cfg.grad_accum, train_cfg.seq_len,
-                          train_cfg.isolate_docs)  # fmt: skip
+                          train_cfg.isolate_docs, train_cfg.mixed_precision)  # fmt: skip

@@ -14,17 +14,15 @@ from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
 from compass.distributed.env import DistInfo
 
+# bf16 compute, fp32 gradient reduction: the usual GPU recipe (never on CPU).
+BF16_POLICY = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
+
 
 def apply_fsdp(model: nn.Module, info: DistInfo, mixed_precision: bool = False) -> nn.Module:
     """Shard ``model`` in place across the default process group; returns it."""
     if not info.distributed:
         return model
-    kwargs = {}
-    if mixed_precision:
-        # bf16 compute, fp32 gradient reduction: the usual GPU recipe (never on CPU).
-        kwargs["mp_policy"] = MixedPrecisionPolicy(
-            param_dtype=torch.bfloat16, reduce_dtype=torch.float32
-        )
+    kwargs = {"mp_policy": BF16_POLICY} if mixed_precision else {}
     from compass.model.transformer import Block
 
     # every transformer block, wherever it sits (a reward model wraps the LM as .backbone)
@@ -65,12 +63,13 @@ def shard_from_rank0(model: nn.Module, info: DistInfo, mixed_precision: bool = F
     return model
 
 
-def shard_blocks(module: nn.Module, mesh) -> nn.Module:
+def shard_blocks(module: nn.Module, mesh, mixed_precision: bool = False) -> nn.Module:
     """FSDP2 over ``mesh`` (the ``dp_shard`` dimension of the parallel engine's mesh): each block
     its own unit, the rest (embedding, norm, head of a pipeline stage) the root's."""
     from compass.model.transformer import Block
 
+    kwargs = {"mesh": mesh, **({"mp_policy": BF16_POLICY} if mixed_precision else {})}
     for block in [m for m in module.modules() if isinstance(m, Block)]:
-        fully_shard(block, mesh=mesh)
-    fully_shard(module, mesh=mesh)
+        fully_shard(block, **kwargs)
+    fully_shard(module, **kwargs)
     return module

@@ -92,6 +92,11 @@ class ParallelConfig(Config):
             )
         if self.pp > model.n_layers:
             errs.append(f"pp={self.pp} exceeds model.n_layers={model.n_layers} (a stage per layer)")
+        if self.pp > 1 and model.tie_embeddings:
+            errs.append(
+                f"pp={self.pp} with model.tie_embeddings=true: the embedding (first stage) and "
+                "the LM head (last stage) cannot share a weight across ranks"
+            )
         if seq_len % self.cp:
             errs.append(f"cp={self.cp} does not divide the sequence length {seq_len}")
         if self.pp > 1 and micro_batches < self.pp:

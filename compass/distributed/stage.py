@@ -28,12 +28,7 @@ from compass.model.rope import rope_cos_sin
 class Stage(nn.Module):
     def __init__(self, model: nn.Module, index: int, n_stages: int, cp_rank: int, cp_size: int):
         super().__init__()
-        cfg = model.config
-        if n_stages > 1 and cfg.tie_embeddings:
-            raise ValueError(
-                "model.tie_embeddings=true cannot be split over pipeline stages (the embedding "
-                "and the LM head live on different ranks); set train.parallel.pp=1"
-            )
+        cfg = model.config  # tied embeddings with pp > 1 are refused by ParallelConfig.check
         lo, hi = stage_layers(cfg.n_layers, index, n_stages)
         self.config, self.lo, self.hi = cfg, lo, hi
         self.first, self.last = index == 0, index == n_stages - 1

@@ -27,6 +27,12 @@ def test_refused_with_numbers(layout, world, seq, needles):
         assert needle in str(err.value)
 
 
+def test_pipeline_refuses_tied_embeddings():
+    tied = ModelConfig(n_layers=4, n_routed_experts=8, tie_embeddings=True)
+    with pytest.raises(ConfigError, match=r"pp=2 with model\.tie_embeddings=true"):
+        ParallelConfig(pp=2).check(tied, 64, 2, micro_batches=2)
+
+
 def test_pipeline_needs_micro_batches():
     with pytest.raises(ConfigError, match=r"pp=4 needs at least 4 micro-batches.*got 2"):
         ParallelConfig(pp=4).check(MODEL, 64, 4, micro_batches=2)
