@@ -190,7 +190,7 @@ class ParallelEngine:
 
 def _local(t: torch.Tensor) -> torch.Tensor:
     """The rank's own shard of a (possibly FSDP/DTensor) tensor, as a plain tensor view."""
-    return t._local_tensor if hasattr(t, "_local_tensor") else t
+    return t.to_local() if hasattr(t, "to_local") else t
 
 
 def build_engine(model: nn.Module, train_cfg, info) -> ParallelEngine:

@@ -26,7 +26,7 @@ MOMENTS = ("exp_avg", "exp_avg_sq")
 def _placed(engine, name: str, t: torch.Tensor) -> torch.Tensor:
     """``t`` (this rank's piece of parameter ``name``) as a DTensor of the global tensor."""
     mesh, pc = engine.mesh, engine.pc
-    local = t._local_tensor if isinstance(t, DTensor) else t
+    local = t.to_local() if isinstance(t, DTensor) else t
     expert = pc.ep > 1 and is_expert_param(name)
     shape = list(t.shape)  # an FSDP2 DTensor already has the global shape of its ep slice
     if expert:

@@ -80,7 +80,7 @@ def train_parallel(layout: dict, model_cfg: dict, train_cfg: dict, steps: int, n
         mine = micro_batches(step, n_micro, batch, seq, mcfg.vocab_size, packed)[lo : lo + accum]
         stats = engine.forward_backward(mine, alpha, beta)
         engine.reduce_gradients()
-        engine.clip_gradients(cfg.grad_clip)
+        stats["grad_norm"] = engine.clip_gradients(cfg.grad_clip)
         optim.step()
         optim.zero_grad(set_to_none=True)
         stats["counts"] = stats.pop("counts_LE").tolist()
@@ -120,7 +120,7 @@ def measure_state(layout: dict, model_cfg: dict, seq: int):
 
 
 def _local_bytes(t: torch.Tensor) -> int:
-    t = t._local_tensor if hasattr(t, "_local_tensor") else t
+    t = t.to_local() if hasattr(t, "to_local") else t
     return t.numel() * t.element_size()
 
 

@@ -35,7 +35,7 @@ def micro_batches(step: int, n_micro: int, batch: int, seq: int, vocab: int, pac
 
 def train_one_process(model, cfg, steps: int, make_batches, start: int = 0, optim=None):
     """Steps ``start..steps-1``: per step {loss, aux, z, counts (expert load summed over the
-    step, [L, E])}, and the final weights."""
+    step, [L, E]), grad_norm (before clipping)}, and the final weights."""
     optim = optim or build_adamw(model, cfg)
     records = []
     for step in range(start, steps):
@@ -59,11 +59,12 @@ def train_one_process(model, cfg, steps: int, make_batches, start: int = 0, opti
             loss = ce / units + (alpha * out.aux_loss + beta * out.z_loss) / len(batches)
             loss.backward()
             total += float(ce.detach())
-            aux, z = aux + float(out.aux_loss), z + float(out.z_loss)
+            aux, z = aux + float(out.aux_loss.detach()), z + float(out.z_loss.detach())
             counts = counts + out.expert_counts_LE.double()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
         optim.step()
         optim.zero_grad(set_to_none=True)
         n = len(batches)
-        records.append({"loss": total / units, "aux": aux / n, "z": z / n, "counts": counts})
+        records.append({"loss": total / units, "aux": aux / n, "z": z / n, "counts": counts,
+                        "grad_norm": norm})  # fmt: skip
     return records, {k: v.detach().clone() for k, v in model.state_dict().items()}
