@@ -16,7 +16,9 @@ from tests.distributed.parity import MODEL
 from tests.distributed.workers import measure_state, spawn
 
 
-@pytest.mark.parametrize("layout", [{"ep": 2}, {"pp": 2}], ids=["ep2", "pp2"])
+@pytest.mark.parametrize(
+    "layout", [{"ep": 2}, {"pp": 2}, {"dp_shard": 2}], ids=["ep2", "pp2", "fsdp2"]
+)
 def test_state_bytes_exact(layout):
     ranks, _ = spawn(measure_state, 2, layout, MODEL, 16)
     pc = ParallelConfig(**layout)

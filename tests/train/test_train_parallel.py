@@ -16,8 +16,8 @@ STEPS, SPLIT = 4, 2
 
 @pytest.mark.parametrize(
     ("layout", "accum", "one_accum"),
-    [({"ep": 2}, 1, 2), ({"pp": 2, "pp_schedule": "1f1b"}, 2, 2)],
-    ids=["ep2", "pp2"],
+    [({"ep": 2}, 1, 2), ({"pp": 2, "pp_schedule": "1f1b"}, 2, 2), ({"cp": 2}, 1, 1)],
+    ids=["ep2", "pp2", "cp2"],
 )
 def test_pretrain_stage_matches_one_process(shards_dir, tmp_path, recipe_factory, layout, accum,
                                             one_accum):  # fmt: skip
@@ -29,7 +29,9 @@ def test_pretrain_stage_matches_one_process(shards_dir, tmp_path, recipe_factory
     assert rec["eval"] == pytest.approx(one.eval, rel=1e-5, abs=0)
     a, b = load_model(tmp_path / "one"), load_model(out)
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
-        torch.testing.assert_close(q, p, rtol=1e-4, atol=1e-6, msg=name)
+        # relative to the tensor's norm: Adam turns the summation-order noise of a near-zero
+        # gradient into a full-size step, so single elements may differ by ~lr · 1e-3
+        assert float((q - p).norm() / p.norm()) <= 1e-5, name
     ckpt = out / f"step_{STEPS:06d}"
     plain = dcp_to_model(ckpt, CompassModel(load_model_config(ckpt)))
     for (name, p), q in zip(b.state_dict().items(), plain.state_dict().values()):
