@@ -73,16 +73,24 @@ def markdown(results: dict[str, list[TaskResult]], failures: dict[str, str] | No
         cells = [_mean_cell(results[m], len(tasks)) for m in models]
         lines.append(f"| mean over tasks | main | {len(tasks)} | " + " | ".join(cells) + " |")
     lines += _per_language(results)
-    notes = [
-        f"- {m}, {r.task}: skipped — {r.skipped}"
-        for m, rs in results.items()
-        for r in rs
-        if r.skipped
-    ]
+    notes = _skipped_notes(results)
     notes += [f"- {m}: failed — {why}" for m, why in (failures or {}).items()]
     if notes:
         lines += ["", "Not scored:", "", *notes]
     return "\n".join(lines) + "\n"
+
+
+def _skipped_notes(results: dict[str, list[TaskResult]]) -> list[str]:
+    """One line per model and reason, naming its tasks (a form that skips every option task
+    would otherwise fill a line per task)."""
+    notes = []
+    for m, rs in results.items():
+        by_reason: dict[str, list[str]] = {}
+        for r in rs:
+            if r.skipped:
+                by_reason.setdefault(r.skipped, []).append(r.task)
+        notes += [f"- {m}, {', '.join(ts)}: skipped — {why}" for why, ts in by_reason.items()]
+    return notes
 
 
 def _mean_cell(rs: list[TaskResult], n_tasks: int) -> str:
