@@ -28,7 +28,7 @@ from compass.distributed.expert_parallel import apply_expert_parallel, is_expert
 from compass.distributed.layout import ParallelConfig
 from compass.distributed.mesh import Mesh
 from compass.distributed.pipeline import build_schedule
-from compass.distributed.stage import Stage
+from compass.distributed.stage import Stage, StageGroup
 
 Batch = dict[str, torch.Tensor]
 IGNORE = -100
@@ -53,11 +53,15 @@ class ParallelEngine:
         apply_expert_parallel(model, mesh.local("ep"), pc.ep, ep_group)
         apply_context_parallel(model, mesh.group("cp") if pc.cp > 1 else None)
         apply_activation_checkpointing(model, pc.activation_checkpoint)
-        self.stage = Stage(model, mesh.local("pp"), pc.pp, mesh.local("cp"), pc.cp)
+        v, rank = pc.stages_per_rank, mesh.local("pp")
+        parts = [Stage(model, rank + k * pc.pp, pc.pp * v, mesh.local("cp"), pc.cp)
+                 for k in range(v)]  # fmt: skip
+        self.stage = StageGroup(parts)
         if self.fsdp:
             from compass.distributed.fsdp import shard_blocks
 
-            shard_blocks(self.stage, mesh.mesh["dp_shard"], mixed_precision)
+            for part in parts:  # each stage is the FSDP root of what it runs
+                shard_blocks(part, mesh.mesh["dp_shard"], mixed_precision)
         self.stage.engine = self  # checkpoints of the stage go through the engine (reshard.py)
         self.schedule = None  # built at the first step, when the micro-batch shape is known
         self._coef = (0.0, 0.0, 1.0)  # α, β, D / G for the step in flight
@@ -99,9 +103,9 @@ class ParallelEngine:
                 return
             for i, b in enumerate(batches):
                 if train and self.fsdp:  # reduce-scatter once, after the last micro-batch
-                    self.stage.set_requires_gradient_sync(i == len(batches) - 1)
+                    self.stage.parts[0].set_requires_gradient_sync(i == len(batches) - 1)
                 ids = chunk_seq(b["input_ids"], self.mesh.local("cp"), self.pc.cp)
-                loss = self._loss(self.stage(ids), self._labels(b))
+                loss = self._loss(self.stage.parts[0](ids), self._labels(b))
                 if train:
                     loss.backward()
 
@@ -147,8 +151,9 @@ class ParallelEngine:
     def _stats(self, global_units: float) -> dict:
         rec = torch.stack(self._records).sum(0) if self._records else torch.zeros(3).double()
         counts = torch.zeros(self.n_layers, self.n_experts, dtype=torch.float64)
-        if self.stage.counts:
-            counts[self.stage.lo : self.stage.hi] = torch.stack(self.stage.counts).sum(0).double()
+        for part in self.stage.parts:
+            if part.counts:
+                counts[part.lo : part.hi] = torch.stack(part.counts).sum(0).double()
         flat = torch.cat([rec, counts.flatten()])
         dist.all_reduce(flat)
         n_micro = self.accum * self.mesh.data_world * self.pc.cp  # cp ranks repeat aux and z

@@ -34,7 +34,8 @@ class ParallelConfig(Config):
     ep: int = 1  # routed experts sharded over this many ranks (all-to-all token exchange)
     pp: int = 1  # pipeline stages (contiguous layer ranges)
     cp: int = 1  # context parallel: each sequence split over this many ranks
-    pp_schedule: str = "1f1b"  # gpipe | 1f1b (torch.distributed.pipelining)
+    pp_schedule: str = "1f1b"  # gpipe | 1f1b | interleaved (torch.distributed.pipelining)
+    pp_virtual: int = 2  # stages per rank under the interleaved schedule (rank r: r, r + pp, ...)
     activation_checkpoint: str = "none"  # none | full | selective, per transformer block
 
     @property
@@ -45,6 +46,10 @@ class ParallelConfig(Config):
     def data_parallel(self) -> int:
         """How many different batches are read at once (ep ranks are data-parallel too)."""
         return self.dp_shard * self.ep
+
+    @property
+    def stages_per_rank(self) -> int:
+        return self.pp_virtual if self.pp > 1 and self.pp_schedule == "interleaved" else 1
 
     def data_coords(self, rank: int) -> tuple[int, int]:
         """(which batch shard, how many shards) a global rank reads, in the mesh's order."""
@@ -65,8 +70,11 @@ class ParallelConfig(Config):
     def validate(self) -> None:
         errs = [f"train.parallel.{d}={getattr(self, d)} must be >= 1" for d in DIMS
                 if getattr(self, d) < 1]  # fmt: skip
-        if self.pp_schedule not in ("gpipe", "1f1b"):
-            errs.append(f"train.parallel.pp_schedule={self.pp_schedule!r}: choose gpipe or 1f1b")
+        if self.pp_schedule not in ("gpipe", "1f1b", "interleaved"):
+            errs.append(f"train.parallel.pp_schedule={self.pp_schedule!r}: choose gpipe, 1f1b "
+                        "or interleaved")  # fmt: skip
+        if self.pp_virtual < 1:
+            errs.append(f"train.parallel.pp_virtual={self.pp_virtual} must be >= 1")
         if self.activation_checkpoint not in ("none", "full", "selective"):
             errs.append(
                 f"train.parallel.activation_checkpoint={self.activation_checkpoint!r}: "
@@ -90,8 +98,11 @@ class ParallelConfig(Config):
             errs.append(
                 f"ep={self.ep} does not divide model.n_routed_experts={model.n_routed_experts}"
             )
-        if self.pp > model.n_layers:
-            errs.append(f"pp={self.pp} exceeds model.n_layers={model.n_layers} (a stage per layer)")
+        stages = self.pp * self.stages_per_rank
+        if stages > model.n_layers:
+            what = f"pp={self.pp}" if stages == self.pp else (
+                f"pp={self.pp} × pp_virtual={self.pp_virtual} = {stages} stages")  # fmt: skip
+            errs.append(f"{what} exceeds model.n_layers={model.n_layers} (a stage per layer)")
         if self.pp > 1 and model.tie_embeddings:
             errs.append(
                 f"pp={self.pp} with model.tie_embeddings=true: the embedding (first stage) and "

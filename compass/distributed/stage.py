@@ -31,7 +31,7 @@ class Stage(nn.Module):
         cfg = model.config  # tied embeddings with pp > 1 are refused by ParallelConfig.check
         lo, hi = stage_layers(cfg.n_layers, index, n_stages)
         self.config, self.lo, self.hi = cfg, lo, hi
-        self.first, self.last = index == 0, index == n_stages - 1
+        self.index, self.first, self.last = index, index == 0, index == n_stages - 1
         self.cp_rank, self.cp_size = cp_rank, cp_size
         self.embed = model.embed if self.first else None
         self.layers = nn.ModuleDict({str(i): model.layers[i] for i in range(lo, hi)})
@@ -84,3 +84,23 @@ def stage_layers(n_layers: int, index: int, n_stages: int) -> tuple[int, int]:
     base, extra = divmod(n_layers, n_stages)
     lo = index * base + min(index, extra)
     return lo, lo + base + (1 if index < extra else 0)
+
+
+class StageGroup(nn.Module):
+    """The stages one rank runs — one, or several under an interleaved schedule — as one module
+    with the model's parameter names (what the optimizer, FSDP's gradient sync and checkpoints
+    see). The stages themselves are kept unregistered: their parameters are registered here."""
+
+    def __init__(self, stages: list[Stage]):
+        super().__init__()
+        self.config = stages[0].config
+        self.embed = next((s.embed for s in stages if s.embed is not None), None)
+        self.layers = nn.ModuleDict({k: m for s in stages for k, m in s.layers.items()})
+        self.norm = next((s.norm for s in stages if s.norm is not None), None)
+        self.lm_head = next((s.lm_head for s in stages if s.lm_head is not None), None)
+        self.parts = tuple(stages)
+        self.first, self.last = stages[0].first, stages[-1].last
+
+    def set_micro_batches(self, inputs: list[dict]) -> None:
+        for part in self.parts:
+            part.set_micro_batches(inputs)

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gpus", type=int, required=True, help="number of GPUs")
     p.add_argument("--gpu", default="h100-80gb", choices=sorted(GPUS))
     p.add_argument("--layout", help="e.g. pp=4,ep=8 (dims: dp_shard, ep, pp, cp); default: rank")
-    p.add_argument("--schedule", default="1f1b", choices=["1f1b", "gpipe"])
+    p.add_argument("--schedule", default="1f1b", choices=["1f1b", "gpipe", "interleaved"])
     p.add_argument("--checkpoint", choices=list(RECOMPUTE), help="default: lightest that fits")
     p.add_argument("--mfu", type=float, help="assumed model FLOPs utilisation (default 0.35)")
     p.add_argument("--nvlink-gbps", type=float, help="GB/s per GPU inside a node (default 450)")

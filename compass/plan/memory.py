@@ -44,13 +44,23 @@ def param_shapes(model: ModelConfig) -> dict[str, torch.Size]:
         return {n: p.shape for n, p in CompassModel(model).named_parameters()}
 
 
-def stage_of(name: str, model: ModelConfig, pp: int) -> int:
+def stage_of(name: str, model: ModelConfig, pc: ParallelConfig) -> int:
+    """The pipeline rank holding parameter ``name`` (rank r runs stages r, r + pp, ...)."""
+    n_stages = pc.pp * pc.stages_per_rank
     if name.startswith("embed."):
         return 0
     if name.startswith("layers."):
         layer = int(name.split(".")[1])
-        return next(s for s in range(pp) if layer < stage_layers(model.n_layers, s, pp)[1])
-    return pp - 1  # final norm and LM head
+        stage = next(s for s in range(n_stages)
+                     if layer < stage_layers(model.n_layers, s, n_stages)[1])  # fmt: skip
+        return stage % pc.pp
+    return pc.pp - 1  # final norm and LM head
+
+
+def rank_layers(model: ModelConfig, rank: int, pc: ParallelConfig) -> int:
+    n_stages = pc.pp * pc.stages_per_rank
+    spans = [stage_layers(model.n_layers, s, n_stages) for s in range(rank, n_stages, pc.pp)]
+    return sum(hi - lo for lo, hi in spans)
 
 
 def local_numel(name: str, shape: torch.Size, pc: ParallelConfig) -> int:
@@ -67,7 +77,7 @@ def state_bytes(model: ModelConfig, pc: ParallelConfig, stage: int | None = None
     stages = range(pc.pp) if stage is None else [stage]
     best = None
     for s in stages:
-        mine = {n: sh for n, sh in shapes.items() if stage_of(n, model, pc.pp) == s}
+        mine = {n: sh for n, sh in shapes.items() if stage_of(n, model, pc) == s}
         numel = sum(local_numel(n, sh, pc) for n, sh in mine.items())
         units: dict[str, int] = {}
         for n, sh in mine.items():
@@ -98,13 +108,12 @@ def activation_bytes(m: ModelConfig, micro_batch: int, seq_len: int, pc: Paralle
                      checkpoint: str = "none", a: int = F32, stage: int = 0) -> int:  # fmt: skip
     """Bytes saved for the backward by one micro-batch on ``stage`` (the rank's whole forward)."""
     n, s_keys = micro_batch * seq_len // pc.cp, seq_len
-    lo, hi = stage_layers(m.n_layers, stage, pc.pp)
     per_layer = layer_activation_bytes(m, n, s_keys, a, micro_batch)
     if checkpoint == "full":
         per_layer = a * n * m.d_model  # the block's input
     elif checkpoint == "selective":
         per_layer = selective_layer_bytes(m, n, s_keys, a, micro_batch)
-    total = (hi - lo) * per_layer
+    total = rank_layers(m, stage, pc) * per_layer
     if stage == 0:
         total += I64 * n
     total += 2 * a * n * m.head_dim  # RoPE cos and sin

@@ -50,7 +50,9 @@ class Plan:
 
 
 def in_flight(pc: ParallelConfig, n_micro: int) -> int:
-    """Micro-batches stage 0 holds activations for: 1F1B at most pp, GPipe every one."""
+    """Micro-batches whose activations the first rank holds: GPipe every one, 1F1B at most pp
+    (interleaved 1F1B about the same: pp·v chunks of 1/v of the rank's layers, plus a
+    warm-up share the plan leaves out)."""
     if pc.pp == 1:
         return 1
     return n_micro if pc.pp_schedule == "gpipe" else min(pc.pp, n_micro)

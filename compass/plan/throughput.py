@@ -7,7 +7,8 @@ Assumptions (every one a field of :class:`Hardware`, overridable from ``compass 
   the per-GPU network link;
 - FSDP's gathers and reduce-scatters and the dense gradient all-reduce overlap with compute
   (only what exceeds the compute time shows); expert all-to-alls, context K/V exchange and
-  pipeline sends sit on the critical path; the pipeline bubble is (pp - 1) / micro-batches.
+  pipeline sends sit on the critical path; the pipeline bubble is (pp - 1) / (micro-batches ×
+  stages per rank).
 
 Legend: N tokens of a micro-batch on one rank, P parameters, a bytes per activation element.
 """
@@ -56,18 +57,18 @@ def link_gbps(dim: str, pc: ParallelConfig, hw: Hardware) -> float:
     return hw.nvlink_gbps if inner <= hw.gpus_per_node else hw.network_gbps
 
 
-def stage_params(m: ModelConfig, pp: int) -> tuple[int, int]:
-    """(dense, routed-expert) parameters of the largest pipeline stage."""
-    per = [[0, 0] for _ in range(pp)]
+def stage_params(m: ModelConfig, pc: ParallelConfig) -> tuple[int, int]:
+    """(dense, routed-expert) parameters of the pipeline rank holding the most."""
+    per = [[0, 0] for _ in range(pc.pp)]
     for name, shape in param_shapes(m).items():
-        per[stage_of(name, m, pp)][int(".experts." in name)] += shape.numel()
+        per[stage_of(name, m, pc)][int(".experts." in name)] += shape.numel()
     return tuple(max(per, key=sum))
 
 
 def comm_bytes(m: ModelConfig, pc: ParallelConfig, micro_batch: int, seq_len: int,
                n_micro: int, a: int = BF16) -> dict[str, float]:  # fmt: skip
     """Bytes each GPU sends per optimizer step, per parallel dimension."""
-    dense, routed = stage_params(m, pc.pp)
+    dense, routed = stage_params(m, pc)
     layers = -(-m.n_layers // pc.pp)
     n = micro_batch * seq_len // pc.cp
     out = {}
@@ -105,7 +106,7 @@ def step_seconds(m: ModelConfig, pc: ParallelConfig, micro_batch: int, seq_len: 
     tokens = micro_batch * seq_len * n_micro  # per data replica per step
     flops = tokens * flops_per_token(m, seq_len) * (1 + recompute / 3)
     compute = flops / (pc.pp * pc.cp) / (hw.peak_tflops * 1e12 * hw.mfu)
-    bubble = compute * (pc.pp - 1) / n_micro if pc.pp > 1 else 0.0
+    bubble = compute * (pc.pp - 1) / (n_micro * pc.stages_per_rank) if pc.pp > 1 else 0.0
     comm = {d: b / (link_gbps(d, pc, hw) * 1e9)
             for d, b in comm_bytes(m, pc, micro_batch, seq_len, n_micro).items()}  # fmt: skip
     exposed = sum(v for d, v in comm.items() if d in ("ep", "cp", "pp"))

@@ -16,6 +16,12 @@ MODEL = ModelConfig(n_layers=4, n_routed_experts=8)
         ({"ep": 3}, 3, 64, ["ep=3 does not divide model.n_routed_experts=8"]),
         ({"pp": 5}, 5, 64, ["pp=5 exceeds model.n_layers=4"]),
         ({"cp": 3}, 3, 64, ["cp=3 does not divide the sequence length 64"]),
+        (
+            {"pp": 2, "pp_schedule": "interleaved", "pp_virtual": 3},
+            2,
+            64,
+            ["pp=2 × pp_virtual=3 = 6 stages exceeds model.n_layers=4"],
+        ),
         ({"ep": 2, "pp": 2}, 4, 64, ["composition ep × pp is not supported"]),
         ({"ep": 2, "cp": 2}, 4, 64, ["composition cp × ep is not supported"]),
     ],

@@ -9,3 +9,8 @@ from tests.distributed.parity import assert_parity
 @pytest.mark.parametrize("schedule", ["gpipe", "1f1b"])
 def test_pp2_matches_one_process(schedule):
     assert_parity({"pp": 2, "pp_schedule": schedule}, world=2, packed=True)
+
+
+def test_interleaved_pp2_matches_one_process():
+    """Two stages per rank (rank 0: layers 0 and 2, rank 1: layers 1 and 3)."""
+    assert_parity({"pp": 2, "pp_schedule": "interleaved", "pp_virtual": 2}, world=2, packed=True)

@@ -17,11 +17,14 @@ from tests.distributed.workers import measure_state, spawn
 
 
 @pytest.mark.parametrize(
-    "layout", [{"ep": 2}, {"pp": 2}, {"dp_shard": 2}], ids=["ep2", "pp2", "fsdp2"]
+    "layout",
+    [{"ep": 2}, {"pp": 2}, {"pp": 2, "pp_schedule": "interleaved"}, {"dp_shard": 2}],
+    ids=["ep2", "pp2", "pp2-interleaved", "fsdp2"],
 )
 def test_state_bytes_exact(layout):
     ranks, _ = spawn(measure_state, 2, layout, MODEL, 16)
     pc = ParallelConfig(**layout)
+    assert len({r["params"] for r in ranks}) > 1 or "pp" not in layout  # stages really differ
     for got in ranks:
         want = state_bytes(ModelConfig(**MODEL), pc, stage=got["stage"])
         assert (got["params"], got["grads"], got["optim"]) == (
