@@ -96,10 +96,12 @@ class Trainer:
                 "train.parallel sets ep, pp or cp above 1: launch with torchrun and "
                 f"--nproc-per-node {self.cfg.parallel.world_size}, or set them to 1"
             )
-        if not stage.name.startswith(("pretrain", "sft")):
+        if not stage.name.startswith("pretrain"):
+            # the engine computes the LM loss itself on fixed-length batches sharded per data
+            # replica: pretraining's loader; SFT's dynamic padding and the pairwise losses differ
             raise ConfigError(
-                f"train.parallel ep/pp/cp train language-model stages (pretrain, sft); "
-                f"{stage.name} has a loss of its own: use train.parallel.dp_shard (FSDP2) only"
+                f"train.parallel ep/pp/cp train the pretraining stages; {stage.name} runs on "
+                "one process or FSDP2 (leave train.parallel.ep/pp/cp at 1)"
             )
         self.engine = build_engine(model, self.cfg, self.info)
         return self.engine.module
