@@ -36,3 +36,12 @@ def test_pretrain_stage_matches_one_process(shards_dir, tmp_path, recipe_factory
     plain = dcp_to_model(ckpt, CompassModel(load_model_config(ckpt)))
     for (name, p), q in zip(b.state_dict().items(), plain.state_dict().values()):
         assert torch.equal(p, q), name
+
+
+def test_parallel_layout_without_torchrun_is_refused(shards_dir, tmp_path, recipe_factory):
+    from compass.config import ConfigError
+
+    recipe = recipe_factory(2, micro_batch_size=2, grad_accum=2)
+    recipe.pretrain.main.parallel.pp = 2
+    with pytest.raises(ConfigError, match="launch with torchrun and --nproc-per-node 2"):
+        run_stage(recipe, "main", shards_dir, tmp_path / "one")
