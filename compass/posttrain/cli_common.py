@@ -36,7 +36,7 @@ def run_stage_cli(
         recipe.validate_all()
         metrics, inputs = run(recipe, out)
     except (InputError, ConfigError, FileNotFoundError) as e:
-        log.error("compass %s: %s", name, e)
+        log.error("%s", e)
         return 2
     save_resolved(recipe, out)
     write_manifest(out, name, recipe.to_dict(), _flat(inputs), metrics, time.time() - t0)
