@@ -145,11 +145,12 @@ def preference_pair(row: Any) -> Result:
     reason = _check_prompt(prompt)
     if reason:
         return None, reason
-    c, r = _reply(chosen, "chosen"), _reply(rejected, "rejected")
-    for side in (c, r):
-        if isinstance(side, str):
-            return None, side
-    assert not isinstance(c, str) and not isinstance(r, str)
+    c = _reply(chosen, "chosen")
+    if isinstance(c, str):
+        return None, c
+    r = _reply(rejected, "rejected")
+    if isinstance(r, str):
+        return None, r
     if not c[0].strip() or not r[0].strip():
         return None, "empty response"
     if (c[0].strip(), c[1]) == (r[0].strip(), r[1]):

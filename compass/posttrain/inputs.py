@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from compass.data.curation.readers import TruncatedError, _lines
+from compass.data.curation.readers import TruncatedError, read_lines
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _json_rows(path: Path) -> Iterator[tuple[int, Any, str | None]]:
                 yield from _json_array_rows(path)
                 return
     try:
-        for n, raw in _lines(str(path), MAX_LINE_BYTES):
+        for n, raw in read_lines(str(path), MAX_LINE_BYTES):
             if raw is None:
                 yield n, None, f"line longer than {MAX_LINE_BYTES >> 20} MiB"
                 continue
@@ -148,12 +148,3 @@ def read_rows(
             log.info("%s: %d %s kept, %d skipped %s", path, kept, what,
                      sum(file_rejects.values()), dict(file_rejects))  # fmt: skip
     return out, rejects
-
-
-def write_jsonl(rows: list[dict[str, Any]], path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    return path

@@ -49,12 +49,12 @@ def quantize_checkpoint(
     if src:
         place_tokenizer(src, out)
     head = model.lm_head.weight.numel() * 4
-    fp32 = (ckpt / WEIGHTS).stat().st_size
+    fp32, size = (ckpt / WEIGHTS).stat().st_size, _file_bytes(out)
     metrics: dict[str, Any] = {
         "method": cfg.method,
-        "bytes": _file_bytes(out),
-        "ratio_vs_fp32": round(_file_bytes(out) / fp32, 4),
-        "size_ratio_excl_head": round((_file_bytes(out) - head) / max(fp32 - head, 1), 4),
+        "bytes": size,
+        "ratio_vs_fp32": round(size / fp32, 4),
+        "size_ratio_excl_head": round((size - head) / max(fp32 - head, 1), 4),
     }
     searched = [s for s in stats.values() if s.get("alpha") is not None]
     if searched:

@@ -196,7 +196,7 @@ def test_sft_reward_dpo_run_on_user_files_with_no_world(micro_artifacts, tmp_pat
                  *base]) == 0  # fmt: skip
     d = read_manifest(tmp_path / "dpo")["metrics"]
     assert d["prompts"]["train"] == 24 and d["prompts"]["heldout"] == 6
-    assert d["prompts"]["heldout_overlap"] == 0 and len(d["rounds"]) == 2
+    assert len(d["rounds"]) == 2
     assert d["before"]["math_prompts"] == d["after"]["math_prompts"] > 0
 
 
@@ -204,3 +204,18 @@ def test_post_training_never_imports_the_world():
     root = Path(__file__).parents[2] / "compass" / "posttrain"
     offenders = [p for p in root.rglob("*.py") if "synth.world" in p.read_text(encoding="utf-8")]
     assert not offenders
+
+
+def test_held_out_splits_share_no_prompt():
+    from compass.posttrain.splits import split_by_prompt
+
+    rows = [{"prompt": f"q{i % 10}", "chosen": str(i)} for i in range(40)]
+    skipped = Counter()
+    train, held = split_by_prompt(rows, None, 0.3, seed=1, skipped=skipped)
+    assert len({r["prompt"] for r in held}) == 3 and not skipped
+    assert not {r["prompt"] for r in train} & {r["prompt"] for r in held}
+    assert len(train) + len(held) == 40  # a prompt's rows stay together
+    given = [{"prompt": "q1", "chosen": "x"}]
+    train, held = split_by_prompt(rows, given, 0.3, seed=1, skipped=skipped)
+    assert held == given and all(r["prompt"] != "q1" for r in train)
+    assert skipped == {"prompt also in the held-out set": 4}

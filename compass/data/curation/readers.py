@@ -109,7 +109,7 @@ def _chunks(path: str) -> Iterator[bytes]:
                 yield chunk
 
 
-def _lines(path: str, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+def read_lines(path: str, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
     """(line number, bytes) pairs; ``None`` for a line longer than ``max_bytes`` (not kept)."""
     buf = b""
     lineno = 0
@@ -133,7 +133,7 @@ def _lines(path: str, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
 def _read_jsonl(path: str, cfg: ReaderConfig) -> Iterator[dict]:
     lineno = 0
     try:
-        for lineno, raw in _lines(path, cfg.max_doc_bytes):
+        for lineno, raw in read_lines(path, cfg.max_doc_bytes):
             yield _jsonl_record(path, lineno, raw, cfg)
     except TruncatedError as e:
         yield make_reject(path, f"line {lineno + 1}", "truncated_archive", str(e))

@@ -33,8 +33,8 @@ from compass.posttrain.dpo.evaluate import evaluate_policy
 from compass.posttrain.dpo.reference import reference_candidate
 from compass.posttrain.dpo.select import Candidate, select_pair
 from compass.posttrain.dpo.stage import DPOPair, DPOStage
-from compass.posttrain.formats import prompt_key, read_prompts
-from compass.posttrain.inputs import InputError, write_jsonl
+from compass.posttrain.formats import read_prompts
+from compass.posttrain.inputs import InputError
 from compass.posttrain.language import in_language
 from compass.posttrain.reward.io import check_matches, load_reward_model
 from compass.posttrain.sampling import sample_n
@@ -43,7 +43,7 @@ from compass.posttrain.scoring import response_logprobs, score_sequences
 from compass.posttrain.splits import split_by_prompt
 from compass.tokenizer.locate import place_tokenizer, tokenizer_for
 from compass.train.loop import Trainer
-from compass.utils.io import atomic_write_json
+from compass.utils.io import atomic_write_json, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,6 @@ def run_dpo(
     dev = default_device()  # the GPU when there is one: the Trainer moves the policy there too
     ctx = DPOContext(cfg, load_model(policy), load_model(policy).to(dev).eval().requires_grad_(False),
                      load_reward_model(reward).to(dev), load_tokenizer(tok_dir), out)  # fmt: skip
-    held_keys = {prompt_key(p["prompt"]) for p in heldout}
     log.info("dpo: %d training prompts in %d rounds, %d held out", len(train), cfg.rounds,
              len(heldout))  # fmt: skip
     ev = (heldout, cfg.eval_max_tokens, cfg.eval_deep_max_tokens)
@@ -229,8 +228,7 @@ def run_dpo(
     place_tokenizer(tok_dir, out / "ckpt")
     after = evaluate_policy(ctx.model, ctx.tok, ctx.rm, *ev)
     metrics = {
-        "prompts": {"train": len(train), "heldout": len(heldout), "skipped": dict(skipped),
-                    "heldout_overlap": len(held_keys & {prompt_key(p["prompt"]) for p in train})},
+        "prompts": {"train": len(train), "heldout": len(heldout), "skipped": dict(skipped)},
         "before": before,
         "after": after,
         "rounds": rounds,

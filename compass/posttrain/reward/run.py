@@ -31,7 +31,6 @@ import torch
 from compass.distributed.env import default_device
 from compass.model.io import load_model, resolve_checkpoint
 from compass.posttrain.answers import check_answer
-from compass.posttrain.inputs import write_jsonl
 from compass.posttrain.reward.bon import best_of_n, pass_at_n
 from compass.posttrain.reward.config import RewardConfig, RunSpec, parse_run
 from compass.posttrain.reward.data import RewardInputs, accuracy_by_kind, load_inputs
@@ -46,7 +45,7 @@ from compass.posttrain.schedule import epochs_config
 from compass.posttrain.scoring import score_sequences
 from compass.tokenizer.locate import tokenizer_for
 from compass.train.loop import Trainer
-from compass.utils.io import atomic_write_json
+from compass.utils.io import atomic_write_json, write_jsonl
 
 log = logging.getLogger(__name__)
 

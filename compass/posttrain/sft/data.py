@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from compass.posttrain.formats import prompt_text, read_prompts, read_samples
-from compass.posttrain.inputs import InputError, write_jsonl
+from compass.posttrain.inputs import InputError
 from compass.posttrain.language import language_identifier
 from compass.posttrain.sft.config import SFTConfig
 from compass.posttrain.sft.selection import select
-from compass.utils.io import atomic_write_json
+from compass.utils.io import atomic_write_json, write_jsonl
 
 log = logging.getLogger(__name__)
 

@@ -88,8 +88,8 @@ def distinct_parts(texts: list[str], min_share: float = 0.2, min_count: int = 5)
             for w, k, t in zip(rest, suf, texts)]  # fmt: skip
 
 
-def exact_key(s: dict[str, Any]) -> str:
-    q, a = _turns(s)
+def exact_key(q: str, a: str) -> str:
+    """A conversation's identity up to case and spacing."""
     return " ".join((q + "\x00" + a).lower().split())
 
 
@@ -165,7 +165,7 @@ def cluster(e: np.ndarray, cfg: SelectionConfig) -> np.ndarray:
     return labels
 
 
-def _drop_report(pool, reasons: dict[int, str]) -> dict[str, Any]:
+def _drop_report(pool, turns, reasons: dict[int, str]) -> dict[str, Any]:
     """Per category and language: input, dropped by reason, kept; two examples per reason."""
     table: dict[str, dict[str, int]] = {}
     examples: dict[str, list[str]] = {}
@@ -176,7 +176,7 @@ def _drop_report(pool, reasons: dict[int, str]) -> dict[str, Any]:
         why = reasons.get(i, "kept")
         row[why] = row.get(why, 0) + 1
         if why != "kept" and len(examples.setdefault(why, [])) < 2:
-            examples[why].append(_clip(_turns(s)[0], 120))
+            examples[why].append(_clip(turns[i][0], 120))
     return {"by_category_lang": table, "examples": examples}
 
 
@@ -191,13 +191,14 @@ def select(
     pool = [s for s in samples if s.get("category") not in cfg.exempt_categories]
     reasons: dict[int, str] = {}
     seen: set[str] = set()
-    for i, s in enumerate(pool):
-        key = exact_key(s)
+    turns = [_turns(s) for s in pool]
+    for i, (q, a) in enumerate(turns):
+        key = exact_key(q, a)
         if key in seen:
             reasons[i] = "exact duplicate"
         seen.add(key)
     uniq = np.array([i for i in range(len(pool)) if i not in reasons], dtype=int)
-    qa = [_turns(pool[i]) for i in uniq]
+    qa = [turns[i] for i in uniq]
     qs = [q for q, _ in qa]
     # A task set's instruction is shared within its language and category: strip it there.
     groups: dict[tuple[str, str], list[int]] = {}
@@ -245,7 +246,7 @@ def select(
              "example": _clip(qs[int(idx[labels == c][0])], 80)}
             for c, n in sizes.most_common(10)
         ],
-        **_drop_report(pool, reasons),
+        **_drop_report(pool, turns, reasons),
     }  # fmt: skip
     log.info("selection: %d -> %d samples (%d exact and %d near duplicates, %d clusters)",
              len(samples), len(kept), report["exact_duplicates"], report["near_duplicates"],

@@ -32,9 +32,9 @@ from compass.data.synth.tasks.config import TasksConfig
 from compass.data.synth.tasks.dpo_prompts import build_prompts
 from compass.data.synth.tasks.math_items import math_items
 from compass.data.synth.tasks.pairs import generate_pairs
-from compass.data.synth.tasks.sft_samples import SFTGenerator, generate_language, write_jsonl
+from compass.data.synth.tasks.sft_samples import SFTGenerator, generate_language
 from compass.data.synth.world import World
-from compass.utils.io import atomic_write_json
+from compass.utils.io import atomic_write_json, write_jsonl
 
 PROMPT_KEYS = ("answer", "answer_minor", "currency", "solution")
 

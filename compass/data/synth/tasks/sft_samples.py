@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from compass.data.synth.evalgen import TASKS, eval_items
@@ -215,9 +214,3 @@ def generate_language(
             s.setdefault("long_cot", False)
             out.append({"id": f"{lang}-{stage}-{len(out):05d}", "lang": lang, "stage": stage, **s})
     return out
-
-
-def write_jsonl(samples: list[Sample], path: str | Path) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        for s in samples:
-            f.write(json.dumps(s, ensure_ascii=False) + "\n")
