@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_recipe_args(p, out_default=None)
     p.add_argument("--from", dest="start_from", metavar="STAGE", help="rerun from this stage on")
     p.add_argument(
+        "--until", metavar="STAGE", help="stop after this stage (the later ones are left as they are)"
+    )
+    p.add_argument(
         "--force", action="store_true", help="rerun everything, even in another run's dir"
     )
     p.add_argument(
@@ -32,6 +35,12 @@ def _run(args: argparse.Namespace) -> int:
 
     recipe = resolve_recipe(args)
     steps = tiny_pipeline()
+    if args.until:
+        names = [s.name for s in steps]
+        if args.until not in names:
+            log.error("--until %s: no such stage (stages: %s)", args.until, ", ".join(names))
+            return 2
+        steps = steps[: names.index(args.until) + 1]
     if args.dry_run:
         dry_run(recipe)
         sys.stdout.write("\nstages: " + " → ".join(s.name for s in steps) + "\n")

@@ -78,23 +78,26 @@ def test_soup_of_identical_runs_scores_like_the_run():
 
 
 def _oracle_bon(correct, scores, N):
-    hits = groups = 0
+    """Every N-subset of every prompt's samples, enumerated; ties split evenly."""
+    total = 0.0
     for ok, sc in zip(correct, scores):
-        for g in range(len(ok) // N):
-            idx = list(range(g * N, (g + 1) * N))
+        subsets = list(itertools.combinations(range(len(ok)), N))
+        for idx in subsets:
             top = max(sc[i] for i in idx)
-            best = next(i for i in idx if sc[i] == top)
-            hits, groups = hits + ok[best], groups + 1
-    return hits / groups
+            tied = [i for i in idx if sc[i] == top]
+            total += sum(ok[i] for i in tied) / len(tied) / len(subsets)
+    return total / len(correct)
 
 
 def test_best_of_n_matches_a_brute_force_oracle():
     g = torch.Generator().manual_seed(0)
     correct = [[bool(x) for x in torch.randint(0, 2, (8,), generator=g)] for _ in range(5)]
     scores = [torch.randn(8, generator=g).tolist() for _ in range(5)]
-    got = best_of_n(correct, scores, [1, 2, 4, 8])
-    for N in (1, 2, 4, 8):
+    scores[0][3] = scores[0][5]  # a tie
+    got = best_of_n(correct, scores, [1, 2, 3, 4, 8])
+    for N in (1, 2, 3, 4, 8):
         assert math.isclose(got[N], _oracle_bon(correct, scores, N))
     assert got[1] == sum(itertools.chain(*correct)) / 40
     perfect = best_of_n(correct, [[float(c) for c in ok] for ok in correct], [8])
-    assert perfect[8] == pass_at_n(correct, [8])[8] == sum(any(ok) for ok in correct) / 5
+    assert math.isclose(perfect[8], sum(any(ok) for ok in correct) / 5)
+    assert math.isclose(pass_at_n(correct, [8])[8], perfect[8])
