@@ -74,6 +74,13 @@ def figures(run: Path) -> dict:
     ns = sorted(bon, key=int)
     before, after = dpo["before"], dpo["after"]
     gaps = {k: v["deep"] - v["fast"] for k, v in modes.items() if k != "all"}
+    shop = ecommerce_means(_metrics(run, "eval"))
+    sft_best = max(v for k, v in shop.items() if k.startswith("sft "))
+    dpo_best = max(v for k, v in shop.items() if k.startswith("dpo ["))
+    quant = {k: v for k, v in shop.items() if k.startswith("dpo ") and not k.startswith("dpo [")}
+    lang_sft = _metrics(run, "eval_reasoning")["language_match"]
+    lang_dpo = [before["language_match"], after["language_match"]]
+    per_lang = [v for k, v in lang_sft.items() if k not in ("all", "judged")]
     return {
         "deep_minus_fast": {"all": modes["all"]["deep"] - modes["all"]["fast"], **gaps},
         "soup_pairwise": pairwise["soup"],
@@ -82,6 +89,9 @@ def figures(run: Path) -> dict:
         "dpo_mean_reward": [before["mean_reward"], after["mean_reward"]],
         "dpo_fast_math": [before["math_accuracy"], after["math_accuracy"]],
         "dpo_deep_math": [before["deep_math_accuracy"], after["deep_math_accuracy"]],
+        "ecommerce": shop,
+        "sft_language_match": lang_sft,
+        "dpo_language_match": lang_dpo,
         "holds": {
             "deep > fast in every language": min(gaps.values()) > 0,
             "soup >= every run": pairwise["soup"] >= max(runs),
@@ -89,8 +99,24 @@ def figures(run: Path) -> dict:
             "DPO raises the mean reward": after["mean_reward"] > before["mean_reward"],
             "DPO keeps fast math": after["math_accuracy"] >= before["math_accuracy"],
             "DPO keeps deep math": after["deep_math_accuracy"] >= before["deep_math_accuracy"],
+            "e-commerce: best SFT form >= base raw + 0.15": sft_best
+            >= shop["base (pretrain) [raw]"] + 0.15,
+            "e-commerce: DPO >= SFT - 0.01 (best forms)": dpo_best >= sft_best - 0.01,
+            "e-commerce: FP8 and AWQ within 0.01 of DPO (same form)": all(
+                abs(v - shop["dpo [" + k.split(" [", 1)[1]]) <= 0.01 for k, v in quant.items()
+            ),
+            "SFT answers in the prompt's language >= 0.9, every language": min(per_lang) >= 0.9,
+            "DPO keeps the answer language": lang_dpo[1] >= lang_dpo[0],
         },
     }
+
+
+def ecommerce_means(eval_metrics: dict) -> dict[str, float]:
+    """Mean over the built-in e-commerce tasks per results column (model [form]); columns that
+    scored only some tasks (the deep form scores the generative one) are left out."""
+    columns = {k: v for k, v in eval_metrics.items() if isinstance(v, dict) and v}
+    n_tasks = max(len(v) for v in columns.values())
+    return {k: statistics.mean(v.values()) for k, v in columns.items() if len(v) == n_tasks}
 
 
 def _spread(values: list[float]) -> str:
@@ -116,6 +142,22 @@ def table(per_seed: dict[int, dict]) -> str:
         "DPO mean reward gain": _gain(per_seed, seeds, "dpo_mean_reward"),
         "DPO fast math gain": _gain(per_seed, seeds, "dpo_fast_math"),
         "DPO deep math gain": _gain(per_seed, seeds, "dpo_deep_math"),
+        **{
+            f"e-commerce mean, {col}": [
+                per_seed[s]["ecommerce"].get(col, float("nan")) for s in seeds
+            ]
+            for col in per_seed[seeds[0]]["ecommerce"]
+        },
+        "SFT answer language (min over languages)": [
+            min(
+                v
+                for k, v in per_seed[s]["sft_language_match"].items()
+                if k not in ("all", "judged")
+            )
+            for s in seeds
+        ],
+        "DPO answer language, before": [per_seed[s]["dpo_language_match"][0] for s in seeds],
+        "DPO answer language, after": [per_seed[s]["dpo_language_match"][1] for s in seeds],
     }
     head = "| figure | " + " | ".join(f"seed {s}" for s in seeds) + " | mean ± sd |"
     lines = [head, "|---" * (len(seeds) + 2) + "|"]

@@ -13,6 +13,10 @@ the pipeline. So the hash covers the package version plus exactly the source a s
 - the package ``__init__.py`` files on the way and the data files beside each reached module
   (e.g. a language-ID sample set).
 
+Not followed: the package's ``recipes`` (values, not code: each step's resolved config sections
+are fingerprinted apart). Following ``from compass.recipes import Recipe`` would make every stage
+depend on every other stage's config module, so a new DPO setting would rerun pretraining.
+
 Not covered: third-party libraries (a torch upgrade does not rerun anything: pass ``--force``)
 and modules imported by a computed name.
 """
@@ -28,6 +32,8 @@ import textwrap
 import types
 from collections.abc import Callable
 from pathlib import Path
+
+VALUES_PACKAGE = "recipes"  # a subpackage of settings, not code (see the module docstring)
 
 
 def code_hash(fn: Callable) -> str:
@@ -203,6 +209,8 @@ def _module_closure(start: set[str], root: Path) -> set[Path]:
     while todo:
         name = todo.pop()
         parts = name.split(".")
+        if parts[1:2] == [VALUES_PACKAGE]:
+            continue
         for i in range(1, len(parts) + 1):
             path = _module_file(".".join(parts[:i]), root)
             if path is None or path in files:

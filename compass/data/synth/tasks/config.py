@@ -19,12 +19,23 @@ MATH_TASKS = ("cart", "numerical_reasoning")
 @dataclass
 class SFTTasksConfig(Config):
     stage1_per_lang: int = 240  # general instructions (ten categories, e-commerce tasks)
+    # Share of stage 1 that is the twelve e-commerce tasks; the rest is split evenly over the
+    # other categories (product copy, brand profiles, reviews, shop policies, code, safety, math,
+    # dialogue).
+    stage1_ecommerce_share: float = 0.5
     stage2_per_lang: int = 80  # e-commerce augmentation, role play, function calling
     cart_cot_per_lang: int = 300  # long-CoT shopping-cart arithmetic (deep mode)
     cart_fast_per_lang: int = 150  # the same kind of problems answered directly (fast mode)
     math_cot_per_lang: int = 20  # the generator's step-by-step problems, deep mode
     eval_cart_per_lang: int = 25  # held-out arithmetic problems (deep vs fast evaluation)
     eval_language_per_lang: int = 4  # held-out generative prompts (answer-language check)
+
+
+    def validate(self) -> None:
+        if not 0 <= self.stage1_ecommerce_share <= 1:
+            raise ConfigError(
+                f"tasks.sft.stage1_ecommerce_share={self.stage1_ecommerce_share}: must be in [0, 1]"
+            )
 
 
 @dataclass

@@ -196,8 +196,9 @@ def generate_language(
     """Every sample of one language, tagged with its stage; ``cfg`` is an ``SFTTasksConfig``."""
     g = SFTGenerator(world, lang, seed, exclude)
     n1, n2 = cfg.stage1_per_lang, cfg.stage2_per_lang
-    k = max(1, n1 // 16)  # each other category gets 1/16 of stage 1, e-commerce the rest
-    stage1 = list(g.ecommerce(n1 - 8 * k))
+    n_ecommerce = round(n1 * cfg.stage1_ecommerce_share)
+    k = max(1, (n1 - n_ecommerce) // 8)  # each of the eight other kinds below
+    stage1 = list(g.ecommerce(n_ecommerce))
     stage1 += _repeat(g.creative, k) + _repeat(g.knowledge, k) + _repeat(g.understanding, k)
     stage1 += _repeat(g.platform, k) + _repeat(g.coding, k) + _repeat(g.safety, k)
     stage1 += _repeat(lambda: g.mathematics(False), k) + _repeat(lambda: g.dialogue(False), k)
