@@ -6,10 +6,9 @@ measured optimum: steps × global batch × sequence length below."""
 from __future__ import annotations
 
 from compass.model.config import ModelConfig
-from compass.posttrain.dpo.config import report_dpo
-from compass.posttrain.reward.config import report_reward
 from compass.posttrain.sft.config import SelectionConfig, SFTConfig, SFTStageConfig
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
+from compass.recipes.compass_v2_30b_a5b import report_dpo, report_reward
 from compass.recipes.recipe import Recipe
 from compass.tokenizer.config import TokenizerConfig
 
