@@ -16,6 +16,7 @@ from compass.eval import formats
 from compass.eval.records import TaskFileError
 from compass.eval.release_formats import BENCHMARKS
 from compass.eval.tasks import TaskSpec
+from compass.languages import LANGS
 
 __all__ = ["BENCHMARKS", "benchmark_spec", "lang_from_path", "parse_benchmark_arg"]
 
@@ -31,7 +32,7 @@ _LANG_ALIASES = {
     "zho": "zh",
     "eng": "en",
 }
-_LANGS = {"en", "zh", "id", "ms", "th", "vi", "tl", "pt", *formats.XCOPA_CONNECTORS}
+_LANGS = {*LANGS, *formats.XCOPA_CONNECTORS}
 
 
 def lang_from_path(path: str | Path) -> str:
