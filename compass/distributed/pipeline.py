@@ -29,8 +29,9 @@ def build_schedule(engine, mesh, batch: int, tokens: int):
     group = engine.stage
     stages = [_pipeline_stage(part, engine.pc, mesh, batch, tokens) for part in group.parts]
     if engine.pc.pp_schedule == "interleaved":
-        return ScheduleInterleaved1F1B(stages, n_microbatches=engine.accum,
-                                       loss_fn=engine._loss, scale_grads=False)  # fmt: skip
+        return ScheduleInterleaved1F1B(
+            stages, n_microbatches=engine.accum, loss_fn=engine._loss, scale_grads=False
+        )
     cls = SCHEDULES[engine.pc.pp_schedule]
     return cls(stages[0], n_microbatches=engine.accum, loss_fn=engine._loss, scale_grads=False)
 
@@ -43,8 +44,7 @@ def _pipeline_stage(part, pc, mesh, batch: int, tokens: int) -> PipelineStage:
     hidden = torch.empty(batch, tokens, cfg.d_model, dtype=dt, device=device, requires_grad=True)
     moe = torch.empty(2, dtype=torch.float32, device=device, requires_grad=True)
     ids = torch.empty(batch, tokens, dtype=torch.long, device=device)
-    logits = torch.empty(batch, tokens, cfg.vocab_size, dtype=dt, device=device,
-                         requires_grad=True)  # fmt: skip
+    logits = torch.empty(batch, tokens, cfg.vocab_size, dtype=dt, device=device, requires_grad=True)
     return PipelineStage(
         part,
         stage_index=part.index,

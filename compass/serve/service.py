@@ -188,14 +188,21 @@ class Service:
         self.metrics.record_usage(who, prompt_tokens, completion_tokens)
         log.info(
             "%s key=%s prompt_tokens=%d completion_tokens=%d latency=%.3fs",
-            endpoint, who, prompt_tokens, completion_tokens, latency,
-        )  # fmt: skip
+            endpoint,
+            who,
+            prompt_tokens,
+            completion_tokens,
+            latency,
+        )
         if self.config.accounting_log:
             record = {
-                "time": round(time.time(), 3), "key": who, "endpoint": endpoint,
-                "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                "time": round(time.time(), 3),
+                "key": who,
+                "endpoint": endpoint,
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
                 "latency_s": round(latency, 4),
-            }  # fmt: skip
+            }
             with open(self.config.accounting_log, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
 
