@@ -2,10 +2,11 @@
 
 The stage (``stage.py``) is an ``nn.Module`` over a contiguous range of layers; the schedule
 (GPipe, 1F1B, or interleaved 1F1B with ``pp_virtual`` stages per rank: rank r runs stages r,
-r + pp, ..., which shrinks the bubble by that factor) splits the replica's batch into the step's micro-batches and calls the engine's
-loss on the last stage. ``scale_grads=False``: the engine's loss already carries the global
-normalisation, so the pipeline must not divide by the number of micro-batches again. Every rank
-passes the loss function (a schedule built without it on the first stage hung on gloo).
+r + pp, ..., which shrinks the bubble by that factor) splits the replica's batch into the step's
+micro-batches and calls the engine's loss on the last stage. ``scale_grads=False``: the engine's
+loss already carries the global normalisation, so the pipeline must not divide by the number of
+micro-batches again. Every rank passes the loss function (a schedule built without it on the
+first stage hung on gloo).
 """
 
 from __future__ import annotations

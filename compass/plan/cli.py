@@ -58,7 +58,8 @@ def _plan(args: argparse.Namespace) -> int:
     budget = REPORT_TOKENS if args.stage == "main" else {args.stage: st.steps * batch * st.seq_len}
     work = Workload(st.micro_batch_size, st.seq_len, batch, budget)
     out = [
-        f"{recipe.name} {args.stage} stage on {args.gpus} × {hw.name}: micro-batch {work.micro_batch} × "
+        f"{recipe.name} {args.stage} stage on {args.gpus} × {hw.name}: "
+        f"micro-batch {work.micro_batch} × "
         f"{work.seq_len} tokens, global batch {work.global_batch}; assumed MFU {hw.mfu:.2f}, "
         f"NVLink {hw.nvlink_gbps:g} GB/s, network {hw.network_gbps:g} GB/s per GPU, "
         f"{hw.gpus_per_node} GPUs a node"

@@ -1,4 +1,5 @@
-"""Curated parquet -> shards: every document round-trips, splits are disjoint, bad input is named."""
+"""Curated parquet -> shards: every document round-trips, splits are disjoint, bad input is
+named."""
 
 from __future__ import annotations
 
