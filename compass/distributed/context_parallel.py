@@ -52,10 +52,14 @@ class ContextParallelRouter(Router):
         lb_probs, lb_experts, lb_logits = probs_NE[keep], experts_Nk[keep], logits_NE[keep]
         counts_E = torch.bincount(lb_experts.flatten(), minlength=self.n_experts)
         # one all-reduce: [Σ probs per expert | Σ lse² | counts | tokens]
-        local = torch.cat([
-            lb_probs.sum(0), torch.logsumexp(lb_logits, -1).pow(2).sum()[None],
-            counts_E.float(), torch.tensor([float(lb_experts.shape[0])]),
-        ])  # fmt: skip
+        local = torch.cat(
+            [
+                lb_probs.sum(0),
+                torch.logsumexp(lb_logits, -1).pow(2).sum()[None],
+                counts_E.float(),
+                torch.tensor([float(lb_experts.shape[0])]),
+            ]
+        )
         total = sum_shared(local, self.cp_group)
         E = self.n_experts
         p_E, lse2, c_E, n = total[:E], total[E], total[E + 1 : 2 * E + 1].detach(), total[-1]

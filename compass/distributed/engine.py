@@ -35,9 +35,16 @@ IGNORE = -100
 
 
 class ParallelEngine:
-    def __init__(self, model: nn.Module, pc: ParallelConfig, mesh: Mesh, accum: int,
-                 seq_len: int, isolate_docs: bool = True,
-                 mixed_precision: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        model: nn.Module,
+        pc: ParallelConfig,
+        mesh: Mesh,
+        accum: int,
+        seq_len: int,
+        isolate_docs: bool = True,
+        mixed_precision: bool = False,
+    ):
         pc.check(model.config, seq_len, dist.get_world_size(), accum)
         self.pc, self.mesh, self.accum, self.isolate_docs = pc, mesh, accum, isolate_docs
         self.mixed_precision = mixed_precision
@@ -54,8 +61,9 @@ class ParallelEngine:
         apply_context_parallel(model, mesh.group("cp") if pc.cp > 1 else None)
         apply_activation_checkpointing(model, pc.activation_checkpoint)
         v, rank = pc.stages_per_rank, mesh.local("pp")
-        parts = [Stage(model, rank + k * pc.pp, pc.pp * v, mesh.local("cp"), pc.cp)
-                 for k in range(v)]  # fmt: skip
+        parts = [
+            Stage(model, rank + k * pc.pp, pc.pp * v, mesh.local("cp"), pc.cp) for k in range(v)
+        ]
         self.stage = StageGroup(parts)
         if self.fsdp:
             from compass.distributed.fsdp import shard_blocks
@@ -142,8 +150,12 @@ class ParallelEngine:
         """The replica's share of the objective for one micro-batch (also the pipeline loss_fn)."""
         logits_BTV, moe = out
         alpha, beta, scale = self._coef
-        ce = F.cross_entropy(logits_BTV.flatten(0, 1).float(), labels_BT.flatten(),
-                             ignore_index=IGNORE, reduction="sum")  # fmt: skip
+        ce = F.cross_entropy(
+            logits_BTV.flatten(0, 1).float(),
+            labels_BT.flatten(),
+            ignore_index=IGNORE,
+            reduction="sum",
+        )
         aux, z = moe[0] / self.n_layers, moe[1] / self.n_layers
         self._records.append(torch.stack([ce, aux, z]).detach().double())
         return ce * scale + (alpha * aux + beta * z) / self.accum
@@ -214,8 +226,9 @@ def build_engine(model: nn.Module, train_cfg, info) -> ParallelEngine:
     # refused before the mesh exists: a mesh of the wrong size fails with torch's own message
     pc.check(model.config, train_cfg.seq_len, info.world_size, train_cfg.grad_accum)
     mesh = build_mesh(pc, info.device.type)
-    has_weights = broadcast_object(info.is_main and not any(p.is_meta for p in model.parameters()),
-                                   info)  # fmt: skip
+    has_weights = broadcast_object(
+        info.is_main and not any(p.is_meta for p in model.parameters()), info
+    )
     if any(p.is_meta for p in model.parameters()):
         model.to_empty(device=info.device)
     else:
@@ -224,5 +237,12 @@ def build_engine(model: nn.Module, train_cfg, info) -> ParallelEngine:
         with torch.no_grad():
             for t in model.state_dict().values():
                 dist.broadcast(t, src=0)
-    return ParallelEngine(model, pc, mesh, train_cfg.grad_accum, train_cfg.seq_len,
-                          train_cfg.isolate_docs, train_cfg.mixed_precision)  # fmt: skip
+    return ParallelEngine(
+        model,
+        pc,
+        mesh,
+        train_cfg.grad_accum,
+        train_cfg.seq_len,
+        train_cfg.isolate_docs,
+        train_cfg.mixed_precision,
+    )

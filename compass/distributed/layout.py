@@ -68,11 +68,16 @@ class ParallelConfig(Config):
         return bool(self.active() - {"dp_shard"})
 
     def validate(self) -> None:
-        errs = [f"train.parallel.{d}={getattr(self, d)} must be >= 1" for d in DIMS
-                if getattr(self, d) < 1]  # fmt: skip
+        errs = [
+            f"train.parallel.{d}={getattr(self, d)} must be >= 1"
+            for d in DIMS
+            if getattr(self, d) < 1
+        ]
         if self.pp_schedule not in ("gpipe", "1f1b", "interleaved"):
-            errs.append(f"train.parallel.pp_schedule={self.pp_schedule!r}: choose gpipe, 1f1b "
-                        "or interleaved")  # fmt: skip
+            errs.append(
+                f"train.parallel.pp_schedule={self.pp_schedule!r}: choose gpipe, 1f1b "
+                "or interleaved"
+            )
         if self.pp_virtual < 1:
             errs.append(f"train.parallel.pp_virtual={self.pp_virtual} must be >= 1")
         if self.activation_checkpoint not in ("none", "full", "selective"):
@@ -100,8 +105,11 @@ class ParallelConfig(Config):
             )
         stages = self.pp * self.stages_per_rank
         if stages > model.n_layers:
-            what = f"pp={self.pp}" if stages == self.pp else (
-                f"pp={self.pp} × pp_virtual={self.pp_virtual} = {stages} stages")  # fmt: skip
+            what = (
+                f"pp={self.pp}"
+                if stages == self.pp
+                else (f"pp={self.pp} × pp_virtual={self.pp_virtual} = {stages} stages")
+            )
             errs.append(f"{what} exceeds model.n_layers={model.n_layers} (a stage per layer)")
         if self.pp > 1 and model.tie_embeddings:
             errs.append(

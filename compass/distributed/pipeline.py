@@ -2,10 +2,11 @@
 
 The stage (``stage.py``) is an ``nn.Module`` over a contiguous range of layers; the schedule
 (GPipe, 1F1B, or interleaved 1F1B with ``pp_virtual`` stages per rank: rank r runs stages r,
-r + pp, ..., which shrinks the bubble by that factor) splits the replica's batch into the step's micro-batches and calls the engine's
-loss on the last stage. ``scale_grads=False``: the engine's loss already carries the global
-normalisation, so the pipeline must not divide by the number of micro-batches again. Every rank
-passes the loss function (a schedule built without it on the first stage hung on gloo).
+r + pp, ..., which shrinks the bubble by that factor) splits the replica's batch into the step's
+micro-batches and calls the engine's loss on the last stage. ``scale_grads=False``: the engine's
+loss already carries the global normalisation, so the pipeline must not divide by the number of
+micro-batches again. Every rank passes the loss function (a schedule built without it on the
+first stage hung on gloo).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def build_schedule(engine, mesh, batch: int, tokens: int):
     group = engine.stage
     stages = [_pipeline_stage(part, engine.pc, mesh, batch, tokens) for part in group.parts]
     if engine.pc.pp_schedule == "interleaved":
-        return ScheduleInterleaved1F1B(stages, n_microbatches=engine.accum,
-                                       loss_fn=engine._loss, scale_grads=False)  # fmt: skip
+        return ScheduleInterleaved1F1B(
+            stages, n_microbatches=engine.accum, loss_fn=engine._loss, scale_grads=False
+        )
     cls = SCHEDULES[engine.pc.pp_schedule]
     return cls(stages[0], n_microbatches=engine.accum, loss_fn=engine._loss, scale_grads=False)
 
@@ -43,8 +45,7 @@ def _pipeline_stage(part, pc, mesh, batch: int, tokens: int) -> PipelineStage:
     hidden = torch.empty(batch, tokens, cfg.d_model, dtype=dt, device=device, requires_grad=True)
     moe = torch.empty(2, dtype=torch.float32, device=device, requires_grad=True)
     ids = torch.empty(batch, tokens, dtype=torch.long, device=device)
-    logits = torch.empty(batch, tokens, cfg.vocab_size, dtype=dt, device=device,
-                         requires_grad=True)  # fmt: skip
+    logits = torch.empty(batch, tokens, cfg.vocab_size, dtype=dt, device=device, requires_grad=True)
     return PipelineStage(
         part,
         stage_index=part.index,

@@ -42,8 +42,9 @@ def _placed(engine, name: str, t: torch.Tensor) -> torch.Tensor:
     else:
         return local
     stride = torch.empty(shape, device="meta").stride()
-    return DTensor.from_local(local, sub, places, run_check=False, shape=torch.Size(shape),
-                              stride=stride)  # fmt: skip
+    return DTensor.from_local(
+        local, sub, places, run_check=False, shape=torch.Size(shape), stride=stride
+    )
 
 
 def _state(named_params, optim, place) -> dict:

@@ -56,8 +56,9 @@ class Stage(nn.Module):
         positions_BS, doc_ids_BS = side["positions"], side.get("doc_ids")
         positions_BT = chunk_seq(positions_BS, self.cp_rank, self.cp_size)
         mask = self._mask(positions_BT, positions_BS, doc_ids_BS)
-        cos_sin = rope_cos_sin(positions_BT, self.config.head_dim, self.config.rope_base,
-                               x_BTD.dtype)  # fmt: skip
+        cos_sin = rope_cos_sin(
+            positions_BT, self.config.head_dim, self.config.rope_base, x_BTD.dtype
+        )
         aux, z, counts = [], [], []
         for layer in self.layers.values():
             x_BTD, routing = layer(x_BTD, cos_sin, mask, positions_BT, None, None)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from compass.data.synth.tasks.templates import T as SYNTH_TEMPLATES
+from compass.eval.formats import Skip
 from compass.eval.records import TaskFileError, read_records
+from compass.eval.release_formats import convert
 from compass.eval.templates import is_jinja, render, render_choices, render_target
 
 log = logging.getLogger(__name__)
@@ -55,8 +58,8 @@ class TaskSpec:
     letters_instruction: str | dict[str, str] = ""
     filters: dict[str, Any] = field(default_factory=dict)  # item field -> required value
     items_per_lang: int = 0  # keep the first N items of each language; 0 = all
-    # A public benchmark's release format (a key of compass.eval.benchmarks.BENCHMARKS): records
-    # are converted from the release's own fields; "" = the field mapping above.
+    # A public benchmark's release format (a key of compass.eval.release_formats.BENCHMARKS):
+    # records are converted from the release's own fields; "" = the field mapping above.
     format: str = ""
     lang: str = ""  # language of items that do not name one
 
@@ -145,9 +148,6 @@ def _records(spec: TaskSpec):
     if not spec.format:
         yield from read_records(spec.path)
         return
-    from compass.eval.benchmarks import convert
-    from compass.eval.formats import Skip
-
     skipped: Counter[str] = Counter()
     for where, rec in read_records(spec.path):
         try:
@@ -218,17 +218,13 @@ def builtin_suite(eval_dir: str | Path) -> list[TaskSpec]:
 
 def _letters_instruction() -> dict[str, str]:
     """The generator's own wording of "choose the option by its letter", per language."""
-    from compass.data.synth.tasks.templates import T
-
-    return {lang: words["mc"] for lang, words in T.items()}
+    return {lang: words["mc"] for lang, words in SYNTH_TEMPLATES.items()}
 
 
 def load_fewshot(spec: TaskSpec) -> list[MCItem | GenItem] | None:
     """The examples of ``fewshot_path`` (read like the task file); None = the task's own items."""
     if not spec.fewshot_path or spec.num_fewshot <= 0:
         return None
-    from dataclasses import replace
-
     return load_items(
         replace(spec, name=f"{spec.name} (few-shot)", path=spec.fewshot_path, items_per_lang=0)
     )

@@ -73,9 +73,11 @@ def awq_group_size(cfg: ModelConfig, group_size: int, source: str) -> int:
             f"{sorted(set(ins.values()))} (e.g. {min(groups.values())})"
         )
     outs = {
-        "q": cfg.n_heads * cfg.head_dim, "k/v": cfg.n_kv_heads * cfg.head_dim,
-        "d_model": cfg.d_model, "expert_dim": cfg.expert_dim,
-    }  # fmt: skip
+        "q": cfg.n_heads * cfg.head_dim,
+        "k/v": cfg.n_kv_heads * cfg.head_dim,
+        "d_model": cfg.d_model,
+        "expert_dim": cfg.expert_dim,
+    }
     bad = {k: n for k, n in outs.items() if n % 8}
     if bad:
         raise ConfigError(
@@ -108,9 +110,11 @@ class _Reader:
     def linear(self, prefix: str) -> QLinear:
         inp = f"{prefix}.input_scale"
         return qlinear(
-            self.get(f"{prefix}.qweight"), self.get(f"{prefix}.scales"),
-            self.get(f"{prefix}.zeros"), self.get(inp) if inp in self.names else None,
-        )  # fmt: skip
+            self.get(f"{prefix}.qweight"),
+            self.get(f"{prefix}.scales"),
+            self.get(f"{prefix}.zeros"),
+            self.get(inp) if inp in self.names else None,
+        )
 
     def stack(self, prefix: str) -> list[QLinear]:
         """Routed experts ``[E, ·, ·]``: one ``QLinear`` per expert (each read once per layer)."""
@@ -211,10 +215,13 @@ def summarize(report: dict) -> dict:
 
     (e_abs, e_rel), (r_abs, r_rel) = worst(exact), worst(requant)
     return {
-        "awq_linears_exact": len(exact), "awq_linears_requantized": len(requant),
-        "awq_exact_max_abs_err": e_abs, "awq_exact_max_rel_err": e_rel,
-        "awq_requantized_max_abs_err": r_abs, "awq_requantized_max_rel_err": r_rel,
-    }  # fmt: skip
+        "awq_linears_exact": len(exact),
+        "awq_linears_requantized": len(requant),
+        "awq_exact_max_abs_err": e_abs,
+        "awq_exact_max_rel_err": e_rel,
+        "awq_requantized_max_abs_err": r_abs,
+        "awq_requantized_max_rel_err": r_rel,
+    }
 
 
 def write_awq_weights(
@@ -257,9 +264,15 @@ def write_awq_weights(
             "%d of %d quantized linears had an AWQ input scale with no exact fold and were "
             "re-quantized (max error %.3g of the weight's max |w|); see %s — for an exact "
             "export, quantize with quant.awq_fold=true (the default)",
-            summary["awq_linears_requantized"], len(report),
-            summary["awq_requantized_max_rel_err"], out / REPORT,
-        )  # fmt: skip
-    metrics = {"weight_files": len(files), "group_size": group, **summary,
-               "awq_wall_time_s": time.time() - t0}  # fmt: skip
+            summary["awq_linears_requantized"],
+            len(report),
+            summary["awq_requantized_max_rel_err"],
+            out / REPORT,
+        )
+    metrics = {
+        "weight_files": len(files),
+        "group_size": group,
+        **summary,
+        "awq_wall_time_s": time.time() - t0,
+    }
     return hf_config, metrics

@@ -50,13 +50,19 @@ class QLinear:
     def rows(self, start: int, stop: int) -> QLinear:
         """Output rows ``start:stop`` (groups run along K, so any row slice keeps them whole)."""
         return QLinear(
-            self.codes[start:stop], self.zeros[start:stop], self.scales[start:stop],
+            self.codes[start:stop],
+            self.zeros[start:stop],
+            self.scales[start:stop],
             self.input_scale,
-        )  # fmt: skip
+        )
 
 
-def qlinear(qweight: torch.Tensor, scales: torch.Tensor, zeros: torch.Tensor,
-            input_scale: torch.Tensor | None) -> QLinear:  # fmt: skip
+def qlinear(
+    qweight: torch.Tensor,
+    scales: torch.Tensor,
+    zeros: torch.Tensor,
+    input_scale: torch.Tensor | None,
+) -> QLinear:
     """A ``QLinear`` from our stored buffers (``compass/quant/io.py``); unit input scales
     (AWQ chose alpha = 0, or the weight saw no calibration rows) count as none."""
     if input_scale is not None and bool(torch.all(input_scale == 1)):

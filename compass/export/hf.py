@@ -100,11 +100,20 @@ def export_hf(
     atomic_write_json(out / "generation_config.json", {"_from_model_config": False, **ids})
     metrics["tokenizer_files"] = copied
     write_manifest(
-        out, "export.hf", cfg.to_dict(), inputs={"checkpoint": ckpt_dir}, metrics=metrics,
+        out,
+        "export.hf",
+        cfg.to_dict(),
+        inputs={"checkpoint": ckpt_dir},
+        metrics=metrics,
         wall_time_s=time.time() - t0,
-    )  # fmt: skip
-    log.info("exported %s -> %s (%d weight file(s), tokenizer: %s)", ckpt_dir, out,
-             metrics["weight_files"], ", ".join(copied) or "none")  # fmt: skip
+    )
+    log.info(
+        "exported %s -> %s (%d weight file(s), tokenizer: %s)",
+        ckpt_dir,
+        out,
+        metrics["weight_files"],
+        ", ".join(copied) or "none",
+    )
     return out
 
 
@@ -150,10 +159,12 @@ def import_hf(hf_dir: str | Path, out_dir: str | Path) -> Path:
         expected = fused_hf_shapes(cfg) if fused else hf_shapes(cfg)
         check_shapes(expected, shapes, str(src))
         extra = [
-            k for k in shapes
-            if k not in expected and not k.endswith(_IGNORED_SUFFIXES)
+            k
+            for k in shapes
+            if k not in expected
+            and not k.endswith(_IGNORED_SUFFIXES)
             and not (cfg.tie_embeddings and k == "lm_head.weight")
-        ]  # fmt: skip
+        ]
         if extra:
             raise ConfigError(
                 f"{src}: tensors with no place in the Compass model: {extra[:5]} — not a plain "
@@ -168,9 +179,13 @@ def import_hf(hf_dir: str | Path, out_dir: str | Path) -> Path:
     out = save_model(model, out_dir)
     copied = copy_tokenizer(src, out / "tokenizer") if _has_tokenizer(src) else []
     write_manifest(
-        out, "import.hf", cfg.to_dict(), inputs={"hf": src},
-        metrics={"fused_experts": fused, "tokenizer_files": copied}, wall_time_s=time.time() - t0,
-    )  # fmt: skip
+        out,
+        "import.hf",
+        cfg.to_dict(),
+        inputs={"hf": src},
+        metrics={"fused_experts": fused, "tokenizer_files": copied},
+        wall_time_s=time.time() - t0,
+    )
     log.info("imported %s -> %s", src, out)
     return out
 

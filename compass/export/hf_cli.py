@@ -27,12 +27,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ckpt", help="checkpoint directory (model.safetensors) or run directory (latest)"
     )
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None,
-                   help="weight dtype (default: as stored; float16 for an AWQ export)")  # fmt: skip
-    p.add_argument("--tokenizer", default=None,
-                   help="directory of HF tokenizer files (default: the checkpoint's tokenizer/)")  # fmt: skip
-    p.add_argument("--max-shard-bytes", type=int, default=DEFAULT_SHARD_BYTES,
-                   help="split weights into shards of at most this many bytes")  # fmt: skip
+    p.add_argument(
+        "--dtype",
+        choices=["float32", "bfloat16", "float16"],
+        default=None,
+        help="weight dtype (default: as stored; float16 for an AWQ export)",
+    )
+    p.add_argument(
+        "--tokenizer",
+        default=None,
+        help="directory of HF tokenizer files (default: the checkpoint's tokenizer/)",
+    )
+    p.add_argument(
+        "--max-shard-bytes",
+        type=int,
+        default=DEFAULT_SHARD_BYTES,
+        help="split weights into shards of at most this many bytes",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the config.json and exit")
     p.set_defaults(func=run)
 

@@ -270,10 +270,14 @@ def from_hf_tensors(
             continue
         E = range(cfg.n_routed_experts)
         gate_up = [
-            torch.cat([get(p + f"mlp.experts.{e}.gate_proj.weight"),
-                       get(p + f"mlp.experts.{e}.up_proj.weight")])
+            torch.cat(
+                [
+                    get(p + f"mlp.experts.{e}.gate_proj.weight"),
+                    get(p + f"mlp.experts.{e}.up_proj.weight"),
+                ]
+            )
             for e in E
-        ]  # fmt: skip
+        ]
         yield ours + "moe.experts.gate_up_proj", torch.stack(gate_up)
         down = [get(p + f"mlp.experts.{e}.down_proj.weight") for e in E]
         yield ours + "moe.experts.down_proj", torch.stack(down)

@@ -45,8 +45,11 @@ def _plan(args: argparse.Namespace) -> int:
     if args.dry_run:
         return dry_run(recipe)
     hw = GPUS[args.gpu]
-    for key, field in (("mfu", "mfu"), ("nvlink_gbps", "nvlink_gbps"),
-                       ("network_gbps", "network_gbps")):  # fmt: skip
+    for key, field in (
+        ("mfu", "mfu"),
+        ("nvlink_gbps", "nvlink_gbps"),
+        ("network_gbps", "network_gbps"),
+    ):
         if getattr(args, key) is not None:
             hw = replace(hw, **{field: getattr(args, key)})
     st = recipe.pretrain.stage(args.stage)
@@ -54,10 +57,13 @@ def _plan(args: argparse.Namespace) -> int:
     # main: the report's 8T and 4T at this stage's pace; anneal/long: the stage's own steps
     budget = REPORT_TOKENS if args.stage == "main" else {args.stage: st.steps * batch * st.seq_len}
     work = Workload(st.micro_batch_size, st.seq_len, batch, budget)
-    out = [f"{recipe.name} {args.stage} stage on {args.gpus} × {hw.name}: micro-batch {work.micro_batch} × "
-           f"{work.seq_len} tokens, global batch {work.global_batch}; assumed MFU {hw.mfu:.2f}, "
-           f"NVLink {hw.nvlink_gbps:g} GB/s, network {hw.network_gbps:g} GB/s per GPU, "
-           f"{hw.gpus_per_node} GPUs a node"]  # fmt: skip
+    out = [
+        f"{recipe.name} {args.stage} stage on {args.gpus} × {hw.name}: "
+        f"micro-batch {work.micro_batch} × "
+        f"{work.seq_len} tokens, global batch {work.global_batch}; assumed MFU {hw.mfu:.2f}, "
+        f"NVLink {hw.nvlink_gbps:g} GB/s, network {hw.network_gbps:g} GB/s per GPU, "
+        f"{hw.gpus_per_node} GPUs a node"
+    ]
     if args.layout:
         pc = replace(parse_layout(args.layout), pp_schedule=args.schedule)
         out += describe(plan_layout(recipe.model, pc, work, hw, args.checkpoint, args.gpus))
@@ -70,15 +76,20 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def layout_name(p: Plan) -> str:
-    dims = [f"{d}={getattr(p.layout, d)}" for d in ("dp_shard", "ep", "pp", "cp")
-            if getattr(p.layout, d) > 1]  # fmt: skip
+    dims = [
+        f"{d}={getattr(p.layout, d)}"
+        for d in ("dp_shard", "ep", "pp", "cp")
+        if getattr(p.layout, d) > 1
+    ]
     return ",".join(dims) or "single"
 
 
 def summary(p: Plan) -> str:
-    return (f"  {layout_name(p):28s} checkpoint {p.checkpoint:9s} {p.total_gb:5.1f} GB  "
-            f"{p.step_s:7.2f} s/step  {p.tokens_per_s / 1e3:7.1f}k tok/s  "
-            + "  ".join(f"{k} {v:.0f} d" for k, v in p.days.items()))  # fmt: skip
+    return (
+        f"  {layout_name(p):28s} checkpoint {p.checkpoint:9s} {p.total_gb:5.1f} GB  "
+        f"{p.step_s:7.2f} s/step  {p.tokens_per_s / 1e3:7.1f}k tok/s  "
+        + "  ".join(f"{k} {v:.0f} d" for k, v in p.days.items())
+    )
 
 
 def describe(p: Plan) -> list[str]:

@@ -62,7 +62,8 @@ def retained_activation_bytes(model: nn.Module, run: Callable[[], torch.Tensor])
         out = run()
     gc.collect()
     skip = params | {out.untyped_storage().data_ptr()}
-    total = sum(n for ptr, (ref, n) in allocs.storages.items()
-                if ptr not in skip and not ref.expired())  # fmt: skip
+    total = sum(
+        n for ptr, (ref, n) in allocs.storages.items() if ptr not in skip and not ref.expired()
+    )
     del out
     return total

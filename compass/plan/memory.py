@@ -51,8 +51,9 @@ def stage_of(name: str, model: ModelConfig, pc: ParallelConfig) -> int:
         return 0
     if name.startswith("layers."):
         layer = int(name.split(".")[1])
-        stage = next(s for s in range(n_stages)
-                     if layer < stage_layers(model.n_layers, s, n_stages)[1])  # fmt: skip
+        stage = next(
+            s for s in range(n_stages) if layer < stage_layers(model.n_layers, s, n_stages)[1]
+        )
         return stage % pc.pp
     return pc.pp - 1  # final norm and LM head
 
@@ -92,8 +93,15 @@ def state_bytes(model: ModelConfig, pc: ParallelConfig, stage: int | None = None
 
 def layer_activation_bytes(m: ModelConfig, n: int, s_keys: int, a: int, batch: int) -> int:
     """Bytes one block saves for a micro-batch of ``n`` local tokens (``s_keys`` keys each)."""
-    D, H, K, d, E, k, I = (m.d_model, m.n_heads, m.n_kv_heads, m.head_dim, m.n_routed_experts,
-                           m.top_k, m.expert_dim)  # fmt: skip
+    D, H, K, d, E, k, I = (
+        m.d_model,
+        m.n_heads,
+        m.n_kv_heads,
+        m.head_dim,
+        m.n_routed_experts,
+        m.top_k,
+        m.expert_dim,
+    )
     W, A = m.n_shared_experts * I, n * k
     norms = 2 * (3 * a * n * D + F32 * n)  # input, x̂, output; rsqrt in float32
     attn = a * n * 3 * H * d + F32 * n * H  # q, output, o_proj input; log-sum-exp
@@ -104,8 +112,15 @@ def layer_activation_bytes(m: ModelConfig, n: int, s_keys: int, a: int, batch: i
     return norms + attn + router + routed + shared
 
 
-def activation_bytes(m: ModelConfig, micro_batch: int, seq_len: int, pc: ParallelConfig,
-                     checkpoint: str = "none", a: int = F32, stage: int = 0) -> int:  # fmt: skip
+def activation_bytes(
+    m: ModelConfig,
+    micro_batch: int,
+    seq_len: int,
+    pc: ParallelConfig,
+    checkpoint: str = "none",
+    a: int = F32,
+    stage: int = 0,
+) -> int:
     """Bytes saved for the backward by one micro-batch on ``stage`` (the rank's whole forward)."""
     n, s_keys = micro_batch * seq_len // pc.cp, seq_len
     per_layer = layer_activation_bytes(m, n, s_keys, a, micro_batch)

@@ -58,17 +58,27 @@ def in_flight(pc: ParallelConfig, n_micro: int) -> int:
     return n_micro if pc.pp_schedule == "gpipe" else min(pc.pp, n_micro)
 
 
-def plan_layout(m: ModelConfig, pc: ParallelConfig, work: Workload, hw: Hardware,
-                checkpoint: str | None = None, gpus: int | None = None) -> Plan:  # fmt: skip
+def plan_layout(
+    m: ModelConfig,
+    pc: ParallelConfig,
+    work: Workload,
+    hw: Hardware,
+    checkpoint: str | None = None,
+    gpus: int | None = None,
+) -> Plan:
     per_step = work.micro_batch * pc.data_parallel
     if work.global_batch % per_step:
-        raise ConfigError(f"global batch {work.global_batch} is not a multiple of micro-batch "
-                          f"{work.micro_batch} × data-parallel {pc.data_parallel}")  # fmt: skip
+        raise ConfigError(
+            f"global batch {work.global_batch} is not a multiple of micro-batch "
+            f"{work.micro_batch} × data-parallel {pc.data_parallel}"
+        )
     n_micro = work.global_batch // per_step
     pc.check(m, work.seq_len, gpus or pc.world_size, n_micro)
     st = state_bytes(m, pc)
-    acts = {mode: activation_bytes(m, work.micro_batch, work.seq_len, pc, mode, BF16) / GB
-            for mode in RECOMPUTE}  # fmt: skip
+    acts = {
+        mode: activation_bytes(m, work.micro_batch, work.seq_len, pc, mode, BF16) / GB
+        for mode in RECOMPUTE
+    }
     fixed = (st.params + st.grads + st.optim + st.gathered_bf16) / GB + hw.reserve_gb
     live = in_flight(pc, n_micro)
     modes = [checkpoint] if checkpoint else list(RECOMPUTE)
@@ -80,14 +90,30 @@ def plan_layout(m: ModelConfig, pc: ParallelConfig, work: Workload, hw: Hardware
     # per-token time taken as the main stage's (a larger batch only shrinks the bubble)
     days = {name: tokens / tps / 86400 for name, tokens in work.token_budgets.items()}
     comm = step_comm_gb(m, pc, work, n_micro)
-    return Plan(pc, mode, n_micro, st.params / GB, st.grads / GB, st.optim / GB,
-                st.gathered_bf16 / GB, acts, live, total, total <= hw.memory_gb, comm,
-                t["total"], t, tps, days)  # fmt: skip
+    return Plan(
+        pc,
+        mode,
+        n_micro,
+        st.params / GB,
+        st.grads / GB,
+        st.optim / GB,
+        st.gathered_bf16 / GB,
+        acts,
+        live,
+        total,
+        total <= hw.memory_gb,
+        comm,
+        t["total"],
+        t,
+        tps,
+        days,
+    )
 
 
 def step_comm_gb(m: ModelConfig, pc: ParallelConfig, work: Workload, n_micro: int):
-    return {d: b / GB for d, b in comm_bytes(m, pc, work.micro_batch, work.seq_len,
-                                              n_micro).items()}  # fmt: skip
+    return {
+        d: b / GB for d, b in comm_bytes(m, pc, work.micro_batch, work.seq_len, n_micro).items()
+    }
 
 
 def candidate_layouts(gpus: int, m: ModelConfig, seq_len: int) -> list[ParallelConfig]:
@@ -99,9 +125,13 @@ def candidate_layouts(gpus: int, m: ModelConfig, seq_len: int) -> list[ParallelC
             for pp in sizes:
                 for cp in sizes:
                     pc = ParallelConfig(dp_shard=dp, ep=ep, pp=pp, cp=cp)
-                    if (pc.world_size == gpus and pc.active() in SUPPORTED
-                            and m.n_routed_experts % ep == 0 and pp <= m.n_layers
-                            and seq_len % cp == 0):  # fmt: skip
+                    if (
+                        pc.world_size == gpus
+                        and pc.active() in SUPPORTED
+                        and m.n_routed_experts % ep == 0
+                        and pp <= m.n_layers
+                        and seq_len % cp == 0
+                    ):
                         out.append(pc)
     return out
 

@@ -65,8 +65,9 @@ def stage_params(m: ModelConfig, pc: ParallelConfig) -> tuple[int, int]:
     return tuple(max(per, key=sum))
 
 
-def comm_bytes(m: ModelConfig, pc: ParallelConfig, micro_batch: int, seq_len: int,
-               n_micro: int, a: int = BF16) -> dict[str, float]:  # fmt: skip
+def comm_bytes(
+    m: ModelConfig, pc: ParallelConfig, micro_batch: int, seq_len: int, n_micro: int, a: int = BF16
+) -> dict[str, float]:
     """Bytes each GPU sends per optimizer step, per parallel dimension."""
     dense, routed = stage_params(m, pc)
     layers = -(-m.n_layers // pc.pp)
@@ -88,8 +89,9 @@ def comm_bytes(m: ModelConfig, pc: ParallelConfig, micro_batch: int, seq_len: in
     return out
 
 
-def ep_all_to_all_bytes(m: ModelConfig, pc: ParallelConfig, micro_batch: int, seq_len: int,
-                        n_micro: int, a: int = BF16) -> float:  # fmt: skip
+def ep_all_to_all_bytes(
+    m: ModelConfig, pc: ParallelConfig, micro_batch: int, seq_len: int, n_micro: int, a: int = BF16
+) -> float:
     """Bytes one rank sends to other ranks in the expert all-to-alls of a step: each routed row
     goes out and back in the forward (again in the recompute under activation checkpointing),
     and its gradient the same way in the backward; with balanced routing (ep - 1) / ep of the
@@ -100,15 +102,24 @@ def ep_all_to_all_bytes(m: ModelConfig, pc: ParallelConfig, micro_batch: int, se
     return (pc.ep - 1) / pc.ep * passes * rows * m.d_model * a * layers * n_micro
 
 
-def step_seconds(m: ModelConfig, pc: ParallelConfig, micro_batch: int, seq_len: int,
-                 n_micro: int, hw: Hardware, recompute: float = 0.0) -> dict[str, float]:  # fmt: skip
+def step_seconds(
+    m: ModelConfig,
+    pc: ParallelConfig,
+    micro_batch: int,
+    seq_len: int,
+    n_micro: int,
+    hw: Hardware,
+    recompute: float = 0.0,
+) -> dict[str, float]:
     """Estimated seconds per optimizer step and its parts (``recompute``: extra forward share)."""
     tokens = micro_batch * seq_len * n_micro  # per data replica per step
     flops = tokens * flops_per_token(m, seq_len) * (1 + recompute / 3)
     compute = flops / (pc.pp * pc.cp) / (hw.peak_tflops * 1e12 * hw.mfu)
     bubble = compute * (pc.pp - 1) / (n_micro * pc.stages_per_rank) if pc.pp > 1 else 0.0
-    comm = {d: b / (link_gbps(d, pc, hw) * 1e9)
-            for d, b in comm_bytes(m, pc, micro_batch, seq_len, n_micro).items()}  # fmt: skip
+    comm = {
+        d: b / (link_gbps(d, pc, hw) * 1e9)
+        for d, b in comm_bytes(m, pc, micro_batch, seq_len, n_micro).items()
+    }
     exposed = sum(v for d, v in comm.items() if d in ("ep", "cp", "pp"))
     hidden = sum(v for d, v in comm.items() if d == "dp_shard")
     total = compute + bubble + exposed + max(0.0, hidden - compute)

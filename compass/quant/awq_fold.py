@@ -37,8 +37,9 @@ def _rescale_rows(cap: ActivationCapture, key: str, s_K: torch.Tensor) -> None:
         cap.rows[key] = [x / s_K for x in cap.rows[key]]
 
 
-def _search(w_NK: torch.Tensor, x_MK: torch.Tensor | None, fq: FakeQuant, grid: int, name: str,
-            stats: dict) -> torch.Tensor | None:  # fmt: skip
+def _search(
+    w_NK: torch.Tensor, x_MK: torch.Tensor | None, fq: FakeQuant, grid: int, name: str, stats: dict
+) -> torch.Tensor | None:
     if x_MK is None or x_MK.shape[0] == 0:
         stats[name] = {"alpha": None, "rows": 0}
         return None
@@ -48,8 +49,9 @@ def _search(w_NK: torch.Tensor, x_MK: torch.Tensor | None, fq: FakeQuant, grid: 
 
 
 @torch.no_grad()
-def _fold_attention(layer: nn.Module, name: str, cap: ActivationCapture, fq: FakeQuant,
-                    grid: int, stats: dict) -> None:  # fmt: skip
+def _fold_attention(
+    layer: nn.Module, name: str, cap: ActivationCapture, fq: FakeQuant, grid: int, stats: dict
+) -> None:
     a = layer.attn
     qkv = [a.q_proj, a.k_proj, a.v_proj]
     x = cap.get(f"{name}.attn.q_proj")  # q, k and v read the same rows
@@ -71,8 +73,9 @@ def _fold_attention(layer: nn.Module, name: str, cap: ActivationCapture, fq: Fak
 
 
 @torch.no_grad()
-def _fold_moe(layer: nn.Module, name: str, cap: ActivationCapture, fq: FakeQuant, grid: int,
-              stats: dict) -> None:  # fmt: skip
+def _fold_moe(
+    layer: nn.Module, name: str, cap: ActivationCapture, fq: FakeQuant, grid: int, stats: dict
+) -> None:
     moe, n_exp = layer.moe, layer.moe.experts.gate_up_proj.shape[0]
     expert_keys = [f"{name}.moe.experts/{e}" for e in range(n_exp)]
     # The shared MLP sees every token of the MoE input: the rows the router and all experts read.

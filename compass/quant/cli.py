@@ -46,8 +46,9 @@ def run_cli(args: argparse.Namespace) -> int:
     if not args.out:
         raise ConfigError("compass quantize: pass --out DIR for the quantized checkpoint")
     t0 = time.time()
-    out, metrics = quantize_checkpoint(args.checkpoint, recipe.quant, args.out, args.calib,
-                                       args.tokenizer)  # fmt: skip
+    out, metrics = quantize_checkpoint(
+        args.checkpoint, recipe.quant, args.out, args.calib, args.tokenizer
+    )
     save_resolved(recipe, out)
     inputs = {"checkpoint": args.checkpoint} | ({"calib": args.calib} if args.calib else {})
     write_manifest(out, "quantize", recipe.to_dict(), inputs, metrics, time.time() - t0)

@@ -67,8 +67,10 @@ class QuantSharedExperts(nn.Module):
     def __init__(self, gate: QuantWeight, up: QuantWeight, down: QuantWeight):
         super().__init__()
         self.gate_proj, self.up_proj, self.down_proj = (
-            QuantLinear(gate), QuantLinear(up), QuantLinear(down),
-        )  # fmt: skip
+            QuantLinear(gate),
+            QuantLinear(up),
+            QuantLinear(down),
+        )
 
     def forward(self, x_ND: torch.Tensor) -> torch.Tensor:
         return self.down_proj(F.silu(self.gate_proj(x_ND)) * self.up_proj(x_ND))

@@ -22,9 +22,12 @@ def _file_bytes(path: Path) -> int:
 
 
 def quantize_checkpoint(
-    checkpoint: str | Path, cfg: QuantConfig, out: str | Path, calib: str | Path | None = None,
+    checkpoint: str | Path,
+    cfg: QuantConfig,
+    out: str | Path,
+    calib: str | Path | None = None,
     tokenizer: str | Path | None = None,
-) -> tuple[Path, dict[str, Any]]:  # fmt: skip
+) -> tuple[Path, dict[str, Any]]:
     """Quantize with ``cfg.method`` into ``out``; AWQ calibrates on ``calib`` (text .jsonl with
     ``tokenizer``, a shard dir, or .npy/.pt ids). Returns (the output dir, its metrics)."""
     from compass.model.io import WEIGHTS, load_model, resolve_checkpoint
@@ -38,8 +41,9 @@ def quantize_checkpoint(
     if cfg.method == "awq-int4":
         if calib is None:
             raise ConfigError("--method awq-int4 needs --calib DATA (text .jsonl, shards, .npy)")
-        ids = load_calibration(calib, cfg.calib_samples, cfg.calib_seq_len, tokenizer,
-                               model.config.vocab_size)  # fmt: skip
+        ids = load_calibration(
+            calib, cfg.calib_samples, cfg.calib_seq_len, tokenizer, model.config.vocab_size
+        )
         log.info("calibration: %d sequences of %d tokens", *ids.shape)
     stats: dict = {}
     quantize_model(model, cfg, ids, stats)

@@ -1,4 +1,8 @@
-"""The root config: one tree holding every stage's config, so one dotted override reaches any leaf."""
+"""The root config: one tree holding every stage's config, so one dotted override reaches any leaf.
+
+A field left out takes its stage's neutral default; each named recipe in this package states its
+schedules.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from compass.tokenizer.config import TokenizerConfig
 
 @dataclass
 class Recipe(Config):
-    name: str = "tiny"
+    name: str = "custom"
     seed: int = 1234
     model: ModelConfig = field(default_factory=ModelConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)

@@ -6,10 +6,9 @@ measured optimum: steps × global batch × sequence length below."""
 from __future__ import annotations
 
 from compass.model.config import ModelConfig
-from compass.posttrain.dpo.config import report_dpo
-from compass.posttrain.reward.config import report_reward
 from compass.posttrain.sft.config import SelectionConfig, SFTConfig, SFTStageConfig
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
+from compass.recipes.compass_v2_30b_a5b import report_dpo, report_reward
 from compass.recipes.recipe import Recipe
 from compass.tokenizer.config import TokenizerConfig
 
@@ -46,29 +45,66 @@ def small() -> Recipe:
 def small_pretrain() -> PretrainConfig:
     """Main: 24k steps × 256 × 2048 ≈ 12.6B tokens; anneal on high-quality data: 4k steps × 384
     × 2048 ≈ 3.1B; long context 2k → 8k with RoPE ABF: 600 steps × 32 × 8192 ≈ 0.16B."""
-    common = dict(micro_batch_size=16, mixed_precision=True, eval_every=1000, eval_batches=20,
-                  ckpt_every=1000, keep_last=3, log_every=10)  # fmt: skip
+    common = dict(
+        micro_batch_size=16,
+        mixed_precision=True,
+        eval_every=1000,
+        eval_batches=20,
+        ckpt_every=1000,
+        keep_last=3,
+        log_every=10,
+    )
     main = PretrainStageConfig(
-        steps=24_000, global_batch=256, seq_len=2048, lr=6e-4, min_lr=6e-5, warmup_steps=1000,
+        steps=24_000,
+        global_batch=256,
+        seq_len=2048,
+        lr=6e-4,
+        min_lr=6e-5,
+        warmup_steps=1000,
         **common,
-    )  # fmt: skip
+    )
     anneal = PretrainStageConfig(
-        steps=4000, global_batch=384, seq_len=2048, lr=3e-4, min_lr=3e-5, warmup_steps=200,
-        hq_only=True, **common,
-    )  # fmt: skip
+        steps=4000,
+        global_batch=384,
+        seq_len=2048,
+        lr=3e-4,
+        min_lr=3e-5,
+        warmup_steps=200,
+        hq_only=True,
+        **common,
+    )
     long = PretrainStageConfig(
-        steps=600, global_batch=32, seq_len=8192, lr=6e-5, min_lr=6e-5, warmup_steps=0,
-        lr_schedule="constant", rope_base=1_000_000.0, short_doc_frac=0.4, short_doc_len=2048,
-        eval_short_seq_len=2048, **{**common, "micro_batch_size": 2, "eval_every": 200},
-    )  # fmt: skip
+        steps=600,
+        global_batch=32,
+        seq_len=8192,
+        lr=6e-5,
+        min_lr=6e-5,
+        warmup_steps=0,
+        lr_schedule="constant",
+        rope_base=1_000_000.0,
+        short_doc_frac=0.4,
+        short_doc_len=2048,
+        eval_short_seq_len=2048,
+        **{**common, "micro_batch_size": 2, "eval_every": 200},
+    )
     return PretrainConfig(main=main, anneal=anneal, long=long)
 
 
 def small_sft() -> SFTConfig:
     """Two stages on 4k-token packed rows, a 64-sequence global batch."""
-    common = dict(seq_len=4096, micro_batch_size=4, global_batch=64, lr=5e-5, min_lr=5e-6,
-                  warmup_steps=50, mixed_precision=True, eval_every=500, ckpt_every=500,
-                  keep_last=3, log_every=10)  # fmt: skip
+    common = dict(
+        seq_len=4096,
+        micro_batch_size=4,
+        global_batch=64,
+        lr=5e-5,
+        min_lr=5e-6,
+        warmup_steps=50,
+        mixed_precision=True,
+        eval_every=500,
+        ckpt_every=500,
+        keep_last=3,
+        log_every=10,
+    )
     return SFTConfig(
         selection=SelectionConfig(embedder="use", keep_frac=0.3),
         stage1=SFTStageConfig(steps=3000, **common),

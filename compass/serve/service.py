@@ -1,7 +1,8 @@
 """Serving logic shared by the endpoints: limits, admission, collecting a request's output.
 
 The endpoint modules (``completions``, ``chat``) turn a validated request into prompt ids and
-:class:`GenParams`, then use :meth:`Service.start` / :meth:`Service.collect` / :meth:`Service.deltas`.
+:class:`GenParams`, then use :meth:`Service.start` / :meth:`Service.collect` /
+:meth:`Service.deltas`.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ class Service:
         if model and model != self.backend.model_name:
             raise APIError(
                 404,
-                f"model '{model}' is not served here; GET /v1/models lists '{self.backend.model_name}'",
+                f"model '{model}' is not served here; "
+                f"GET /v1/models lists '{self.backend.model_name}'",
                 param="model",
                 code="model_not_found",
             )
@@ -85,7 +87,8 @@ class Service:
         if bad is not None:
             raise APIError(
                 400,
-                f"'{param}' holds token id {bad}, outside the vocabulary [0, {self.backend.vocab_size})",
+                f"'{param}' holds token id {bad}, "
+                f"outside the vocabulary [0, {self.backend.vocab_size})",
                 param=param,
             )
 
@@ -145,8 +148,8 @@ class Service:
             self.metrics.rejected["queue_full"] += 1
             raise APIError(
                 429,
-                f"server busy: {self.loop.num_running} requests generating and {self.loop.num_waiting} "
-                "queued; retry later",
+                f"server busy: {self.loop.num_running} requests generating and "
+                f"{self.loop.num_waiting} queued; retry later",
                 code="queue_full",
                 headers={"Retry-After": str(self.config.retry_after_s)},
             ) from None
@@ -188,14 +191,21 @@ class Service:
         self.metrics.record_usage(who, prompt_tokens, completion_tokens)
         log.info(
             "%s key=%s prompt_tokens=%d completion_tokens=%d latency=%.3fs",
-            endpoint, who, prompt_tokens, completion_tokens, latency,
-        )  # fmt: skip
+            endpoint,
+            who,
+            prompt_tokens,
+            completion_tokens,
+            latency,
+        )
         if self.config.accounting_log:
             record = {
-                "time": round(time.time(), 3), "key": who, "endpoint": endpoint,
-                "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                "time": round(time.time(), 3),
+                "key": who,
+                "endpoint": endpoint,
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
                 "latency_s": round(latency, 4),
-            }  # fmt: skip
+            }
             with open(self.config.accounting_log, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
 

@@ -40,7 +40,9 @@ def place_tokenizer(tokenizer_dir: str | Path, checkpoint_dir: str | Path) -> Pa
 
     dest = Path(checkpoint_dir) / "tokenizer"
     shutil.copytree(
-        tokenizer_dir, dest, dirs_exist_ok=True,
+        tokenizer_dir,
+        dest,
+        dirs_exist_ok=True,
         ignore=shutil.ignore_patterns("manifest.json", "config.json"),
-    )  # fmt: skip
+    )
     return dest

@@ -24,8 +24,12 @@ def test_parity_section_compares_every_expert_kernel(smoke):
     assert res["cuda_vs_cpu_fp32_logits_rel"] == 0.0
     assert abs(res["bf16_autocast_loss"] - res["fp32_loss"]) < 0.05
     experts = res["experts"]
-    assert set(experts) == {"bmm_float32", "grouped_mm_float32", "bmm_bfloat16",
-                            "grouped_mm_bfloat16"}  # fmt: skip
+    assert set(experts) == {
+        "bmm_float32",
+        "grouped_mm_float32",
+        "bmm_bfloat16",
+        "grouped_mm_bfloat16",
+    }
     for name, errs in experts.items():
         bound = 1e-5 if name.endswith("float32") else 2e-2
         assert max(errs.values()) < bound, (name, errs)

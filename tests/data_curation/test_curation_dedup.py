@@ -181,9 +181,12 @@ def test_resampling_weights_and_mixture():
     )
     assert np.allclose(w, [1.0, 2.0, 2.0 * 2 / 2, min(1.5 * 3, 4.0)])  # last one clipped
     mix = mixture_weights(
-        ["en", "en", "th"], ["general", "code", "general"], np.array([900.0, 100, 10]),
-        np.ones(3), temperature=0.5,
-    )  # fmt: skip
+        ["en", "en", "th"],
+        ["general", "code", "general"],
+        np.array([900.0, 100, 10]),
+        np.ones(3),
+        temperature=0.5,
+    )
     assert abs(sum(mix["lang"].values()) - 1) < 1e-9
     assert abs(sum(mix["lang_domain"].values()) - 1) < 1e-9
     assert mix["lang"]["th"] > mix["natural_lang"]["th"]  # temperature lifts the small language

@@ -47,9 +47,13 @@ def build_inputs(root: Path) -> None:
         {"id": "spam", "text": SPAM, "source": "web"},
         {"id": "code", "text": CODE, "source": "code"},
         {"id": "empty", "text": "   \n ", "source": "web"},
-        {"id": "fr", "text": "La livraison était rapide et le colis est arrivé en parfait état "
-         "malgré la pluie, merci beaucoup.", "source": "web"},
-    ]  # fmt: skip
+        {
+            "id": "fr",
+            "text": "La livraison était rapide et le colis est arrivé en parfait état "
+            "malgré la pluie, merci beaucoup.",
+            "source": "web",
+        },
+    ]
     write_jsonl(root / "a.jsonl", docs[:20] + extra)
     write_jsonl(root / "b.jsonl.gz", docs[20:35])
     write_parquet(root / "c.parquet", [{"text": d["text"], "id": d["id"]} for d in docs[35:]])
@@ -203,8 +207,18 @@ def test_cli_writes_manifest_and_resolved_config(tmp_path):
     root = tmp_path / "in"
     root.mkdir()
     write_jsonl(root / "a.jsonl", clean_docs()[:24])
-    rc = main(["data", "curate", "--input", str(root), "--out", str(tmp_path / "out"),
-               "--curation.dedup.bands=32", "--curation.quality.max_train_docs=200"])  # fmt: skip
+    rc = main(
+        [
+            "data",
+            "curate",
+            "--input",
+            str(root),
+            "--out",
+            str(tmp_path / "out"),
+            "--curation.dedup.bands=32",
+            "--curation.quality.max_train_docs=200",
+        ]
+    )
     assert rc == 0
     cfg = json.loads((tmp_path / "out" / "config.json").read_text())
     assert cfg["curation"]["dedup"]["bands"] == 32

@@ -17,8 +17,9 @@ def _oracle_stream(shards, split="train"):
 
 def test_unshuffled_packing_matches_plain_concatenation(shards_dir):
     T, B = 32, 3
-    loader = PackedLoader(shards_dir, LoaderSpec(seq_len=T, batch_size=B, shuffle=False,
-                                                 use_weights=False))  # fmt: skip
+    loader = PackedLoader(
+        shards_dir, LoaderSpec(seq_len=T, batch_size=B, shuffle=False, use_weights=False)
+    )
     stream, offsets = _oracle_stream(shards_dir)
     doc_of = np.searchsorted(offsets, np.arange(len(stream)), side="right") - 1
     for step in range(4):

@@ -1,4 +1,5 @@
-"""Curated parquet -> shards: every document round-trips, splits are disjoint, bad input is named."""
+"""Curated parquet -> shards: every document round-trips, splits are disjoint, bad input is
+named."""
 
 from __future__ import annotations
 
@@ -86,8 +87,21 @@ def test_tokenize_cli_writes_manifest(monkeypatch, curated_dir, tmp_path):
     tok_dir.mkdir()
     (tok_dir / "tokenizer.json").write_text("{}")
     out = tmp_path / "shards"
-    rc = main(["data", "tokenize", "--curated", str(curated_dir), "--tokenizer", str(tok_dir),
-               "--out", str(out), "--recipe", "micro", "--shards.val_fraction=0.1"])  # fmt: skip
+    rc = main(
+        [
+            "data",
+            "tokenize",
+            "--curated",
+            str(curated_dir),
+            "--tokenizer",
+            str(tok_dir),
+            "--out",
+            str(out),
+            "--recipe",
+            "micro",
+            "--shards.val_fraction=0.1",
+        ]
+    )
     assert rc == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stage"] == "data.tokenize"

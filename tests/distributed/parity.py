@@ -11,24 +11,48 @@ from compass.train.config import TrainConfig
 from tests.distributed.workers import spawn, train_parallel
 from tests.reference.train_loop import micro_batches, train_one_process
 
-MODEL = dict(vocab_size=64, d_model=32, n_layers=4, n_heads=4, n_kv_heads=2, head_dim=8,
-             n_shared_experts=1, n_routed_experts=8, top_k=2, expert_dim=16, max_seq_len=64)  # fmt: skip
+MODEL = dict(
+    vocab_size=64,
+    d_model=32,
+    n_layers=4,
+    n_heads=4,
+    n_kv_heads=2,
+    head_dim=8,
+    n_shared_experts=1,
+    n_routed_experts=8,
+    top_k=2,
+    expert_dim=16,
+    max_seq_len=64,
+)
 # aux and z coefficients far above the recipes' so their gradients visibly move the weights;
 # gradient norms run 0.7-0.9 here, so a clip at 0.8 cuts some steps and leaves others
-TRAIN = dict(steps=10, lr=1e-2, min_lr=1e-3, warmup_steps=2, aux_coef=0.5, z_coef=0.05,
-             grad_clip=0.8)  # fmt: skip
+TRAIN = dict(
+    steps=10, lr=1e-2, min_lr=1e-3, warmup_steps=2, aux_coef=0.5, z_coef=0.05, grad_clip=0.8
+)
 
 
 def one_process(steps: int, n_micro: int, batch: int, seq: int, packed: bool):
     torch.manual_seed(0)
     model = CompassModel(ModelConfig(**MODEL))
     model.init_weights(seed=0)
-    return train_one_process(model, TrainConfig(**TRAIN), steps, lambda s: micro_batches(
-        s, n_micro, batch, seq, MODEL["vocab_size"], packed))  # fmt: skip
+    return train_one_process(
+        model,
+        TrainConfig(**TRAIN),
+        steps,
+        lambda s: micro_batches(s, n_micro, batch, seq, MODEL["vocab_size"], packed),
+    )
 
 
-def assert_parity(layout: dict, world: int, packed: bool = False, n_micro: int = 4,
-                  batch: int = 2, seq: int = 16, steps: int = 10, **model) -> None:  # fmt: skip
+def assert_parity(
+    layout: dict,
+    world: int,
+    packed: bool = False,
+    n_micro: int = 4,
+    batch: int = 2,
+    seq: int = 16,
+    steps: int = 10,
+    **model,
+) -> None:
     """Losses, aux/z, expert counts and final weights equal one process (≤1e-5 relative)."""
     args = (layout, {**MODEL, **model}, TRAIN, steps, n_micro, batch, seq, packed)
     records, state = spawn(train_parallel, world, *args)

@@ -18,8 +18,19 @@ SHAPE = dict(n_micro=4, batch=2, seq=16, packed=True)
 
 def _run(layout, world, start, steps, load=None, save=None):
     s = SHAPE
-    args = (layout, MODEL, TRAIN, steps, s["n_micro"], s["batch"], s["seq"], s["packed"],
-            start, load, save)  # fmt: skip
+    args = (
+        layout,
+        MODEL,
+        TRAIN,
+        steps,
+        s["n_micro"],
+        s["batch"],
+        s["seq"],
+        s["packed"],
+        start,
+        load,
+        save,
+    )
     return spawn(train_parallel, world, *args)
 
 
@@ -38,9 +49,16 @@ def test_ep2_checkpoint_resumes_in_one_process(tmp_path):
     optim = build_adamw(model, cfg)
     load_plain(model, optim, tmp_path / "ckpt")
     s = SHAPE
-    records, state = train_one_process(model, cfg, STEPS, lambda i: micro_batches(
-        i, s["n_micro"], s["batch"], s["seq"], MODEL["vocab_size"], s["packed"]),
-        start=SPLIT, optim=optim)  # fmt: skip
+    records, state = train_one_process(
+        model,
+        cfg,
+        STEPS,
+        lambda i: micro_batches(
+            i, s["n_micro"], s["batch"], s["seq"], MODEL["vocab_size"], s["packed"]
+        ),
+        start=SPLIT,
+        optim=optim,
+    )
     ref, ref_state = one_process(STEPS, s["n_micro"], s["batch"], s["seq"], s["packed"])
     _assert_same(records, state, ref[SPLIT:], ref_state)
 

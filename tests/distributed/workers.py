@@ -33,8 +33,13 @@ def _free_port() -> int:
 
 
 def _entry(rank: int, world: int, port: int, fn, args, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
-                      LOCAL_RANK=str(rank), WORLD_SIZE=str(world))  # fmt: skip
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+    )
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
@@ -56,9 +61,19 @@ def spawn(fn, world: int, *args):
         )
 
 
-def train_parallel(layout: dict, model_cfg: dict, train_cfg: dict, steps: int, n_micro: int,
-                   batch: int, seq: int, packed: bool, start: int = 0, load: str | None = None,
-                   save: str | None = None):  # fmt: skip
+def train_parallel(
+    layout: dict,
+    model_cfg: dict,
+    train_cfg: dict,
+    steps: int,
+    n_micro: int,
+    batch: int,
+    seq: int,
+    packed: bool,
+    start: int = 0,
+    load: str | None = None,
+    save: str | None = None,
+):
     """Steps ``start..steps-1`` under ``layout`` (from the DCP checkpoint ``load`` if given;
     ``save`` writes one at the end)."""
     pc, cfg = ParallelConfig(**layout), TrainConfig(**train_cfg)

@@ -73,8 +73,9 @@ def test_compare_keeps_good_results_beside_bad_tasks(micro_artifacts, tmp_path, 
     from compass.eval.loading import parse_model
 
     specs = _specs(tmp_path)
-    comp = run_models([parse_model(f"m={micro_artifacts['ckpt']}")], specs, tmp_path / "out",
-                      forms=forms)  # fmt: skip
+    comp = run_models(
+        [parse_model(f"m={micro_artifacts['ckpt']}")], specs, tmp_path / "out", forms=forms
+    )
     assert not comp.failures
     table = (tmp_path / "out" / "results.md").read_text()
     for label in ["m"] if forms == ["raw"] else ["m [raw]", "m [letters]"]:

@@ -69,9 +69,13 @@ def test_choice_field_target_by_text_and_prompt_form(tmp_path):
     (item,) = load_items(spec)
     assert (item.prompt, item.choices, item.gold) == ("Bag, red. Colour?", ["red", "blue"], 1)
     form = TaskSpec(
-        "t", str(path), prompt_field="q", choices_field="options", answer_field="gold",
+        "t",
+        str(path),
+        prompt_field="q",
+        choices_field="options",
+        answer_field="gold",
         template="Q: {prompt}",
-    )  # fmt: skip
+    )
     (item,) = load_items(form)
     assert build_context(form, [item], 0) == "Q: Colour?" and item.gold == 1
 

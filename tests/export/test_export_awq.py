@@ -35,9 +35,19 @@ transformers = pytest.importorskip("transformers")
 # The documented AutoAWQ GEMM pack order: nibble slot j of a word holds column 8c + ORDER[j].
 ORDER = [0, 2, 4, 6, 1, 3, 5, 7]
 MICRO = dict(
-    vocab_size=256, d_model=64, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=16,
-    n_shared_experts=2, n_routed_experts=4, top_k=2, expert_dim=64, max_seq_len=64, init_std=0.1,
-)  # fmt: skip
+    vocab_size=256,
+    d_model=64,
+    n_layers=2,
+    n_heads=4,
+    n_kv_heads=2,
+    head_dim=16,
+    n_shared_experts=2,
+    n_routed_experts=4,
+    top_k=2,
+    expert_dim=64,
+    max_seq_len=64,
+    init_std=0.1,
+)
 G = 32
 
 
@@ -181,12 +191,20 @@ def test_transformers_runs_the_dequantized_export(tmp_path):
     qm = _quantized(tmp_path, "awq-int4", n_kv_heads=4)
     gen = torch.Generator().manual_seed(1)
     for layer in qm.layers:
-        for w in (layer.attn.q_proj.weight, layer.attn.k_proj.weight, layer.attn.v_proj.weight,
-                  layer.moe.shared.gate_proj.weight, layer.moe.shared.up_proj.weight,
-                  layer.moe.experts.gate_up_proj):  # fmt: skip
+        for w in (
+            layer.attn.q_proj.weight,
+            layer.attn.k_proj.weight,
+            layer.attn.v_proj.weight,
+            layer.moe.shared.gate_proj.weight,
+            layer.moe.shared.up_proj.weight,
+            layer.moe.experts.gate_up_proj,
+        ):
             w.input_scale.fill_(1.0)
-        for w in (layer.attn.o_proj.weight, layer.moe.shared.down_proj.weight,
-                  layer.moe.experts.down_proj):  # fmt: skip
+        for w in (
+            layer.attn.o_proj.weight,
+            layer.moe.shared.down_proj.weight,
+            layer.moe.experts.down_proj,
+        ):
             w.input_scale.copy_(torch.rand(w.input_scale.shape, generator=gen) + 0.5)
     qmodel, t, out = _save_export(tmp_path, qm, dtype="float32")
     summary = json.loads((out / REPORT).read_text())["summary"]
@@ -217,12 +235,21 @@ def test_config_and_float_modules(tmp_path):
     _, t, out = _save_export(tmp_path, _quantized(tmp_path, "rtn-int4"))
     qc = json.loads((out / "config.json").read_text())["quantization_config"]
     assert qc == {
-        "quant_method": "awq", "bits": 4, "group_size": G, "zero_point": True,
-        "version": "gemm", "modules_to_not_convert": ["lm_head", "mlp.gate", "mlp.shared_expert_gate"],
-    }  # fmt: skip
-    for float_name in ("lm_head.weight", "model.embed_tokens.weight", "model.norm.weight",
-                       "model.layers.0.mlp.gate.weight", "model.layers.1.mlp.shared_expert_gate.weight",
-                       "model.layers.0.self_attn.q_proj.bias"):  # fmt: skip
+        "quant_method": "awq",
+        "bits": 4,
+        "group_size": G,
+        "zero_point": True,
+        "version": "gemm",
+        "modules_to_not_convert": ["lm_head", "mlp.gate", "mlp.shared_expert_gate"],
+    }
+    for float_name in (
+        "lm_head.weight",
+        "model.embed_tokens.weight",
+        "model.norm.weight",
+        "model.layers.0.mlp.gate.weight",
+        "model.layers.1.mlp.shared_expert_gate.weight",
+        "model.layers.0.self_attn.q_proj.bias",
+    ):
         assert t[float_name].dtype == torch.float16, float_name
     assert not any(
         k.startswith(("lm_head.", "model.layers.0.mlp.gate.")) and "qweight" in k for k in t

@@ -24,10 +24,21 @@ transformers = pytest.importorskip("transformers")
 VOCAB = 256
 # GQA (4 query heads over 2 KV heads), non-default RoPE base and eps so a dropped field shows.
 CFG = dict(
-    vocab_size=VOCAB, d_model=64, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=16,
-    n_shared_experts=2, n_routed_experts=8, top_k=2, expert_dim=32, max_seq_len=128,
-    rope_base=50_000.0, norm_eps=1e-5, init_std=0.1,
-)  # fmt: skip
+    vocab_size=VOCAB,
+    d_model=64,
+    n_layers=2,
+    n_heads=4,
+    n_kv_heads=2,
+    head_dim=16,
+    n_shared_experts=2,
+    n_routed_experts=8,
+    top_k=2,
+    expert_dim=32,
+    max_seq_len=128,
+    rope_base=50_000.0,
+    norm_eps=1e-5,
+    init_std=0.1,
+)
 
 
 def _write_tokenizer(d: Path) -> None:
@@ -37,8 +48,11 @@ def _write_tokenizer(d: Path) -> None:
     vocab = {f"t{i}": i for i in range(VOCAB - 2)} | {"<eos>": VOCAB - 2, "<pad>": VOCAB - 1}
     d.mkdir(parents=True)
     Tokenizer(WordLevel(vocab, unk_token="t0")).save(str(d / "tokenizer.json"))
-    tok_cfg = {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<eos>",
-               "pad_token": "<pad>"}  # fmt: skip
+    tok_cfg = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "eos_token": "<eos>",
+        "pad_token": "<pad>",
+    }
     (d / "tokenizer_config.json").write_text(json.dumps(tok_cfg))
     (d / "config.json").write_text("{}")  # a stage's own config: must NOT be copied
 
@@ -114,8 +128,9 @@ def test_greedy_generation_matches_transformers(exported):
     prompt = [5, 17, 42, 99, 3, 250]
     ours = greedy_generate(model, prompt, max_new_tokens=32)
     with torch.no_grad():
-        out = hf.generate(torch.tensor([prompt]), max_new_tokens=32, do_sample=False,
-                          pad_token_id=VOCAB - 1)  # fmt: skip
+        out = hf.generate(
+            torch.tensor([prompt]), max_new_tokens=32, do_sample=False, pad_token_id=VOCAB - 1
+        )
     theirs = out[0, len(prompt) :].tolist()
     assert len(ours) == 32
     assert ours == theirs

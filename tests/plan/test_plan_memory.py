@@ -28,7 +28,10 @@ def test_state_bytes_exact(layout):
     for got in ranks:
         want = state_bytes(ModelConfig(**MODEL), pc, stage=got["stage"])
         assert (got["params"], got["grads"], got["optim"]) == (
-            want.params, want.grads, want.optim), (got, want)  # fmt: skip
+            want.params,
+            want.grads,
+            want.optim,
+        ), (got, want)
 
 
 def test_state_bytes_one_process():

@@ -77,22 +77,29 @@ def test_edge_cases_are_counted_by_reason(tmp_path):
         {"prompt": "q", "chosen": "same", "rejected": "same"},
         {"prompt": "q", "chosen": "a"},
         ["not", "an", "object"],
-        {"chosen": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "a"}],
-         "rejected": [{"role": "user", "content": "y"}, {"role": "assistant", "content": "b"}]},
+        {
+            "chosen": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "a"}],
+            "rejected": [{"role": "user", "content": "y"}, {"role": "assistant", "content": "b"}],
+        },
         {"prompt": "q", "chosen": [{"role": "assistant", "content": "a"}] * 2, "rejected": "b"},
         {"prompt": "ok", "chosen": "good", "rejected": "bad"},
-    ]  # fmt: skip
+    ]
     f = tmp_path / "pairs.jsonl"
     lines = [json.dumps(r, ensure_ascii=False).encode() for r in rows]
     f.write_bytes(b"\n".join([*lines, b"{oops", "caf\xe9".encode("latin-1")]) + b"\n")
     pairs, rejects = read_pairs([f])
     assert len(pairs) == 1
-    assert rejects == Counter({
-        "chosen equals rejected": 1, "missing 'chosen' or 'rejected'": 1, "not a JSON object": 1,
-        "implicit-prompt pair: chosen and rejected differ before their last turn": 1,
-        "'chosen' must be one assistant message (multi-turn completions are not supported)": 1,
-        "invalid JSON line": 1, "not UTF-8 (re-encode the file as UTF-8)": 1,
-    })  # fmt: skip
+    assert rejects == Counter(
+        {
+            "chosen equals rejected": 1,
+            "missing 'chosen' or 'rejected'": 1,
+            "not a JSON object": 1,
+            "implicit-prompt pair: chosen and rejected differ before their last turn": 1,
+            "'chosen' must be one assistant message (multi-turn completions are not supported)": 1,
+            "invalid JSON line": 1,
+            "not UTF-8 (re-encode the file as UTF-8)": 1,
+        }
+    )
 
 
 def test_a_prompt_too_long_for_the_sequence_is_counted(micro_artifacts):
@@ -100,8 +107,10 @@ def test_a_prompt_too_long_for_the_sequence_is_counted(micro_artifacts):
     from compass.tokenizer import load_tokenizer
 
     tok = load_tokenizer(micro_artifacts["tokenizer"])
-    pairs = [{"prompt": "word " * 400, "chosen": "a", "rejected": "b"},
-             {"prompt": "short", "chosen": "a", "rejected": "b"}]  # fmt: skip
+    pairs = [
+        {"prompt": "word " * 400, "chosen": "a", "rejected": "b"},
+        {"prompt": "short", "chosen": "a", "rejected": "b"},
+    ]
     skipped = Counter()
     assert len(tokenize_pairs(tok, pairs, 64, skipped)) == 1
     assert skipped == {"longer than seq_len=64": 1}
@@ -122,8 +131,19 @@ def test_bad_files_stop_with_one_line_naming_file_and_fields(tmp_path, caplog):
         read_samples([other])
     with pytest.raises(InputError, match=r"wrong\.parquet: Parquet columns \['text', 'label'\]"):
         read_pairs([wrong])
-    code = main(["reward", "--recipe", "micro", "--policy", str(tmp_path), "--input", str(wrong),
-                 "--out", str(tmp_path / "rm")])  # fmt: skip
+    code = main(
+        [
+            "reward",
+            "--recipe",
+            "micro",
+            "--policy",
+            str(tmp_path),
+            "--input",
+            str(wrong),
+            "--out",
+            str(tmp_path / "rm"),
+        ]
+    )
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert code == 2 and len(errors) == 1 and "wrong.parquet" in errors[0].getMessage()
 
@@ -132,16 +152,23 @@ def test_selection_keeps_a_templated_task_set_and_drops_true_duplicates():
     from compass.posttrain.sft.config import SelectionConfig
     from compass.posttrain.sft.selection import select
 
-    instruction = ("You are a careful annotator for an online marketplace. Read the customer "
-                   "review below and decide whether it is positive or negative. ") * 3  # fmt: skip
+    instruction = (
+        "You are a careful annotator for an online marketplace. Read the customer "
+        "review below and decide whether it is positive or negative. "
+    ) * 3
     nouns = ["shoes", "lamp", "phone", "bag", "kettle", "jacket", "blender", "watch", "mug", "desk"]
     adjs = ["broke", "shines", "arrived late", "fits well", "smells odd", "is loud", "works"]
     samples = [
-        {"messages": [{"role": "user", "content": f"{instruction}\nReview: my {n} {a}, order {i}"},
-                      {"role": "assistant", "content": "positive" if i % 2 else "negative"}],
-         "category": "ecommerce", "lang": "en"}
+        {
+            "messages": [
+                {"role": "user", "content": f"{instruction}\nReview: my {n} {a}, order {i}"},
+                {"role": "assistant", "content": "positive" if i % 2 else "negative"},
+            ],
+            "category": "ecommerce",
+            "lang": "en",
+        }
         for i, (n, a) in enumerate((n, a) for n in nouns for a in adjs)
-    ] * 3  # fmt: skip
+    ] * 3
     samples = samples[:70] + samples[:70]  # 70 distinct inputs, then each again verbatim
     kept, rep = select(samples, SelectionConfig(embedder="hash", keep_frac=1.0), seed=0)
     assert len(kept) == 70 and rep["exact_duplicates"] == 70 and rep["near_duplicates"] == 0
@@ -153,12 +180,23 @@ def test_selection_keeps_a_templated_task_set_and_drops_true_duplicates():
 
 
 SMALL = [
-    "--sft.stage1.steps=2", "--reward.runs=1:1e-3:linear,1:2e-3:cosine", "--reward.base_run=",
-    "--reward.bon_n=1,2", "--reward.bon_max_tokens=6", "--reward.train.seq_len=384",
-    "--reward.heldout_frac=0.25", "--dpo.rounds=2", "--dpo.n_samples=2", "--dpo.max_tokens=6",
-    "--dpo.deep_max_tokens=6", "--dpo.eval_max_tokens=6", "--dpo.eval_deep_max_tokens=6",
-    "--dpo.min_margin=0", "--dpo.heldout_frac=0.2", "--dpo.train.seq_len=384",
-]  # fmt: skip
+    "--sft.stage1.steps=2",
+    "--reward.runs=1:1e-3:linear,1:2e-3:cosine",
+    "--reward.base_run=",
+    "--reward.bon_n=1,2",
+    "--reward.bon_max_tokens=6",
+    "--reward.train.seq_len=384",
+    "--reward.heldout_frac=0.25",
+    "--dpo.rounds=2",
+    "--dpo.n_samples=2",
+    "--dpo.max_tokens=6",
+    "--dpo.deep_max_tokens=6",
+    "--dpo.eval_max_tokens=6",
+    "--dpo.eval_deep_max_tokens=6",
+    "--dpo.min_margin=0",
+    "--dpo.heldout_frac=0.2",
+    "--dpo.train.seq_len=384",
+]
 
 
 def test_sft_reward_dpo_run_on_user_files_with_no_world(micro_artifacts, tmp_path, monkeypatch):
@@ -176,8 +214,23 @@ def test_sft_reward_dpo_run_on_user_files_with_no_world(micro_artifacts, tmp_pat
     report = json.loads((tmp_path / "data" / "report.json").read_text())
     assert set(report["by_lang"]) == {"en", "id", "vi", "th"}  # ShareGPT rows got theirs by LID
     assert report["languages_detected"] == 24
-    assert main(["sft", "--init", ckpt, "--data", str(tmp_path / "data"), "--tokenizer", tok,
-                 "--out", str(tmp_path / "sft"), *base]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "sft",
+                "--init",
+                ckpt,
+                "--data",
+                str(tmp_path / "data"),
+                "--tokenizer",
+                tok,
+                "--out",
+                str(tmp_path / "sft"),
+                *base,
+            ]
+        )
+        == 0
+    )
     policy = str(tmp_path / "sft")
     pairs = [
         "--input",
@@ -185,15 +238,43 @@ def test_sft_reward_dpo_run_on_user_files_with_no_world(micro_artifacts, tmp_pat
         "--input",
         str(FIX / "pairs_implicit.jsonl"),
     ]
-    assert main(["reward", "--policy", policy, *pairs, "--bon", str(FIX / "prompts.jsonl"),
-                 "--out", str(tmp_path / "rm"), *base]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "reward",
+                "--policy",
+                policy,
+                *pairs,
+                "--bon",
+                str(FIX / "prompts.jsonl"),
+                "--out",
+                str(tmp_path / "rm"),
+                *base,
+            ]
+        )
+        == 0
+    )
     m = read_manifest(tmp_path / "rm")["metrics"]
     assert m["pairs"]["heldout"] > 0 and m["pairs"]["train"] + m["pairs"]["heldout"] <= 48
     assert set(m["pairwise_accuracy"]) == {"run_0", "run_1", "soup"}
     assert m["best_of_n"]["prompts"] == 22 and set(m["best_of_n"]["soup"]) == {"1", "2"}
-    assert main(["dpo", "--policy", policy, "--reward", str(tmp_path / "rm"),
-                 "--prompts", str(FIX / "prompts.jsonl"), "--out", str(tmp_path / "dpo"),
-                 *base]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "dpo",
+                "--policy",
+                policy,
+                "--reward",
+                str(tmp_path / "rm"),
+                "--prompts",
+                str(FIX / "prompts.jsonl"),
+                "--out",
+                str(tmp_path / "dpo"),
+                *base,
+            ]
+        )
+        == 0
+    )
     d = read_manifest(tmp_path / "dpo")["metrics"]
     assert d["prompts"]["train"] == 24 and d["prompts"]["heldout"] == 6
     assert len(d["rounds"]) == 2

@@ -11,9 +11,18 @@ from compass.model.transformer import CompassModel
 from compass.quant import QuantConfig, quantize_model
 
 MICRO = dict(
-    vocab_size=256, d_model=64, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=16,
-    n_shared_experts=2, n_routed_experts=4, top_k=2, expert_dim=64, max_seq_len=64,
-)  # fmt: skip
+    vocab_size=256,
+    d_model=64,
+    n_layers=2,
+    n_heads=4,
+    n_kv_heads=2,
+    head_dim=16,
+    n_shared_experts=2,
+    n_routed_experts=4,
+    top_k=2,
+    expert_dim=64,
+    max_seq_len=64,
+)
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,18 @@ from compass.quant.awq_fold import fold_awq_scales
 from compass.quant.weights import QuantWeight
 
 MICRO = dict(
-    vocab_size=256, d_model=64, n_layers=2, n_heads=4, n_kv_heads=4, head_dim=16,
-    n_shared_experts=2, n_routed_experts=4, top_k=2, expert_dim=64, max_seq_len=64,
-)  # fmt: skip
+    vocab_size=256,
+    d_model=64,
+    n_layers=2,
+    n_heads=4,
+    n_kv_heads=4,
+    head_dim=16,
+    n_shared_experts=2,
+    n_routed_experts=4,
+    top_k=2,
+    expert_dim=64,
+    max_seq_len=64,
+)
 
 
 def _model(seed=3, **kw):
@@ -63,8 +72,9 @@ def test_folded_awq_has_no_input_scales_and_beats_rtn(calib, tmp_path):
     with torch.no_grad():
         ref = m(ids).logits_BTV
         for name, cfg in {
-            "fold": _cfg("awq-int4", awq_fold=True), "rtn": _cfg("rtn-int4"),
-        }.items():  # fmt: skip
+            "fold": _cfg("awq-int4", awq_fold=True),
+            "rtn": _cfg("rtn-int4"),
+        }.items():
             q = quantize_model(copy.deepcopy(m), cfg, calib)
             errs[name] = float((q(ids).logits_BTV - ref).pow(2).mean())
             if name == "fold":

@@ -16,9 +16,18 @@ from compass.quant import load_calibration, load_quantized
 from compass.quant.modules import QuantRoutedExperts
 
 MICRO = dict(
-    vocab_size=256, d_model=64, n_layers=1, n_heads=4, n_kv_heads=2, head_dim=16,
-    n_shared_experts=2, n_routed_experts=4, top_k=2, expert_dim=64, max_seq_len=64,
-)  # fmt: skip
+    vocab_size=256,
+    d_model=64,
+    n_layers=1,
+    n_heads=4,
+    n_kv_heads=2,
+    head_dim=16,
+    n_shared_experts=2,
+    n_routed_experts=4,
+    top_k=2,
+    expert_dim=64,
+    max_seq_len=64,
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +45,24 @@ def test_quantize_awq_cli_then_gguf(ckpt, tmp_path):
     # The per-weight input-scale path (the folded default: test_quant_awq_fold.py).
     out = tmp_path / "awq"
     rc = main(
-        ["quantize", str(ckpt / "float"), "--method", "awq-int4", "--calib",
-         str(ckpt / "calib.npy"), "--out", str(out), "--recipe", "micro",
-         "--quant.awq_grid=3", "--quant.calib_samples=4", "--quant.calib_seq_len=32",
-         "--quant.calib_max_rows=64", "--quant.awq_fold=false"]
-    )  # fmt: skip
+        [
+            "quantize",
+            str(ckpt / "float"),
+            "--method",
+            "awq-int4",
+            "--calib",
+            str(ckpt / "calib.npy"),
+            "--out",
+            str(out),
+            "--recipe",
+            "micro",
+            "--quant.awq_grid=3",
+            "--quant.calib_samples=4",
+            "--quant.calib_seq_len=32",
+            "--quant.calib_max_rows=64",
+            "--quant.awq_fold=false",
+        ]
+    )
     assert rc == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stage"] == "quantize" and "calib" in manifest["inputs"]

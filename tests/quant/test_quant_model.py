@@ -16,9 +16,18 @@ from compass.quant.modules import QuantLinear, QuantRoutedExperts
 from compass.quant.weights import KERNEL_MAX_ROWS, WEIGHT_TYPES
 
 MICRO = dict(
-    vocab_size=256, d_model=64, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=16,
-    n_shared_experts=2, n_routed_experts=4, top_k=2, expert_dim=64, max_seq_len=64,
-)  # fmt: skip
+    vocab_size=256,
+    d_model=64,
+    n_layers=2,
+    n_heads=4,
+    n_kv_heads=2,
+    head_dim=16,
+    n_shared_experts=2,
+    n_routed_experts=4,
+    top_k=2,
+    expert_dim=64,
+    max_seq_len=64,
+)
 
 
 def _model(seed=0, **kw):

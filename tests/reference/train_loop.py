@@ -65,6 +65,7 @@ def train_one_process(model, cfg, steps: int, make_batches, start: int = 0, opti
         optim.step()
         optim.zero_grad(set_to_none=True)
         n = len(batches)
-        records.append({"loss": total / units, "aux": aux / n, "z": z / n, "counts": counts,
-                        "grad_norm": norm})  # fmt: skip
+        records.append(
+            {"loss": total / units, "aux": aux / n, "z": z / n, "counts": counts, "grad_norm": norm}
+        )
     return records, {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -37,8 +37,23 @@ def test_cli_wires_keys_overrides_and_manifest(e2e_artifacts, tmp_path, monkeypa
 
     monkeypatch.setattr(server, "serve_forever", fake_serve_forever)
     out = tmp_path / "run"
-    rc = main(["serve", str(ckpt), "--tokenizer", str(tok), "--port", "9123", "--api-keys", str(keys),
-               "--recipe", "micro", "--out", str(out), "--serve.max_new_tokens=16"])  # fmt: skip
+    rc = main(
+        [
+            "serve",
+            str(ckpt),
+            "--tokenizer",
+            str(tok),
+            "--port",
+            "9123",
+            "--api-keys",
+            str(keys),
+            "--recipe",
+            "micro",
+            "--out",
+            str(out),
+            "--serve.max_new_tokens=16",
+        ]
+    )
     assert rc == 0 and seen["host"] == "127.0.0.1" and seen["port"] == 9123
     service = seen["app"].state.service
     assert service.config.max_new_tokens == 16 and service.backend.model_name == "ckpt"

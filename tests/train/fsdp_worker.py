@@ -33,8 +33,15 @@ def main() -> None:
         losses = first.losses + second.losses
         sharded = info.distributed and (Path(out) / "step_000004" / "dcp").is_dir()
         with open(f"{out}/losses.json", "w") as f:
-            json.dump({"losses": losses, "eval": second.eval, "world_size": info.world_size,
-                       "sharded": sharded}, f)  # fmt: skip
+            json.dump(
+                {
+                    "losses": losses,
+                    "eval": second.eval,
+                    "world_size": info.world_size,
+                    "sharded": sharded,
+                },
+                f,
+            )
     shutdown(info)
 
 

@@ -54,8 +54,12 @@ def test_sigkill_during_checkpoint_keeps_previous(shards_dir, tmp_path, recipe_f
     out = tmp_path / "run"
     out.mkdir()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path.cwd())}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(shards_dir), str(out)], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(shards_dir), str(out)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.time() + 120
         while not (out / "WRITING").exists():
@@ -71,8 +75,9 @@ def test_sigkill_during_checkpoint_keeps_previous(shards_dir, tmp_path, recipe_f
     # resuming discards the partial write and finishes the run exactly like an unbroken one
     resumed = run_stage(recipe_factory(6, ckpt_every=2, eval_every=0), "main", shards_dir, out)
     assert resumed.step == 6 and not (out / ".step_000004.tmp").exists()
-    ref = run_stage(recipe_factory(6, ckpt_every=2, eval_every=0), "main", shards_dir,
-                    tmp_path / "ref")  # fmt: skip
+    ref = run_stage(
+        recipe_factory(6, ckpt_every=2, eval_every=0), "main", shards_dir, tmp_path / "ref"
+    )
     assert resumed.losses == ref.losses[2:]
 
 

@@ -25,9 +25,19 @@ WORKER = Path(__file__).with_name("fsdp_worker.py")
 def test_torchrun_fsdp_matches_one_process(shards_dir, tmp_path, recipe_factory, nproc):
     steps, split = 4, 2
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path.cwd())}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
-           str(nproc), str(WORKER), str(shards_dir), str(tmp_path / "fsdp"), str(steps),
-           str(split)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        str(nproc),
+        str(WORKER),
+        str(shards_dir),
+        str(tmp_path / "fsdp"),
+        str(steps),
+        str(split),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     dist = json.loads((tmp_path / "fsdp" / "losses.json").read_text())

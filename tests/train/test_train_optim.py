@@ -42,8 +42,17 @@ def test_coefficients_decay_from_their_maxima():
 
 def test_adamw_groups_and_update_match_reference():
     torch.manual_seed(0)
-    model = CompassModel(ModelConfig(vocab_size=64, d_model=32, n_layers=1, n_heads=2,
-                                     n_kv_heads=1, head_dim=16, expert_dim=16))  # fmt: skip
+    model = CompassModel(
+        ModelConfig(
+            vocab_size=64,
+            d_model=32,
+            n_layers=1,
+            n_heads=2,
+            n_kv_heads=1,
+            head_dim=16,
+            expert_dim=16,
+        )
+    )
     model.init_weights(0)
     cfg = TrainConfig(lr=1e-2, weight_decay=0.1)
     opt = build_adamw(model, cfg)

@@ -19,12 +19,17 @@ STEPS, SPLIT = 4, 2
     [({"ep": 2}, 1, 2), ({"pp": 2, "pp_schedule": "1f1b"}, 2, 2), ({"cp": 2}, 1, 1)],
     ids=["ep2", "pp2", "cp2"],
 )
-def test_pretrain_stage_matches_one_process(shards_dir, tmp_path, recipe_factory, layout, accum,
-                                            one_accum):  # fmt: skip
+def test_pretrain_stage_matches_one_process(
+    shards_dir, tmp_path, recipe_factory, layout, accum, one_accum
+):
     out = tmp_path / "par"
     (rec,), _ = spawn(pretrain_parallel, 2, layout, str(shards_dir), str(out), STEPS, SPLIT, accum)
-    one = run_stage(recipe_factory(STEPS, micro_batch_size=2, grad_accum=one_accum), "main",
-                    shards_dir, tmp_path / "one")  # fmt: skip
+    one = run_stage(
+        recipe_factory(STEPS, micro_batch_size=2, grad_accum=one_accum),
+        "main",
+        shards_dir,
+        tmp_path / "one",
+    )
     assert rec["losses"] == pytest.approx(one.losses, rel=1e-5, abs=0)
     assert rec["eval"] == pytest.approx(one.eval, rel=1e-5, abs=0)
     a, b = load_model(tmp_path / "one"), load_model(out)

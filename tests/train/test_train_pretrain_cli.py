@@ -21,10 +21,37 @@ def test_three_stages_chain(shards_dir, tmp_path, caplog):
     runs = {s: tmp_path / s for s in ("main", "anneal", "long")}
     base = ["--recipe", "micro", "--shards", str(shards_dir)]
     assert main(["pretrain", "--stage", "main", *base, "--out", str(runs["main"])]) == 0
-    assert main(["pretrain", "--stage", "anneal", *base, "--out", str(runs["anneal"]),
-                 "--init", str(runs["main"])]) == 0  # fmt: skip
-    assert main(["pretrain", "--stage", "long", *base, "--out", str(runs["long"]),
-                 "--init", str(runs["anneal"]), "--pretrain.long.steps=4"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "pretrain",
+                "--stage",
+                "anneal",
+                *base,
+                "--out",
+                str(runs["anneal"]),
+                "--init",
+                str(runs["main"]),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "pretrain",
+                "--stage",
+                "long",
+                *base,
+                "--out",
+                str(runs["long"]),
+                "--init",
+                str(runs["anneal"]),
+                "--pretrain.long.steps=4",
+            ]
+        )
+        == 0
+    )
     manifests = {s: json.loads((d / "manifest.json").read_text()) for s, d in runs.items()}
     for s, d in runs.items():
         assert manifests[s]["stage"] == f"pretrain.{s}"
@@ -50,8 +77,20 @@ def test_three_stages_chain(shards_dir, tmp_path, caplog):
 
 
 def test_dry_run_shows_every_stage(capsys):
-    assert main(["pretrain", "--recipe", "compass_v2_30b_a5b", "--shards", "x", "--dry-run",
-                 "--pretrain.anneal.lr=1e-4"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "pretrain",
+                "--recipe",
+                "compass_v2_30b_a5b",
+                "--shards",
+                "x",
+                "--dry-run",
+                "--pretrain.anneal.lr=1e-4",
+            ]
+        )
+        == 0
+    )
     cfg = json.loads(capsys.readouterr().out)["pretrain"]
     assert cfg["main"]["global_batch"] == 5760 and cfg["main"]["warmup_steps"] == 3000
     assert cfg["anneal"]["lr"] == 1e-4 and cfg["anneal"]["global_batch"] == 8640

@@ -19,14 +19,36 @@ from compass.languages import NO_SPACE_LANGS
 
 # Phrases that mark navigation, legal and template text rather than content, in the 8 languages.
 BOILERPLATE = (
-    "lorem ipsum", "cookie", "privacy policy", "terms of use", "terms and conditions",
-    "all rights reserved", "enable javascript", "click here", "subscribe to our newsletter",
-    "hak cipta dilindungi", "kebijakan privasi", "syarat dan ketentuan", "dasar privasi",
-    "terma dan syarat", "chính sách bảo mật", "bảo lưu mọi quyền", "điều khoản sử dụng",
-    "สงวนลิขสิทธิ์", "นโยบายความเป็นส่วนตัว", "ข้อกำหนดการใช้งาน", "版权所有", "隐私政策",
-    "使用条款", "todos os direitos reservados", "política de privacidade", "termos de uso",
-    "patakaran sa privacy", "lahat ng karapatan", "mga tuntunin at kundisyon",
-)  # fmt: skip
+    "lorem ipsum",
+    "cookie",
+    "privacy policy",
+    "terms of use",
+    "terms and conditions",
+    "all rights reserved",
+    "enable javascript",
+    "click here",
+    "subscribe to our newsletter",
+    "hak cipta dilindungi",
+    "kebijakan privasi",
+    "syarat dan ketentuan",
+    "dasar privasi",
+    "terma dan syarat",
+    "chính sách bảo mật",
+    "bảo lưu mọi quyền",
+    "điều khoản sử dụng",
+    "สงวนลิขสิทธิ์",
+    "นโยบายความเป็นส่วนตัว",
+    "ข้อกำหนดการใช้งาน",
+    "版权所有",
+    "隐私政策",
+    "使用条款",
+    "todos os direitos reservados",
+    "política de privacidade",
+    "termos de uso",
+    "patakaran sa privacy",
+    "lahat ng karapatan",
+    "mga tuntunin at kundisyon",
+)
 _BOILERPLATE_RE = re.compile("|".join(re.escape(p) for p in BOILERPLATE), re.IGNORECASE)
 _MOJIBAKE = re.compile(r"[ÃÂâàäåæçèéêëìíîïðñòóôõö][\xa0-\xbf€‚ƒ„†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]")
 _URL = re.compile(r"^(https?://|www\.)|\.(com|net|org|io|co)(/|$)", re.IGNORECASE)

@@ -14,8 +14,18 @@ STAGES = ("read", "normalize", "langid", "filter", "quality", "dedup")
 UNKNOWN_LANG = "unknown"
 
 FIELDS = (
-    "uid", "id", "source", "file", "offset", "text", "lang", "domain", "stage", "reason", "detail",
-)  # fmt: skip
+    "uid",
+    "id",
+    "source",
+    "file",
+    "offset",
+    "text",
+    "lang",
+    "domain",
+    "stage",
+    "reason",
+    "detail",
+)
 
 
 def make_doc(text: str, file: str, offset: str, doc_id: str = "", source: str = "") -> dict:

@@ -117,6 +117,11 @@ def curate(cfg: CurationConfig, out_dir: str | Path) -> dict[str, Any]:
     acc = report["accounting"]
     log.info(
         "curated %d → kept %d, rejected %d in %.1fs (%s); report: %s",
-        acc["read"], acc["kept"], acc["rejected"], wall, cfg.engine, out / "report.md",
-    )  # fmt: skip
+        acc["read"],
+        acc["kept"],
+        acc["rejected"],
+        wall,
+        cfg.engine,
+        out / "report.md",
+    )
     return report

@@ -142,8 +142,12 @@ class PackedLoader:
         labels = tokens[1:].copy()
         if self.spec.mask_doc_boundaries:
             labels[docs[1:] != docs[:-1]] = -100
-        return {"input_ids": tokens[:-1], "labels": labels, "doc_ids": docs[:-1],
-                "positions": positions[:-1]}  # fmt: skip
+        return {
+            "input_ids": tokens[:-1],
+            "labels": labels,
+            "doc_ids": docs[:-1],
+            "positions": positions[:-1],
+        }
 
     def next_batch(self) -> dict[str, torch.Tensor]:
         """This rank's slice of the next global micro-batch (world_size × batch_size sequences)."""

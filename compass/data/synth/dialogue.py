@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from compass.data.synth.facts import Facts
 from compass.data.synth.lexicon import get_lexicon
 from compass.data.synth.money import format_money
 from compass.data.synth.render import attr_label, attr_value, fill_any, sentence_case, title
-
-if TYPE_CHECKING:
-    from compass.data.synth.world import World
 
 INTENTS = ("order_status", "return", "shipping_fee", "product_question", "cancel", "payment")
 
@@ -35,7 +32,7 @@ class Dialogue:
 
 
 def make_dialogue(
-    world: World, lang: str, rng: random.Random, intent: str | None = None
+    world: Facts, lang: str, rng: random.Random, intent: str | None = None
 ) -> Dialogue:
     lex = get_lexicon(lang)
     intent = intent or rng.choice(INTENTS)

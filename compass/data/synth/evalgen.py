@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from compass.data.synth.catalogue import CATEGORIES, COLOURS, MATERIALS
 from compass.data.synth.dialogue import INTENTS
@@ -19,9 +19,7 @@ from compass.data.synth.lexicon import get_lexicon
 from compass.data.synth.money import format_money, round_budget
 from compass.data.synth.render import attr_label, attr_value, title
 from compass.data.synth.reviews import SENTIMENTS
-
-if TYPE_CHECKING:
-    from compass.data.synth.world import Product, World
+from compass.data.synth.world import Product, World
 
 TASKS = (
     "brand_info",

@@ -9,12 +9,9 @@ Curation reports precision/recall per kind against the ``noise`` field.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
 
+from compass.data.synth.facts import Facts
 from compass.data.synth.lexicon import get_lexicon
-
-if TYPE_CHECKING:
-    from compass.data.synth.world import World
 
 NOISE_KINDS = (
     "near_duplicate",
@@ -68,7 +65,7 @@ def spam(lang: str, rng: random.Random) -> str:
     return "\n".join(out)
 
 
-def keyword_stuffing(world: World, lang: str, rng: random.Random) -> str:
+def keyword_stuffing(world: Facts, lang: str, rng: random.Random) -> str:
     lex = get_lexicon(lang)
     p = rng.choice(world.products)
     words = [*lex.nouns[p.category], p.brand, lex.colours.get(p.colour, ""), p.model]

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from compass.data.synth.facts import Facts, Product
 from compass.data.synth.lexicon import get_lexicon
 from compass.data.synth.money import format_money, format_number, round_price
 from compass.data.synth.render import fill, sentence_case
-
-if TYPE_CHECKING:
-    from compass.data.synth.world import Product, World
 
 KINDS = ("discount", "bundle", "voucher", "shipping", "unit_price", "instalment")
 _PCTS = (10, 15, 20, 25, 30, 40, 50)
@@ -50,7 +47,7 @@ def short_name(p: Product, lang: str) -> str:
     return f"{p.brand} {p.model}{'' if lang == 'zh' else ' '}{noun}"
 
 
-def make_problem(world: World, lang: str, rng: random.Random, kind: str | None = None) -> Problem:
+def make_problem(world: Facts, lang: str, rng: random.Random, kind: str | None = None) -> Problem:
     kind = kind or rng.choice(KINDS)
     cur = world.currency(lang, rng)
     build = {
@@ -81,7 +78,7 @@ def _money(cur: str, **amounts: int) -> dict[str, str]:
     return {k: format_money(v, cur) for k, v in amounts.items()}
 
 
-def _base(world: World, p: Product, lang: str, cur: str, qty: int) -> dict:
+def _base(world: Facts, p: Product, lang: str, cur: str, qty: int) -> dict:
     noun = get_lexicon(lang).nouns[p.category][0]
     return {
         "product": short_name(p, lang),
@@ -91,7 +88,7 @@ def _base(world: World, p: Product, lang: str, cur: str, qty: int) -> dict:
     }
 
 
-def _discount(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
+def _discount(world: Facts, lang: str, cur: str, rng: random.Random) -> Problem:
     while True:
         p = rng.choice(world.products)
         price = p.prices[cur]
@@ -120,7 +117,7 @@ def _discount(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
     )
 
 
-def _bundle(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
+def _bundle(world: Facts, lang: str, cur: str, rng: random.Random) -> Problem:
     p = rng.choice(world.products)
     price = p.prices[cur]
     k = rng.choice((1, 2, 3))
@@ -150,7 +147,7 @@ def _bundle(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
     )
 
 
-def _voucher(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
+def _voucher(world: Facts, lang: str, cur: str, rng: random.Random) -> Problem:
     p = rng.choice(world.products)
     price, qty = p.prices[cur], rng.choice((1, 2, 3))
     subtotal = price * qty
@@ -175,7 +172,7 @@ def _voucher(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
     )
 
 
-def _shipping(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
+def _shipping(world: Facts, lang: str, cur: str, rng: random.Random) -> Problem:
     p = rng.choice(world.products)
     price, qty = p.prices[cur], rng.choice((1, 2, 3, 4))
     fee, threshold = world.shop_fees(world.shop(p.shop_id), cur)
@@ -199,7 +196,7 @@ def _shipping(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
     )
 
 
-def _unit_price(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
+def _unit_price(world: Facts, lang: str, cur: str, rng: random.Random) -> Problem:
     cat = rng.choice(("shampoo", "sunscreen", "coffee", "water_bottle"))
     unit = "g" if cat == "coffee" else "ml"
     ka, kb = rng.sample((2, 3, 4, 5, 8, 10), 2)
@@ -239,7 +236,7 @@ def _unit_price(world: World, lang: str, cur: str, rng: random.Random) -> Proble
     )
 
 
-def _instalment(world: World, lang: str, cur: str, rng: random.Random) -> Problem:
+def _instalment(world: Facts, lang: str, cur: str, rng: random.Random) -> Problem:
     while True:
         p = rng.choice(world.products)
         price = p.prices[cur]

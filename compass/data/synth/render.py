@@ -10,15 +10,12 @@ import random
 import re
 import string
 from functools import cache
-from typing import TYPE_CHECKING
 
 from compass.data.synth.catalogue import city_name
+from compass.data.synth.facts import Facts, Product
 from compass.data.synth.lexicon import get_lexicon
 from compass.data.synth.money import format_decimal, format_money, format_number, format_rating
 from compass.languages import NO_SPACE_LANGS
-
-if TYPE_CHECKING:
-    from compass.data.synth.world import Product, World
 
 _SPACES = re.compile(r"[ \t]{2,}")
 
@@ -113,7 +110,7 @@ def attr_label(lang: str, key: str) -> str:
     return lex.labels[key] if lang in NO_SPACE_LANGS else lex.labels[key].lower()
 
 
-def product_slots(world: World, p: Product, lang: str, currency: str | None = None) -> dict:
+def product_slots(world: Facts, p: Product, lang: str, currency: str | None = None) -> dict:
     lex = get_lexicon(lang)
     shop = world.shop(p.shop_id)
     return {
@@ -151,7 +148,7 @@ def title(p: Product, lang: str, variant: int = 0) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def product_page(world: World, p: Product, lang: str, rng: random.Random) -> str:
+def product_page(world: Facts, p: Product, lang: str, rng: random.Random) -> str:
     """A listing: title, 3-6 description sentences, and a spec sheet."""
     lex = get_lexicon(lang)
     cur = world.currency(lang, rng)
@@ -177,7 +174,7 @@ def product_page(world: World, p: Product, lang: str, rng: random.Random) -> str
     return "\n".join(lines)
 
 
-def brand_page(world: World, brand_name: str, lang: str, rng: random.Random) -> str:
+def brand_page(world: Facts, brand_name: str, lang: str, rng: random.Random) -> str:
     """A brand profile: 3-5 facts in random order, then one of its products with its price."""
     lex = get_lexicon(lang)
     b = world.brand(brand_name)
@@ -198,7 +195,7 @@ def brand_page(world: World, brand_name: str, lang: str, rng: random.Random) -> 
     return join_sentences(parts, lang)
 
 
-def _guide_item(world: World, p: Product, lang: str, cur: str, rng: random.Random) -> str:
+def _guide_item(world: Facts, p: Product, lang: str, cur: str, rng: random.Random) -> str:
     name = title(p, lang, rng.randrange(4))
     slots = {
         "title": name,
@@ -209,7 +206,7 @@ def _guide_item(world: World, p: Product, lang: str, cur: str, rng: random.Rando
     return fill(get_lexicon(lang).guide["item"], slots) or ""
 
 
-def guide_page(world: World, lang: str, rng: random.Random) -> tuple[str, list[str]]:
+def guide_page(world: Facts, lang: str, rng: random.Random) -> tuple[str, list[str]]:
     """A buying guide comparing 3-5 products of one category: the cheapest and the best rated
     are named only when unique, so the comparison is always right. Returns (text, product ids)."""
     lex = get_lexicon(lang)

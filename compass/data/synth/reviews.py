@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from compass.data.synth.facts import Facts, Product
 from compass.data.synth.lexicon import get_lexicon
 from compass.data.synth.render import fill, join_sentences, noun, title
-
-if TYPE_CHECKING:
-    from compass.data.synth.world import Product, World
 
 SENTIMENTS = ("positive", "negative", "neutral")
 _RATINGS = {"positive": (4, 5), "neutral": (3, 3), "negative": (1, 2)}
@@ -31,7 +28,7 @@ class Review:
 
 
 def make_review(
-    world: World, p: Product, lang: str, rng: random.Random, sentiment: str | None = None
+    world: Facts, p: Product, lang: str, rng: random.Random, sentiment: str | None = None
 ) -> Review:
     lex = get_lexicon(lang)
     if sentiment is None:

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from compass.data.synth.facts import Facts, Product
 from compass.data.synth.lexicon import get_lexicon
 from compass.data.synth.money import format_money, round_budget
 from compass.data.synth.render import fill, slots_of, spec_text, title
-
-if TYPE_CHECKING:
-    from compass.data.synth.world import Product, World
 
 
 @dataclass
@@ -32,7 +29,7 @@ class Query:
     casual: str = ""  # a sloppy way a shopper would type the same need (query rewriting)
     document: str = ""  # the query with its top results, as a pretraining document
 
-    def matches(self, world: World, p: Product) -> bool:
+    def matches(self, world: Facts, p: Product) -> bool:
         if p.category != self.category:
             return False
         for attr, value in self.constraints.items():
@@ -42,7 +39,7 @@ class Query:
         return not (self.budget and p.prices[self.budget[1]] > self.budget[0])
 
 
-def make_query(world: World, lang: str, rng: random.Random) -> Query:
+def make_query(world: Facts, lang: str, rng: random.Random) -> Query:
     lex = get_lexicon(lang)
     anchor = rng.choice(world.products)
     cur = world.currency(lang)

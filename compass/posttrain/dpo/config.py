@@ -3,8 +3,10 @@
 Each round samples ``n_samples`` answers per prompt from the current policy (report: n = 32, a
 relatively high temperature, a new seed per sample), scores them with the reward model, checks
 answers by rule where the prompt has a reference ``answer``, builds pairs and trains with the DPO
-loss against the frozen reference (the policy the stage started from). Why the tiny recipe uses
-reference solutions, NLL α 5 and lr 3e-5, with the figures: ``docs/reward-model.md``.
+loss against the frozen reference (the policy the stage started from). The defaults are the
+report's method (32 samples at temperature 1.0, plain DPO, prompts without a correct sample
+dropped) with generic lengths; each recipe states its own (``compass/recipes``). Why the tiny
+recipe uses reference solutions, NLL α 5 and lr 3e-5, with the figures: ``docs/reward-model.md``.
 """
 
 from __future__ import annotations
@@ -12,19 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from compass.config import Config, ConfigError
+from compass.posttrain.schedule import epochs_base
 from compass.train.config import TrainConfig
 
 MODES = ("fast", "deep")
 GENERAL_RULES = ("max_min", "max_median")
-
-
-def tiny_dpo_train() -> TrainConfig:
-    # micro_batch_size counts PAIRS; steps come from the pairs a round produced × epochs.
-    return TrainConfig(
-        steps=1, micro_batch_size=8, seq_len=256, lr=3e-5, min_lr=3e-5, warmup_steps=0,
-        lr_schedule="constant", eval_every=0, eval_batches=0, ckpt_every=0, keep_last=1,
-        log_every=5, aux_coef=0.001, z_coef=0.0001,
-    )  # fmt: skip
 
 
 @dataclass
@@ -37,18 +31,18 @@ class DPOConfig(Config):
     heldout: list[str] = field(default_factory=list)
     heldout_frac: float = 0.1
     rounds: int = 3
-    n_samples: int = 8
-    temperature: float = 0.8
+    n_samples: int = 32
+    temperature: float = 1.0
     top_p: float = 1.0
-    max_tokens: int = 32
+    max_tokens: int = 512
     # The modes each math prompt is answered in (``deep``: with a think block, up to
     # ``deep_max_tokens``): a pair is made per prompt and mode, so the policy learns from its
     # right and wrong chains and its right and wrong direct answers.
     math_modes: list[str] = field(default_factory=lambda: ["fast", "deep"])
-    deep_max_tokens: int = 64
+    deep_max_tokens: int = 1024
     # A math prompt with no correct sample: dropped (False, the report's rule), or paired with its
     # reference solution as the chosen answer (True; compass.posttrain.dpo.reference).
-    math_reference: bool = True
+    math_reference: bool = False
     # General prompts: chosen = highest reward; rejected = lowest (max_min) or the median
     # (max_median, a gentler pair); pairs whose reward gap is below min_margin are skipped.
     general_rule: str = "max_min"
@@ -58,12 +52,15 @@ class DPOConfig(Config):
     beta: float = 0.1
     # Weight of the chosen response's per-token NLL added to the DPO loss (Pang et al. 2024,
     # "Iterative Reasoning Preference Optimization"); 0 = plain DPO.
-    nll_alpha: float = 5.0
-    epochs: int = 2  # passes over each round's pairs
-    train: TrainConfig = field(default_factory=tiny_dpo_train)
+    nll_alpha: float = 0.0
+    epochs: int = 1  # passes over each round's pairs
+    # Each round's base schedule: steps from the round's pairs × epochs, a constant lr.
+    train: TrainConfig = field(
+        default_factory=lambda: epochs_base(lr=5e-7, min_lr=5e-7, lr_schedule="constant")
+    )
     # Held-out evaluation: generation budget (greedy).
-    eval_max_tokens: int = 32
-    eval_deep_max_tokens: int = 64
+    eval_max_tokens: int = 512
+    eval_deep_max_tokens: int = 1024
 
     def validate(self) -> None:
         if not 0 <= self.heldout_frac < 1:
@@ -83,19 +80,3 @@ class DPOConfig(Config):
             raise ConfigError(f"dpo.n_samples={self.n_samples}: a pair needs at least 2 samples")
         if self.rounds < 1 or self.beta <= 0 or self.epochs < 1:
             raise ConfigError("dpo.rounds and dpo.epochs must be >= 1 and dpo.beta > 0")
-
-
-def report_dpo() -> DPOConfig:
-    """The report's sampling: n = 32 answers per prompt at a relatively high temperature, and its
-    plain DPO loss (no NLL term)."""
-    train = TrainConfig(
-        steps=1, micro_batch_size=2, global_batch=64, seq_len=4096, lr=5e-7, min_lr=5e-7,
-        warmup_steps=0, lr_schedule="constant", eval_every=0, eval_batches=0, ckpt_every=200,
-        keep_last=1, log_every=10, aux_coef=0.001, z_coef=0.0001, mixed_precision=True,
-    )  # fmt: skip
-    return DPOConfig(
-        rounds=3, n_samples=32, temperature=1.0, max_tokens=2048, deep_max_tokens=4096,
-        nll_alpha=0.0, train=train,
-        eval_max_tokens=1024,
-        eval_deep_max_tokens=4096, math_reference=False,
-    )  # fmt: skip

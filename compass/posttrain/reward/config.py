@@ -5,13 +5,10 @@ schedule {linear, cosine}, and averages their weights. ``runs`` lists the runs a
 ``"epochs:lr:schedule"`` strings.
 
 ``base_run`` (empty in the report's recipe) first trains one reward model that every run then
-starts from. A 1M-parameter model needs a few thousand pair-passes before it tells languages or
-grounded facts apart at all (it sits near chance until then); four such runs from the policy do
-not fit a CPU budget, four short runs from it learn nothing, and averaging them gave a soup below
-its best run. So the tiny recipe trains the base once and its four runs are short fine-tunes of it
-(a balanced half of the {¼, ½} epochs × two learning rates × {linear, cosine} grid), each reading
-the pairs in its own order: close enough to one another for their average to be a good model.
-Defaults are the tiny recipe's values.
+starts from (the tiny recipe does: ``compass/recipes/tiny.py`` says why).
+
+The defaults are the report's method (its four runs, the plain scalar head, no base run) and the
+training loop's generic values; each recipe states its own schedule (``compass/recipes``).
 """
 
 from __future__ import annotations
@@ -19,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from compass.config import Config, ConfigError
+from compass.posttrain.schedule import epochs_base
 from compass.posttrain.sft.config import SFTStageConfig
 from compass.train.config import TrainConfig
 
@@ -47,21 +45,10 @@ def parse_run(text: str, where: str = "reward.runs") -> RunSpec:
     return spec
 
 
-def tiny_reward_train() -> TrainConfig:
-    # micro_batch_size counts PAIRS (each pair is two sequences); steps come from the run's epochs.
-    return TrainConfig(
-        steps=1, micro_batch_size=8, seq_len=256, lr=3e-4, min_lr=0.0, warmup_steps=0,
-        eval_every=0, eval_batches=0, ckpt_every=0, keep_last=1, log_every=10,
-        aux_coef=0.001, z_coef=0.0001,
-    )  # fmt: skip
-
-
-def tiny_verifier() -> SFTStageConfig:
-    # ~45 packed chains per step: 213 steps ≈ one pass over 9,600 chains.
-    return SFTStageConfig(
-        steps=213, micro_batch_size=8, seq_len=512, lr=1e-3, min_lr=1e-4, warmup_steps=10,
-        eval_every=0, eval_batches=0, ckpt_every=0, keep_last=1, log_every=20,
-    )  # fmt: skip
+def verifier_train() -> SFTStageConfig:
+    """The generic verifier warm-up: the training loop's schedule without evaluation (the
+    warm-up has no held-out set) or intermediate checkpoints."""
+    return SFTStageConfig(eval_every=0, eval_batches=0, ckpt_every=0, keep_last=1)
 
 
 @dataclass
@@ -75,20 +62,15 @@ class RewardConfig(Config):
     heldout_frac: float = 0.1
     # Verifiable prompts (rows with "answer") Best-of-N is judged on; none = Best-of-N skipped.
     bon_prompts: list[str] = field(default_factory=list)
-    base_run: str = "2:1e-3:cosine"
-    # Learning rates high enough for each run to wander from the base, so that the soup cancels
-    # what they do not share (measured choice: docs/reward-model.md).
+    base_run: str = ""
     runs: list[str] = field(
-        default_factory=lambda: [
-            "0.25:1e-3:linear", "0.25:2e-3:cosine", "0.5:1e-3:cosine", "0.5:2e-3:linear",
-        ]
-    )  # fmt: skip
+        default_factory=lambda: ["1:3e-6:linear", "1:4e-6:cosine", "2:3e-6:cosine", "2:4e-6:linear"]
+    )
     # Add the backbone's own mean log-probability of the reply to the head's score, weighted by
     # likelihood_scale = [replies with reasoning, replies without] (trainable; see
-    # compass.posttrain.reward.model.RewardModel); off = the plain scalar head. Deep starts at 5: at 1 the
-    # head (within-prompt spread ~0.2) outweighed the term (~0.1) on the policy's samples and
-    # Best-of-16 fell below one sample; at 5 the term decides among chains.
-    likelihood_term: bool = True
+    # compass.posttrain.reward.model.RewardModel); off = the plain scalar head. Deep starts at 5,
+    # so that the term rather than the head decides among chains (docs/reward-model.md).
+    likelihood_term: bool = False
     likelihood_scale: list[float] = field(default_factory=lambda: [5.0, 1.0])
     # False: the weight on replies without reasoning is trained, then zeroed in every model the
     # stage evaluates and saves (compass.posttrain.reward.run.drop_fast_likelihood): a reward DPO
@@ -100,10 +82,10 @@ class RewardConfig(Config):
     # that the likelihood term checks each step better than the policy wrote it. No inputs =
     # off: the runs start from the policy.
     verifier_inputs: list[str] = field(default_factory=list)
-    verifier: SFTStageConfig = field(default_factory=tiny_verifier)
+    verifier: SFTStageConfig = field(default_factory=verifier_train)
     # The LM anchor (compass.posttrain.reward.stage): each pairwise batch also packs lm_batch of those
     # solutions and adds lm_coef × their NLL, so the runs keep the verifier's LM. 0 = off.
-    lm_coef: float = 1.0
+    lm_coef: float = 0.0
     lm_batch: int = 8
     # On-policy math pairs (compass.posttrain.reward.onpolicy): the policy answers the verifiable
     # prompts of policy_prompts (in deep mode when bon_thinking) policy_samples times each at
@@ -113,13 +95,14 @@ class RewardConfig(Config):
     policy_samples: int = 8
     policy_pairs_per_prompt: int = 2
     warmup_frac: float = 0.1
-    train: TrainConfig = field(default_factory=tiny_reward_train)
+    # The runs' base schedule: steps from each run's epochs, its lr from the run.
+    train: TrainConfig = field(default_factory=epochs_base)
     # Best-of-N on the bon_prompts, sampled from the policy, in deep mode when bon_thinking (the
     # report's GSM8K-style check: answers with their reasoning).
     bon_n: list[int] = field(default_factory=lambda: [1, 4, 8, 16])
     bon_thinking: bool = True
     bon_temperature: float = 0.8
-    bon_max_tokens: int = 64
+    bon_max_tokens: int = 512
     score_batch: int = 32  # sequences per reward forward when scoring samples
 
     def run_specs(self) -> list[RunSpec]:
@@ -151,20 +134,3 @@ class RewardConfig(Config):
             )
         if any(max(self.bon_n) % n for n in self.bon_n):
             raise ConfigError(f"reward.bon_n={self.bon_n}: each N must divide the largest")
-
-
-def report_reward() -> RewardConfig:
-    """The report's four runs ({1, 2} epochs × {3e-6, 4e-6} × {linear, cosine}, a balanced half)
-    on full-length sequences."""
-    train = TrainConfig(
-        steps=1, micro_batch_size=4, global_batch=128, seq_len=4096, lr=3e-6, min_lr=0.0,
-        warmup_steps=0, eval_every=0, eval_batches=0, ckpt_every=500, keep_last=1,
-        log_every=10, aux_coef=0.001, z_coef=0.0001, mixed_precision=True,
-    )  # fmt: skip
-    return RewardConfig(
-        likelihood_term=False, lm_coef=0.0,
-        base_run="",
-        runs=["1:3e-6:linear", "1:4e-6:cosine", "2:3e-6:cosine", "2:4e-6:linear"],
-        train=train, bon_temperature=1.0, bon_max_tokens=1024,
-        score_batch=16,
-    )  # fmt: skip

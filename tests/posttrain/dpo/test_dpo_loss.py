@@ -64,8 +64,15 @@ def test_dpo_nll_term_needs_lengths_and_raises_the_chosen_gradient():
     grads = []
     for alpha in (0.0, 1.0):
         pc = torch.tensor([-5.0], requires_grad=True)
-        loss, _ = dpo_loss(pc, torch.tensor([-5.0]), torch.tensor([-5.0]), torch.tensor([-5.0]),
-                           0.1, alpha, torch.tensor([4]))  # fmt: skip
+        loss, _ = dpo_loss(
+            pc,
+            torch.tensor([-5.0]),
+            torch.tensor([-5.0]),
+            torch.tensor([-5.0]),
+            0.1,
+            alpha,
+            torch.tensor([4]),
+        )
         loss.backward()
         grads.append(pc.grad.item())
     assert math.isclose(grads[1] - grads[0], -1.0 / 4, rel_tol=1e-6)

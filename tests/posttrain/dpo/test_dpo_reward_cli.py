@@ -12,28 +12,49 @@ from compass.config import ConfigError
 from compass.utils.manifest import read_manifest
 
 SMALL_TASKS = [
-    "--tasks.reward.train_pairs_per_lang_kind=3", "--tasks.reward.heldout_pairs_per_lang_kind=2",
-    "--tasks.reward.policy_prompts_per_lang=1", "--tasks.reward.verifier_chains=6",
-    "--tasks.dpo.prompts_per_lang={\"math\": 1, \"general\": 1, \"badcase\": 1}",
-]  # fmt: skip
+    "--tasks.reward.train_pairs_per_lang_kind=3",
+    "--tasks.reward.heldout_pairs_per_lang_kind=2",
+    "--tasks.reward.policy_prompts_per_lang=1",
+    "--tasks.reward.verifier_chains=6",
+    '--tasks.dpo.prompts_per_lang={"math": 1, "general": 1, "badcase": 1}',
+]
 SMALL_RM = [
-    "--reward.runs=1:1e-3:linear,2:2e-3:cosine", "--reward.bon_n=1,2,4",
-    "--reward.bon_max_tokens=6", "--reward.train.micro_batch_size=4", "--reward.policy_samples=3",
-    "--reward.verifier.steps=2", "--reward.verifier.micro_batch_size=2",
-    "--reward.verifier.warmup_steps=0", "--reward.lm_batch=2",
-]  # fmt: skip
+    "--reward.runs=1:1e-3:linear,2:2e-3:cosine",
+    "--reward.bon_n=1,2,4",
+    "--reward.bon_max_tokens=6",
+    "--reward.train.micro_batch_size=4",
+    "--reward.policy_samples=3",
+    "--reward.verifier.steps=2",
+    "--reward.verifier.micro_batch_size=2",
+    "--reward.verifier.warmup_steps=0",
+    "--reward.lm_batch=2",
+]
 SMALL_DPO = [
-    "--dpo.rounds=1", "--dpo.n_samples=3", "--dpo.max_tokens=6", "--dpo.min_margin=0",
-    "--dpo.eval_max_tokens=6", "--dpo.eval_deep_max_tokens=6", "--dpo.require_language=false",
-    "--dpo.deep_max_tokens=6", "--dpo.math_reference=true",
-]  # fmt: skip
+    "--dpo.rounds=1",
+    "--dpo.n_samples=3",
+    "--dpo.max_tokens=6",
+    "--dpo.min_margin=0",
+    "--dpo.eval_max_tokens=6",
+    "--dpo.eval_deep_max_tokens=6",
+    "--dpo.require_language=false",
+    "--dpo.deep_max_tokens=6",
+    "--dpo.math_reference=true",
+]
 
 
 @pytest.fixture(scope="module")
 def tasks(micro_artifacts, tmp_path_factory):
     out = tmp_path_factory.mktemp("tasks")
-    args = ["data", "tasks", "--recipe", "micro", "--world", str(micro_artifacts["data"]),
-            "--out", str(out)]  # fmt: skip
+    args = [
+        "data",
+        "tasks",
+        "--recipe",
+        "micro",
+        "--world",
+        str(micro_artifacts["data"]),
+        "--out",
+        str(out),
+    ]
     assert main(args + SMALL_TASKS) == 0
     return out
 
@@ -43,18 +64,31 @@ def rm_dir(micro_artifacts, tasks, tmp_path_factory):
     out = tmp_path_factory.mktemp("rm") / "reward"
     extra = tmp_path_factory.mktemp("pairs") / "extra.jsonl"
     extra.write_text(
-        json.dumps({"prompt": "Hi", "chosen": "Hello!", "rejected": "Hello!"}) + "\n"
-        + json.dumps({"prompt": "Hi", "chosen": "Hello!", "rejected": "Go away."}) + "\n"
-    )  # fmt: skip
+        json.dumps({"prompt": "Hi", "chosen": "Hello!", "rejected": "Hello!"})
+        + "\n"
+        + json.dumps({"prompt": "Hi", "chosen": "Hello!", "rejected": "Go away."})
+        + "\n"
+    )
     args = [
-        "reward", "--recipe", "micro", "--policy", str(micro_artifacts["ckpt"]),
-        "--input", str(tasks / "pairs" / "train.jsonl"), "--input", str(extra),
-        "--heldout", str(tasks / "pairs" / "heldout.jsonl"),
-        "--bon", str(tasks / "prompts" / "bon.jsonl"),
-        "--verifier", str(tasks / "verifier.jsonl"),
-        f"--reward.policy_prompts=[\"{tasks / 'prompts' / 'rm_policy.jsonl'}\"]",
-        "--out", str(out),
-    ]  # fmt: skip
+        "reward",
+        "--recipe",
+        "micro",
+        "--policy",
+        str(micro_artifacts["ckpt"]),
+        "--input",
+        str(tasks / "pairs" / "train.jsonl"),
+        "--input",
+        str(extra),
+        "--heldout",
+        str(tasks / "pairs" / "heldout.jsonl"),
+        "--bon",
+        str(tasks / "prompts" / "bon.jsonl"),
+        "--verifier",
+        str(tasks / "verifier.jsonl"),
+        f'--reward.policy_prompts=["{tasks / "prompts" / "rm_policy.jsonl"}"]',
+        "--out",
+        str(out),
+    ]
     assert main(args + SMALL_RM) == 0
     return out
 
@@ -84,9 +118,21 @@ def test_reward_writes_runs_soup_and_metrics(rm_dir):
 
 def test_dpo_round_writes_a_policy_and_before_after(rm_dir, micro_artifacts, tasks, tmp_path):
     out = tmp_path / "dpo"
-    args = ["dpo", "--recipe", "micro", "--policy", str(micro_artifacts["ckpt"]),
-            "--reward", str(rm_dir), "--prompts", str(tasks / "prompts" / "dpo.jsonl"),
-            "--heldout", str(tasks / "prompts" / "dpo_heldout.jsonl"), "--out", str(out)]  # fmt: skip
+    args = [
+        "dpo",
+        "--recipe",
+        "micro",
+        "--policy",
+        str(micro_artifacts["ckpt"]),
+        "--reward",
+        str(rm_dir),
+        "--prompts",
+        str(tasks / "prompts" / "dpo.jsonl"),
+        "--heldout",
+        str(tasks / "prompts" / "dpo_heldout.jsonl"),
+        "--out",
+        str(out),
+    ]
     assert main(args + SMALL_DPO) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["prompts"]["train"] == 2 * 3

@@ -18,8 +18,13 @@ from compass.recipes import get_recipe
 from compass.train.config import TrainConfig
 from compass.train.loop import Trainer
 
-MATH = {"set": "math", "lang": "id", "answer": "Rp 100.000", "answer_minor": 100000,
-        "currency": "IDR"}  # fmt: skip
+MATH = {
+    "set": "math",
+    "lang": "id",
+    "answer": "Rp 100.000",
+    "answer_minor": 100000,
+    "currency": "IDR",
+}
 
 
 def _c(text, reward, tid, on_language=True):
@@ -28,9 +33,11 @@ def _c(text, reward, tid, on_language=True):
 
 def test_math_pair_is_best_correct_vs_best_incorrect():
     cands = [
-        _c("Jawaban: Rp 100.000", 0.1, 10), _c("Jawaban: Rp 100.000", 0.7, 11),
-        _c("Jawaban: Rp 90.000", 0.9, 12), _c("Jawaban: Rp 80.000", 0.2, 13),
-    ]  # fmt: skip
+        _c("Jawaban: Rp 100.000", 0.1, 10),
+        _c("Jawaban: Rp 100.000", 0.7, 11),
+        _c("Jawaban: Rp 90.000", 0.9, 12),
+        _c("Jawaban: Rp 80.000", 0.2, 13),
+    ]
     chosen, rejected = select_pair(MATH, cands, DPOConfig())
     assert (chosen.reward, rejected.reward) == (0.7, 0.9)  # correctness beats reward
 
@@ -124,8 +131,17 @@ def test_loss_at_the_reference_adds_the_chosen_per_token_nll():
 def test_dpo_training_raises_the_chosen_margin(tmp_path):
     m = _model()
     pairs = _pairs(m)
-    cfg = TrainConfig(steps=6, micro_batch_size=2, lr=3e-3, min_lr=3e-3, warmup_steps=0,
-                      lr_schedule="constant", eval_every=0, ckpt_every=0, log_every=100)  # fmt: skip
+    cfg = TrainConfig(
+        steps=6,
+        micro_batch_size=2,
+        lr=3e-3,
+        min_lr=3e-3,
+        warmup_steps=0,
+        lr_schedule="constant",
+        eval_every=0,
+        ckpt_every=0,
+        log_every=100,
+    )
     Trainer(m, DPOStage(pairs, 2, 0, beta=0.1, seed=0), cfg, tmp_path).fit()
     after = response_logprobs(
         m,
@@ -142,12 +158,18 @@ def test_verifiable_prompts_are_posed_in_each_mode_unless_they_set_one():
     from compass.config import ConfigError
     from compass.posttrain.dpo.run import with_modes
 
-    prompts = [{**MATH, "prompt": "q1"}, {"lang": "en", "prompt": "q2"},
-               {**MATH, "prompt": "q3", "enable_thinking": True}]  # fmt: skip
+    prompts = [
+        {**MATH, "prompt": "q1"},
+        {"lang": "en", "prompt": "q2"},
+        {**MATH, "prompt": "q3", "enable_thinking": True},
+    ]
     got = with_modes(prompts, ["fast", "deep"])
     assert [(p["prompt"], p["enable_thinking"]) for p in got] == [
-        ("q1", False), ("q1", True), ("q2", False), ("q3", True)
-    ]  # fmt: skip
+        ("q1", False),
+        ("q1", True),
+        ("q2", False),
+        ("q3", True),
+    ]
     assert [p["enable_thinking"] for p in with_modes(prompts, ["deep"])] == [True, False, True]
     for bad in ([], ["slow"]):
         with pytest.raises(ConfigError, match="math_modes"):

@@ -6,8 +6,13 @@ from collections import Counter
 from compass.posttrain.reward.onpolicy import KIND, pair_samples
 from compass.posttrain.sampling import Sample
 
-ITEM = {"prompt": "Ana buys 2 x at $3.00 each. How much?", "lang": "en", "answer": "$6.00",
-        "answer_minor": 600, "currency": "USD"}  # fmt: skip
+ITEM = {
+    "prompt": "Ana buys 2 x at $3.00 each. How much?",
+    "lang": "en",
+    "answer": "$6.00",
+    "answer_minor": 600,
+    "currency": "USD",
+}
 
 
 class _Tok:
@@ -22,8 +27,14 @@ def _s(tid: int, text: str, finish: str = "stop") -> Sample:
 
 
 def test_pairs_distinct_right_vs_wrong_most_frequent_first():
-    samples = [_s(10, "Answer: $6.00"), _s(20, "Answer: $8.00"), _s(21, "Answer: $4.00"),
-               _s(21, "Answer: $4.00"), _s(10, "Answer: $6.00"), _s(11, "Answer: $6.00")]  # fmt: skip
+    samples = [
+        _s(10, "Answer: $6.00"),
+        _s(20, "Answer: $8.00"),
+        _s(21, "Answer: $4.00"),
+        _s(21, "Answer: $4.00"),
+        _s(10, "Answer: $6.00"),
+        _s(11, "Answer: $6.00"),
+    ]
     skipped = Counter()
     got = pair_samples(_Tok(), ITEM, samples, 3, skipped)
     assert [(p["chosen"], p["rejected"]) for p, _ in got] == [
@@ -40,11 +51,22 @@ def test_pairs_distinct_right_vs_wrong_most_frequent_first():
 
 def test_no_pair_cut_off_and_unverifiable_say_why():
     skipped = Counter()
-    assert pair_samples(_Tok(), ITEM, [_s(1, "Answer: $6.00"), _s(2, "Answer: $6.00")], 2,
-                        skipped) == []  # fmt: skip
-    assert pair_samples(_Tok(), ITEM, [_s(1, "Answer: $5.00"), _s(2, "Answer: $6.00", "length")],
-                        2, skipped) == []  # fmt: skip
+    assert (
+        pair_samples(_Tok(), ITEM, [_s(1, "Answer: $6.00"), _s(2, "Answer: $6.00")], 2, skipped)
+        == []
+    )
+    assert (
+        pair_samples(
+            _Tok(), ITEM, [_s(1, "Answer: $5.00"), _s(2, "Answer: $6.00", "length")], 2, skipped
+        )
+        == []
+    )
     assert pair_samples(_Tok(), {"prompt": "q"}, [_s(1, "a"), _s(2, "b")], 2, skipped) == []
-    assert skipped == Counter({"policy math: all correct": 1, "policy math: no correct answer": 1,
-                               "policy sample cut off or empty": 1,
-                               "math prompt without a verifiable answer": 1})  # fmt: skip
+    assert skipped == Counter(
+        {
+            "policy math: all correct": 1,
+            "policy math: no correct answer": 1,
+            "policy sample cut off or empty": 1,
+            "math prompt without a verifiable answer": 1,
+        }
+    )

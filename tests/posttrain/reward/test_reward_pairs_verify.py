@@ -33,8 +33,9 @@ def test_pairs_cover_every_language_and_kind_and_splits_are_disjoint(world):
 
 def test_per_kind_counts_override_the_default(world):
     base = generate_pairs(world, ["en"], ["arithmetic", "fluency"], 2, 1, "pref-train")
-    more = generate_pairs(world, ["en"], ["arithmetic", "fluency"], 2, 1, "pref-train",
-                          per_kind={"arithmetic": 5})  # fmt: skip
+    more = generate_pairs(
+        world, ["en"], ["arithmetic", "fluency"], 2, 1, "pref-train", per_kind={"arithmetic": 5}
+    )
     assert Counter(p["kind"] for p in more) == {"arithmetic": 5, "fluency": 2}
     arith = [p for p in more if p["kind"] == "arithmetic"]
     assert arith[:2] == [p for p in base if p["kind"] == "arithmetic"]  # the same stream, longer
@@ -90,9 +91,13 @@ def test_read_pairs_counts_every_bad_line(tmp_path):
     pairs, skipped = read_pairs([f])
     assert len(pairs) == 2
     assert skipped == Counter(
-        {"chosen equals rejected": 1, "empty response": 1, "missing 'chosen' or 'rejected'": 1,
-         "invalid JSON line": 1}
-    )  # fmt: skip
+        {
+            "chosen equals rejected": 1,
+            "empty response": 1,
+            "missing 'chosen' or 'rejected'": 1,
+            "invalid JSON line": 1,
+        }
+    )
     with pytest.raises(InputError, match=r"missing\.jsonl: no such file"):
         read_pairs([tmp_path / "missing.jsonl"])
 

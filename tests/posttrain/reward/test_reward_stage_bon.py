@@ -60,8 +60,16 @@ def test_training_learns_a_separable_preference(tmp_path):
     rm = _rm()
     train, held = _pairs(32, 0), _pairs(16, 1)
     assert pairwise_accuracy(rm, held, 0) == 0.0  # zero head: ties are not wins
-    cfg = TrainConfig(steps=12, micro_batch_size=8, lr=5e-3, min_lr=3e-4, warmup_steps=2,
-                      eval_every=0, ckpt_every=0, log_every=100)  # fmt: skip
+    cfg = TrainConfig(
+        steps=12,
+        micro_batch_size=8,
+        lr=5e-3,
+        min_lr=3e-4,
+        warmup_steps=2,
+        eval_every=0,
+        ckpt_every=0,
+        log_every=100,
+    )
     Trainer(rm, RewardStage(train, 8, 0, seed=0), cfg, tmp_path).fit()
     assert pairwise_accuracy(rm, held, 0) >= 0.9
 

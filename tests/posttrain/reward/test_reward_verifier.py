@@ -29,8 +29,10 @@ def test_generated_solutions_are_right_deep_mode_chains_outside_the_excluded_pro
         for step in steps:
             lhs, result = step.split(" = ")
             a, op, b = lhs.split(" ")
-            assert int(result) == {"×": int(a) * int(b), "+": int(a) + int(b),
-                                   "-": int(a) - int(b)}[op]  # fmt: skip
+            assert (
+                int(result)
+                == {"×": int(a) * int(b), "+": int(a) + int(b), "-": int(a) - int(b)}[op]
+            )
         assert steps[-1].split(" = ")[1] in reply["content"].replace(".00", "")
 
 
@@ -46,8 +48,10 @@ def test_lm_anchor_loss_is_bradley_terry_plus_lm_coef_times_the_solutions_nll():
     rm = _rm()
     assert rm.lp_scale.tolist() == [4.0, 1.0]
     g = torch.Generator().manual_seed(1)
-    pairs = [([5, *torch.randint(20, 900, (6,), generator=g).tolist(), t], [5, 30, 40, u])
-             for t, u in ((7, 9), (11, 12), (13, 14))]  # fmt: skip
+    pairs = [
+        ([5, *torch.randint(20, 900, (6,), generator=g).tolist(), t], [5, 30, 40, u])
+        for t, u in ((7, 9), (11, 12), (13, 14))
+    ]
     rows = []
     for n in (9, 5, 12, 7):
         ids = torch.randint(20, 900, (n,), generator=g).tolist()

@@ -40,17 +40,30 @@ def test_cart_steps_recompute_the_total_and_the_checker_reads_every_currency():
 
 def test_held_out_cart_questions_never_reach_training(world):
     held = {p.question for p in cart_problems("en", 30, 1, "eval")}
-    cfg = SFTTasksConfig(stage1_per_lang=32, stage2_per_lang=16, cart_cot_per_lang=60,
-                         cart_fast_per_lang=30, math_cot_per_lang=4)  # fmt: skip
+    cfg = SFTTasksConfig(
+        stage1_per_lang=32,
+        stage2_per_lang=16,
+        cart_cot_per_lang=60,
+        cart_fast_per_lang=30,
+        math_cot_per_lang=4,
+    )
     samples = generate_language(world, "en", cfg, 1234, set(), held)
     assert not held & {s["messages"][0]["content"] for s in samples}
 
 
 def test_generator_covers_categories_languages_forms_and_passes_its_own_checks(world):
-    cfg = SFTTasksConfig(stage1_per_lang=48, stage2_per_lang=16, cart_cot_per_lang=8,
-                        cart_fast_per_lang=8, math_cot_per_lang=4)  # fmt: skip
-    samples = [s for lang in ("en", "zh", "th", "tl") for s in
-               generate_language(world, lang, cfg, 1234, set(), set())]  # fmt: skip
+    cfg = SFTTasksConfig(
+        stage1_per_lang=48,
+        stage2_per_lang=16,
+        cart_cot_per_lang=8,
+        cart_fast_per_lang=8,
+        math_cot_per_lang=4,
+    )
+    samples = [
+        s
+        for lang in ("en", "zh", "th", "tl")
+        for s in generate_language(world, lang, cfg, 1234, set(), set())
+    ]
     assert all(check_sample(s) is None for s in samples)
     assert set(CATEGORIES) <= {s["category"] for s in samples} | {"understanding"}
     assert {s["category"] for s in samples} >= set(CATEGORIES) - {"understanding"}
@@ -72,15 +85,24 @@ def test_bad_samples_are_rejected_with_a_named_reason(tmp_path):
     bad = [
         {"messages": [{"content": "no role"}, {"role": "assistant", "content": "x"}]},
         {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": " "}]},
-        {"messages": [{"role": "user", "content": "q"},
-                      {"role": "assistant", "content": "", "tool_calls": [call]}]},
+        {
+            "messages": [
+                {"role": "user", "content": "q"},
+                {"role": "assistant", "content": "", "tool_calls": [call]},
+            ]
+        },
         {"messages": [{"role": "user", "content": "q"}]},
-    ]  # fmt: skip
+    ]
     f = tmp_path / "chat.jsonl"
     f.write_text("\n".join(json.dumps(x) for x in [good, *bad]) + "\n{oops\n")
     kept, rejects = read_samples([f])
     assert len(kept) == 1 and kept[0]["stage"] == 1 and kept[0]["long_cot"] is False
-    assert rejects == Counter({
-        "message without role": 1, "empty assistant turn": 1, "invalid tool-call JSON": 1,
-        "no assistant turn": 1, "invalid JSON line": 1,
-    })  # fmt: skip
+    assert rejects == Counter(
+        {
+            "message without role": 1,
+            "empty assistant turn": 1,
+            "invalid tool-call JSON": 1,
+            "no assistant turn": 1,
+            "invalid JSON line": 1,
+        }
+    )

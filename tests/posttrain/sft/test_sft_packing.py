@@ -3,8 +3,9 @@
 import torch
 
 from compass.model import CompassModel
-from compass.posttrain.sft.loss import packed_lm_loss
+from compass.posttrain.sft.config import SFTStageConfig
 from compass.posttrain.sft.packing import IGNORE, first_fit_rows, pack, pad_each
+from compass.posttrain.sft.stage import SFTStage
 from compass.recipes import get_recipe
 
 
@@ -31,18 +32,28 @@ def test_first_fit_respects_seq_len_and_keeps_every_sample():
     assert all(sum(lengths[i] for i in r) <= 50 for r in rows)
 
 
+def _sft_loss(model, samples):
+    """The SFT step's loss (summed over supervised tokens) and its token count, on one packed
+    batch of ``samples``."""
+    stage = SFTStage("sft", samples, [], SFTStageConfig(seq_len=96), pad_id=0, seed=0)
+    batch = stage._collate(samples)
+    with torch.no_grad():
+        loss = stage.loss(model, batch).loss_sum
+    return float(loss), stage.loss_units(batch)
+
+
 def test_packed_loss_equals_one_by_one_and_raises_real_token_share():
     torch.manual_seed(0)
     model = CompassModel(get_recipe("micro").model)
     model.init_weights(0)
     samples = _samples()
     packed = pack(samples, seq_len=96, pad_id=0)
-    loss_packed, _, n_packed = packed_lm_loss(model, packed)
+    loss_packed, n_packed = _sft_loss(model, samples)
     total, count = 0.0, 0
     for s in samples:
-        loss, _, n = packed_lm_loss(model, pack([s], seq_len=96, pad_id=0))
-        total += float(loss) * n
+        loss, n = _sft_loss(model, [s])
+        total += loss
         count += n
     assert n_packed == count
-    assert abs(float(loss_packed) - total / count) <= 1e-5
+    assert abs(loss_packed / n_packed - total / count) <= 1e-5
     assert packed.real_token_share > pad_each(samples, pad_id=0).real_token_share

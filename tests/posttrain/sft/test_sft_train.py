@@ -18,8 +18,10 @@ def _chat(q, a, **kw):
 
 
 def test_selection_removes_duplicates_and_spreads_the_budget_over_clusters():
-    samples = [_chat(f"price of item {i % 7} in shop {i % 3}?", f"It costs {i}.", category="x")
-               for i in range(60)]  # fmt: skip
+    samples = [
+        _chat(f"price of item {i % 7} in shop {i % 3}?", f"It costs {i}.", category="x")
+        for i in range(60)
+    ]
     samples += [_chat("same question", "same answer", category="x")] * 10
     samples += [_chat("2 × 3 = ?", "6", category="reasoning")] * 5
     kept, rep = select(samples, SelectionConfig(embedder="hash", keep_frac=0.5), seed=0)
@@ -32,8 +34,11 @@ def test_selection_removes_duplicates_and_spreads_the_budget_over_clusters():
 
 
 def test_stage_two_mixes_its_data_downsampled_cot_and_replayed_stage_one():
-    samples = ([{"stage": 1, "i": i} for i in range(100)] + [{"stage": 2, "i": i} for i in range(30)]
-               + [{"stage": 2, "long_cot": True, "i": i} for i in range(40)])  # fmt: skip
+    samples = (
+        [{"stage": 1, "i": i} for i in range(100)]
+        + [{"stage": 2, "i": i} for i in range(30)]
+        + [{"stage": 2, "long_cot": True, "i": i} for i in range(40)]
+    )
     cfg = SFTStageConfig(stage1_resample=0.2, long_cot_ratio=0.25)
     mix = stage_mix(samples, 2, cfg, seed=0)
     c = Counter((s["stage"], bool(s.get("long_cot"))) for s in mix)
@@ -69,13 +74,57 @@ def sft_run(micro_artifacts, tmp_path_factory):
     common = ["--recipe", "micro"]
     tasks = root / "tasks"
     assert main(["data", "tasks", "--world", str(data), "--out", str(tasks), *common]) == 0
-    assert main(["data", "sft", "--input", str(tasks / "sft.jsonl"), "--exclude", str(data / "eval"),
-                 "--exclude", str(tasks / "eval"), "--out", str(root / "data"), *common]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "data",
+                "sft",
+                "--input",
+                str(tasks / "sft.jsonl"),
+                "--exclude",
+                str(data / "eval"),
+                "--exclude",
+                str(tasks / "eval"),
+                "--out",
+                str(root / "data"),
+                *common,
+            ]
+        )
+        == 0
+    )
     args = ["--data", str(root / "data"), "--tokenizer", str(micro_artifacts["tokenizer"]), *common]
-    assert main(["sft", "--stage", "1", "--init", str(micro_artifacts["ckpt"]),
-                 "--out", str(root / "s1"), *args]) == 0  # fmt: skip
-    assert main(["sft", "--stage", "2", "--init", str(root / "s1"), "--out", str(root / "s2"),
-                 "--eval", str(tasks / "eval" / "cart_arithmetic.jsonl"), *args]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "sft",
+                "--stage",
+                "1",
+                "--init",
+                str(micro_artifacts["ckpt"]),
+                "--out",
+                str(root / "s1"),
+                *args,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "sft",
+                "--stage",
+                "2",
+                "--init",
+                str(root / "s1"),
+                "--out",
+                str(root / "s2"),
+                "--eval",
+                str(tasks / "eval" / "cart_arithmetic.jsonl"),
+                *args,
+            ]
+        )
+        == 0
+    )
     return root
 
 
@@ -96,6 +145,17 @@ def test_two_stages_train_save_and_evaluate_both_modes(sft_run):
 
 
 def test_cli_refuses_a_missing_data_dir(tmp_path, micro_artifacts, caplog):
-    code = main(["sft", "--init", str(micro_artifacts["ckpt"]), "--data", str(tmp_path),
-                 "--tokenizer", str(micro_artifacts["tokenizer"]), "--recipe", "micro"])  # fmt: skip
+    code = main(
+        [
+            "sft",
+            "--init",
+            str(micro_artifacts["ckpt"]),
+            "--data",
+            str(tmp_path),
+            "--tokenizer",
+            str(micro_artifacts["tokenizer"]),
+            "--recipe",
+            "micro",
+        ]
+    )
     assert code == 2 and "a directory with no .jsonl" in caplog.text

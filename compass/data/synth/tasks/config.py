@@ -1,7 +1,8 @@
 """How much task data ``compass data tasks`` writes from the world, per language.
 
 The counts here are generator settings only: the post-training stages read whatever files they
-are given and have no knowledge of these numbers.
+are given and have no knowledge of these numbers. The defaults write a small set (a few hundred
+rows per language) to look at; each recipe states its own counts (``compass/recipes``).
 """
 
 from __future__ import annotations
@@ -18,18 +19,17 @@ MATH_TASKS = ("cart", "numerical_reasoning")
 
 @dataclass
 class SFTTasksConfig(Config):
-    stage1_per_lang: int = 240  # general instructions (ten categories, e-commerce tasks)
+    stage1_per_lang: int = 100  # general instructions (ten categories, e-commerce tasks)
     # Share of stage 1 that is the twelve e-commerce tasks; the rest is split evenly over the
     # other categories (product copy, brand profiles, reviews, shop policies, code, safety, math,
     # dialogue).
     stage1_ecommerce_share: float = 0.5
-    stage2_per_lang: int = 80  # e-commerce augmentation, role play, function calling
-    cart_cot_per_lang: int = 300  # long-CoT shopping-cart arithmetic (deep mode)
-    cart_fast_per_lang: int = 150  # the same kind of problems answered directly (fast mode)
+    stage2_per_lang: int = 50  # e-commerce augmentation, role play, function calling
+    cart_cot_per_lang: int = 100  # long-CoT shopping-cart arithmetic (deep mode)
+    cart_fast_per_lang: int = 50  # the same kind of problems answered directly (fast mode)
     math_cot_per_lang: int = 20  # the generator's step-by-step problems, deep mode
-    eval_cart_per_lang: int = 25  # held-out arithmetic problems (deep vs fast evaluation)
+    eval_cart_per_lang: int = 20  # held-out arithmetic problems (deep vs fast evaluation)
     eval_language_per_lang: int = 4  # held-out generative prompts (answer-language check)
-
 
     def validate(self) -> None:
         if not 0 <= self.stage1_ecommerce_share <= 1:
@@ -41,12 +41,13 @@ class SFTTasksConfig(Config):
 @dataclass
 class RewardTasksConfig(Config):
     kinds: list[str] = field(default_factory=lambda: list(PAIR_KINDS))
-    train_pairs_per_lang_kind: int = 36
+    train_pairs_per_lang_kind: int = 32
     # Per-kind training pairs per language where they differ from train_pairs_per_lang_kind.
     kind_pairs_per_lang: dict[str, int] = field(default_factory=dict)
-    heldout_pairs_per_lang_kind: int = 12
-    # Right step-by-step cart chains in deep mode for the reward model's verifier warm-up.
-    verifier_chains: int = 9600
+    heldout_pairs_per_lang_kind: int = 8
+    # Right step-by-step cart chains in deep mode for the reward model's verifier warm-up (0: none,
+    # no warm-up).
+    verifier_chains: int = 0
     # Verifiable math prompts Best-of-N is judged on ("cart" or "numerical_reasoning").
     bon_task: str = "cart"
     bon_prompts_per_lang: int = 4
@@ -67,11 +68,11 @@ class DPOTasksConfig(Config):
     rounds: int = 3
     # Prompts per language and round for each set (report: general, bad-case, math, e-commerce).
     prompts_per_lang: dict[str, int] = field(
-        default_factory=lambda: {"general": 2, "badcase": 1, "math": 8, "ecommerce": 2}
+        default_factory=lambda: {"general": 4, "badcase": 2, "math": 8, "ecommerce": 4}
     )
     math_task: str = "cart"
     eval_math_per_lang: int = 16
-    eval_general_per_lang: int = 2
+    eval_general_per_lang: int = 4
 
     def validate(self) -> None:
         bad = [k for k in self.prompts_per_lang if k not in PROMPT_SETS]
