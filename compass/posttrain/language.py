@@ -43,3 +43,25 @@ def language_match(answers: Iterable[tuple[str, str]]) -> dict[str, Any]:
     out["all"] = round(sum(judged) / len(judged), 4) if judged else float("nan")
     out["judged"] = len(judged)
     return out
+
+
+def judge_error(rows: Iterable[dict[str, Any]], chars: int = 200) -> dict[str, Any]:
+    """How often the judge misplaces text known to be in a language: over rows with a
+    ``reference`` reply written in ``lang``, cut to ``chars`` (about an answer's length), the share
+    judged to be in another language, overall and per language, and the share it cannot place."""
+    per: dict[str, list[bool | None]] = {}
+    for r in rows:
+        if r.get("reference"):
+            per.setdefault(r["lang"], []).append(in_language(r["reference"][:chars], r["lang"]))
+
+    def error(verdicts: list[bool | None]) -> float:
+        judged = [v for v in verdicts if v is not None]
+        return round(1 - sum(judged) / len(judged), 4) if judged else float("nan")
+
+    every = [v for vs in per.values() for v in vs]
+    return {
+        "error": error(every),
+        "per_lang": {k: error(v) for k, v in sorted(per.items())},
+        "unjudged": round(sum(v is None for v in every) / len(every), 4) if every else float("nan"),
+        "references": len(every),
+    }

@@ -41,6 +41,7 @@ def sft_stage(stage: int, init_from: str):
 def eval_reasoning(ctx) -> dict[str, Any]:
     """Deep vs fast accuracy on the held-out cart arithmetic, and the answer-language match."""
     from compass.inference.engine import Engine
+    from compass.posttrain.language import judge_error
     from compass.posttrain.sft.reasoning_eval import evaluate_modes, language_match, write_table
     from compass.tokenizer import load_tokenizer
 
@@ -52,6 +53,7 @@ def eval_reasoning(ctx) -> dict[str, Any]:
     max_tokens = ctx.recipe.sft.eval_max_tokens
     modes = evaluate_modes(engine, items, max_tokens)
     lang = language_match(engine, prompts, max_tokens)
+    lang["judge"] = judge_error(prompts)  # the LID's own error on the generator's replies
     write_table({"modes": modes, "language_match": lang}, ctx.out)
     return {
         "modes": {k: v for k, v in modes.items() if not k.startswith("_")},

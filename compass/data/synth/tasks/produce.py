@@ -94,8 +94,12 @@ def _sft(cfg: TasksConfig, world: World, exclude: set[str], out: Path) -> dict[s
     for lang in cfg.langs:
         g = SFTGenerator(world, lang, cfg.seed, set())
         g.rng = random.Random(f"lang-eval:{cfg.seed}:{lang}")
-        lang_eval += [{"lang": lang, "prompt": g.creative()["messages"][0]["content"]}
-                      for _ in range(s.eval_language_per_lang)]  # fmt: skip
+        for _ in range(s.eval_language_per_lang):
+            user, reply = g.creative()["messages"]
+            # The generator's own reply: what the language judge's error rate is measured on.
+            lang_eval.append(
+                {"lang": lang, "prompt": user["content"], "reference": reply["content"]}
+            )
     write_jsonl(lang_eval, out / "eval" / "answer_language.jsonl")
     return {"sft": len(samples), "sft_generator_rejects": dict(bad),
             "eval_cart_arithmetic": len(held_q), "eval_answer_language": len(lang_eval)}  # fmt: skip
