@@ -140,11 +140,15 @@ def _evaluate(ctx: StepContext) -> dict[str, Any]:
     models |= {f"dpo {m}": ctx.deps["quantize"] / m for m in _quant_methods(ctx)}
     # Each model also as it is meant to be used (chat template, lettered options, deep mode),
     # beside the raw form; the columns name their form.
+    # The base model has only seen running text: raw is the form it is used in. The quantized
+    # models are set beside the DPO model in every form that scores all tasks; deep-mode
+    # generation, the slowest form, is left to the chat models before quantization.
     forms = ctx.recipe.eval.forms
+    forms_of = {"base (pretrain)": ["raw"], "sft": forms, "dpo": forms}
     results = {}
     for label, path in models.items():
         backend = load_backend(path, batch_size=ctx.recipe.eval.batch_size)
-        for form in forms:
+        for form in forms_of.get(label, [f for f in forms if f != "deep"]):
             results[column(label, form, forms)] = evaluate(specs, backend, form=form)
     write_results(results, ctx.out)
     return {

@@ -87,12 +87,12 @@ def tiny_tasks() -> TasksConfig:
     return TasksConfig(
         sft=SFTTasksConfig(stage1_per_lang=240, stage2_per_lang=80, cart_cot_per_lang=300,
                            cart_fast_per_lang=150, math_cot_per_lang=20, eval_cart_per_lang=25,
-                           eval_language_per_lang=4),
+                           eval_language_per_lang=25),
         reward=RewardTasksConfig(train_pairs_per_lang_kind=36, heldout_pairs_per_lang_kind=12,
                                  verifier_chains=9600, bon_prompts_per_lang=4),
         dpo=DPOTasksConfig(rounds=3,
-                           prompts_per_lang={"general": 2, "badcase": 1, "math": 8, "ecommerce": 2},
-                           eval_math_per_lang=16, eval_general_per_lang=2),
+                           prompts_per_lang={"general": 4, "badcase": 1, "math": 8, "ecommerce": 4},
+                           eval_math_per_lang=32, eval_general_per_lang=4),
     )  # fmt: skip
 
 
