@@ -89,6 +89,7 @@ def figures(run: Path) -> dict:
         "dpo_mean_reward": [before["mean_reward"], after["mean_reward"]],
         "dpo_fast_math": [before["math_accuracy"], after["math_accuracy"]],
         "dpo_deep_math": [before["deep_math_accuracy"], after["deep_math_accuracy"]],
+        "dpo_change": dpo.get("change", {}),
         "ecommerce": shop,
         "sft_language_match": lang_sft,
         "dpo_language_match": lang_dpo,
@@ -169,6 +170,33 @@ def table(per_seed: dict[int, dict]) -> str:
     for prop in per_seed[seeds[0]]["holds"]:
         marks = ["yes" if per_seed[s]["holds"][prop] else "**no**" for s in seeds]
         lines.append(f"| {prop} | " + " | ".join(marks) + " |")
+    lines += ["", per_seed_table(per_seed)]
+    return "\n".join(lines) + "\n"
+
+
+def _pm(change: dict | None) -> str:
+    return f"{change['change']:+.3f} ± {change['se']:.3f}" if change else "—"
+
+
+def per_seed_table(per_seed: dict[int, dict]) -> str:
+    """Each seed's Best-of-N curve, and DPO's held-out changes with their paired standard
+    errors (over the same prompts before and after), so a change can be told from noise."""
+    lines = [
+        "| seed | soup Best-of-N (N = " + " / ".join(next(iter(per_seed.values()))["soup_best_of_n"])
+        + ") | DPO mean reward | DPO fast math | DPO deep math | SFT answer language per language |",
+        "|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for s in sorted(per_seed):
+        f = per_seed[s]
+        bon = " / ".join(f"{v:.3f}" for v in f["soup_best_of_n"].values())
+        ch = f.get("dpo_change", {})
+        langs = ", ".join(
+            f"{k} {v:.2f}" for k, v in f["sft_language_match"].items() if k not in ("all", "judged")
+        )
+        lines.append(
+            f"| {s} | {bon} | {_pm(ch.get('mean_reward'))} | {_pm(ch.get('math_accuracy'))} | "
+            f"{_pm(ch.get('deep_math_accuracy'))} | {langs} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -42,9 +42,11 @@ def evaluate_policy(
     rewards = score_sequences(rm, [s.sequence for s in fast], tok.pad_id)
     lang = language_match((s.text, p.get("lang", "")) for s, p in zip(fast, ordered))
     deep = greedy(engine, tok, [p["prompt"] for p in math], deep_max_tokens, deep=True)
+    fast_ok = [int(check_answer(s.text, p)) for s, p in zip(fast, math)]
+    deep_ok = [int(check_answer(s.text, p)) for s, p in zip(deep, math)]
     return {
         "mean_reward": sum(rewards) / max(len(rewards), 1),
-        "math_accuracy": _share([check_answer(s.text, p) for s, p in zip(fast, math)]),
+        "math_accuracy": _share(fast_ok),
         "math_prompts": len(math),
         "language_match": lang["all"],
         "language_judged": lang["judged"],
@@ -53,5 +55,20 @@ def evaluate_policy(
         "deep_mode_closes_think": _share(
             [tok.think_end_id in s.token_ids and bool(s.text) for s in deep]
         ),
-        "deep_math_accuracy": _share([check_answer(s.text, p) for s, p in zip(deep, math)]),
+        "deep_math_accuracy": _share(deep_ok),
+        # Per prompt, in held-out order: what the paired before/after changes are taken over.
+        "rewards": rewards,
+        "math_correct": fast_ok,
+        "deep_math_correct": deep_ok,
     }
+
+
+def paired_change(before: list[float], after: list[float]) -> dict[str, float]:
+    """Mean change over the same prompts and its standard error (of the per-prompt differences),
+    so a change of a few prompts can be told from noise."""
+    d = [a - b for a, b in zip(after, before)]
+    if not d:
+        return {"change": float("nan"), "se": float("nan"), "n": 0}
+    mean = sum(d) / len(d)
+    var = sum((x - mean) ** 2 for x in d) / max(len(d) - 1, 1)
+    return {"change": round(mean, 4), "se": round((var / len(d)) ** 0.5, 4), "n": len(d)}

@@ -29,7 +29,7 @@ from compass.distributed.env import default_device
 from compass.model.io import load_model, load_model_config, resolve_checkpoint, save_model
 from compass.posttrain.answers import check_answer, has_verifiable_answer
 from compass.posttrain.dpo.config import DPOConfig
-from compass.posttrain.dpo.evaluate import evaluate_policy
+from compass.posttrain.dpo.evaluate import evaluate_policy, paired_change
 from compass.posttrain.dpo.reference import reference_candidate
 from compass.posttrain.dpo.select import Candidate, select_pair
 from compass.posttrain.dpo.stage import DPOPair, DPOStage
@@ -231,6 +231,11 @@ def run_dpo(
         "prompts": {"train": len(train), "heldout": len(heldout), "skipped": dict(skipped)},
         "before": before,
         "after": after,
+        "change": {
+            key: paired_change(before[vec], after[vec])
+            for key, vec in (("mean_reward", "rewards"), ("math_accuracy", "math_correct"),
+                             ("deep_math_accuracy", "deep_math_correct"))
+        },
         "rounds": rounds,
         "wall_s": round(time.time() - t0, 1),
     }  # fmt: skip
@@ -246,6 +251,7 @@ def summary(metrics: dict[str, Any]) -> dict[str, Any]:
         "prompts": metrics["prompts"],
         "before": {k: round(metrics["before"][k], 4) for k in keys},
         "after": {k: round(metrics["after"][k], 4) for k in keys},
+        "change": metrics["change"],
         "pairs_per_round": [r["pairs"] for r in metrics["rounds"]],
         "wall_s": metrics["wall_s"],
     }
