@@ -83,31 +83,28 @@ def _finish(out: Path, stage: str, config: dict, metrics: dict, t0: float, input
 
 
 def _niah(args: argparse.Namespace) -> int:
-    from compass.eval.loading import load_engine
-    from compass.eval.niah import NiahConfig, run_niah, summary, write_niah
-    from compass.tokenizer import load_tokenizer
-    from compass.tokenizer.locate import tokenizer_for
+    from compass.eval.niah import NiahConfig, niah_checkpoint
 
     t0, out = time.time(), Path(args.out)
-    tok = load_tokenizer(tokenizer_for(args.model, args.tokenizer))
-    engine = load_engine(Path(args.model), tok, max_batch=16)
     tests = ["needle", "lines"] if args.test == "both" else [args.test]
-    metrics, cfgs = {}, {}
-    for test in tests:
-        cfg = NiahConfig(
+    cfgs = [
+        NiahConfig(
             args.lengths, args.depths, args.langs.split(","), test, args.max_tokens, args.seed
         )
-        try:
-            cases = run_niah(engine, tok, cfg)
-        except ValueError as e:
-            raise SystemExit(f"compass eval niah: {e}") from None
-        paths = write_niah(cases, out, test)
-        metrics[test] = summary(cases)["accuracy"]
-        cfgs[test] = asdict(cfg)
+        for test in tests
+    ]
+    try:
+        results = niah_checkpoint(args.model, cfgs, out, args.tokenizer)
+    except ValueError as e:
+        raise SystemExit(f"compass eval niah: {e}") from None
+    metrics = {test: s["accuracy"] for test, s in results.items()}
+    for test, s in results.items():
         sys.stdout.write(
-            f"{test}: accuracy {metrics[test]:.3f} over {len(cases)} cases -> {paths['png']}\n"
+            f"{test}: accuracy {s['accuracy']:.3f} over {len(s['cases'])} cases -> "
+            f"{out / f'niah_{test}.png'}\n"
         )
-    _finish(out, "eval-niah", {"model": args.model, **cfgs}, metrics, t0, {"model": args.model})
+    config = {"model": args.model, **{c.test: asdict(c) for c in cfgs}}
+    _finish(out, "eval-niah", config, metrics, t0, {"model": args.model})
     return 0
 
 

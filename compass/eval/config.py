@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from compass.config import Config, ConfigError
 from compass.eval.forms import parse_forms
+from compass.eval.niah_stages import NiahStagesConfig
 
 
 @dataclass
@@ -20,6 +21,8 @@ class EvalConfig(Config):
     # Forms each model is scored in (compass.eval.forms): raw for every model, and each model as
     # it is meant to be used; docs/eval-forms.md.
     forms: list[str] = field(default_factory=lambda: ["raw", "chat", "letters", "deep"])
+    # Needle retrieval before and after the long-context stage (``compass run``'s niah step).
+    niah: NiahStagesConfig = field(default_factory=NiahStagesConfig)
 
     def validate(self) -> None:
         if self.items_per_lang < 0:

@@ -19,22 +19,29 @@ def heatmap(
     acc: list[list[float]], lengths: list[int], depths: list[float], path: Path, title: str
 ) -> Path:
     """Rows: needle depth (0 % at the top, as in Fig. 9); columns: context length in tokens."""
+    return heatmaps({title: acc}, lengths, depths, path)
+
+
+def heatmaps(
+    panels: dict[str, list[list[float]]], lengths: list[int], depths: list[float], path: Path
+) -> Path:
+    """One heatmap per panel title, side by side on a shared colour scale (before / after)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(
-        figsize=(max(5, 0.7 * len(lengths) + 2), max(3, 0.4 * len(depths) + 1.5))
-    )
-    im = ax.imshow(acc, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(lengths)), [str(n) for n in lengths], rotation=45, fontsize=8)
-    ax.set_yticks(range(len(depths)), [f"{d:g}%" for d in depths], fontsize=8)
-    for i, row in enumerate(acc):
-        for j, v in enumerate(row):
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
-    ax.set_xlabel("context length (tokens)")
-    ax.set_ylabel("needle depth")
-    ax.set_title(title)
-    fig.colorbar(im, ax=ax, label="retrieval accuracy")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    w, h = max(5, 0.7 * len(lengths) + 2), max(3, 0.4 * len(depths) + 1.5)
+    fig, axes = plt.subplots(1, len(panels), figsize=(w * len(panels), h), squeeze=False)
+    for k, (ax, (title, acc)) in enumerate(zip(axes[0], panels.items())):
+        im = ax.imshow(acc, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+        ax.set_xticks(range(len(lengths)), [str(n) for n in lengths], rotation=45, fontsize=8)
+        ax.set_yticks(range(len(depths)), [f"{d:g}%" for d in depths], fontsize=8)
+        for i, row in enumerate(acc):
+            for j, v in enumerate(row):
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
+        ax.set_xlabel("context length (tokens)")
+        if k == 0:  # the panels share their rows
+            ax.set_ylabel("needle depth")
+        ax.set_title(title)
+    fig.colorbar(im, ax=list(axes[0]), label="retrieval accuracy")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 

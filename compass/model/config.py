@@ -27,7 +27,8 @@ class ModelConfig(Config):
     # norm_topk_prob=False, vLLM and llama.cpp reproduce only the plain softmax weights, so the
     # exporter refuses a model trained with it on.
     renormalize_topk: bool = False
-    # "auto" uses torch._grouped_mm when shapes allow and falls back to the padded-bmm path.
+    # "auto": a fixed rule over the kernels (compass/model/moe/experts.py); "measure" times bmm
+    # against grouped_mm once per shape on this CPU (fastest, but floats may then vary by run).
     expert_impl: str = "auto"
     init_std: float = 0.02
 
@@ -64,9 +65,10 @@ class ModelConfig(Config):
             )
         if self.n_shared_experts < 0:
             errs.append(f"model.n_shared_experts={self.n_shared_experts} must be >= 0")
-        if self.expert_impl not in ("auto", "grouped_mm", "bmm", "loop"):
+        if self.expert_impl not in ("auto", "measure", "grouped_mm", "bmm", "loop"):
             errs.append(
-                f"model.expert_impl={self.expert_impl!r}: choose auto, grouped_mm, bmm or loop"
+                f"model.expert_impl={self.expert_impl!r}: choose auto, measure, grouped_mm, bmm "
+                "or loop"
             )
         if errs:
             raise ConfigError("inconsistent model config: " + "; ".join(errs))

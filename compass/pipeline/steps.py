@@ -95,6 +95,21 @@ def _pretrain(stage: str, init_from: str | None):
     return fn
 
 
+def _niah(ctx: StepContext) -> dict[str, Any]:
+    from compass.eval.niah_stages import compare_stages, headline
+
+    pre, base = ctx.recipe.pretrain, ctx.recipe.model.rope_base
+    after = pre.long.rope_base or base
+    ckpts = {
+        f"before: anneal, RoPE base {base:,.0f}": ctx.deps["pretrain_anneal"] / "ckpt",
+        f"after: long, RoPE base {after:,.0f}": ctx.deps["pretrain_long"] / "ckpt",
+    }
+    metrics = compare_stages(
+        ckpts, ctx.recipe.eval.niah, pre.main.seq_len, pre.long.seq_len, ctx.out
+    )
+    return headline(metrics)
+
+
 def _export(ctx: StepContext) -> dict[str, Any]:
     from compass.export.hf import export_hf
 
@@ -194,6 +209,14 @@ def tiny_pipeline() -> list[Step]:
             ("pretrain_anneal", "tokenize", "tokenizer"),
             "stage 3 (long context, ABF)",
             60,
+        ),
+        Step(
+            "niah",
+            _niah,
+            ("model", "pretrain", "eval"),
+            ("pretrain_anneal", "pretrain_long"),
+            "needle in a haystack before and after the long-context stage",
+            30,
         ),
         Step(
             "tasks",

@@ -10,6 +10,7 @@ from compass.data.synth.tasks.config import (
     TasksConfig,
 )
 from compass.eval.config import EvalConfig
+from compass.eval.niah_stages import NiahStagesConfig
 from compass.model.config import ModelConfig
 from compass.posttrain.dpo.config import DPOConfig
 from compass.posttrain.reward.config import RewardConfig
@@ -62,7 +63,7 @@ TINY_LATER_COEFS = dict(aux_coef=0.01, z_coef=0.001 / 3, coef_final_frac=1.0)
 
 def tiny_pretrain() -> PretrainConfig:
     """A couple of minutes per stage on 2 CPU cores: 450 steps × 8 × 256 tokens, a 100-step
-    anneal at batch ×1.5, 30 long-context steps at 2048 tokens."""
+    anneal at batch ×1.5, 30 long-context steps of 2 × 1024 tokens."""
     main = PretrainStageConfig(
         steps=450, micro_batch_size=8, seq_len=256, lr=3e-3, min_lr=3e-4, warmup_steps=15,
         eval_every=75, ckpt_every=50, eval_batches=12, **TINY_MAIN_COEFS,
@@ -73,8 +74,10 @@ def tiny_pretrain() -> PretrainConfig:
         hq_only=True, eval_every=50, ckpt_every=30, eval_batches=8, **TINY_LATER_COEFS,
     )  # fmt: skip
     # Report: RoPE 10k -> 1M, 4k -> 32k tokens, 40% short / 60% long documents, constant 3e-5.
+    # Here 4x the main context: the needle eval's lengths up to it fit the minutes budget, and
+    # two sequences a step keep the stage's tokens per step.
     long = PretrainStageConfig(
-        steps=30, micro_batch_size=1, seq_len=2048, lr=3e-4, min_lr=3e-4, warmup_steps=0,
+        steps=30, micro_batch_size=2, seq_len=1024, lr=3e-4, min_lr=3e-4, warmup_steps=0,
         lr_schedule="constant", rope_base=1_000_000.0, short_doc_frac=0.4, short_doc_len=256,
         eval_every=0, ckpt_every=15, eval_batches=8, eval_short_seq_len=256, **TINY_LATER_COEFS,
     )  # fmt: skip
@@ -184,7 +187,8 @@ def micro() -> Recipe:
         ),
         pretrain=micro_pretrain(),
         quant=QuantConfig(group_size=32, awq_grid=8, calib_samples=16, calib_seq_len=128),
-        eval=EvalConfig(items_per_lang=2),
+        # A 1k-vocab needle and question take ~100 tokens: the needle grid starts where it fits.
+        eval=EvalConfig(items_per_lang=2, niah=NiahStagesConfig(min_length=192)),
         datagen=DataGenConfig(
             n_products=200, n_shops=20, n_users=100, n_docs=2000, eval_items_per_task=5
         ),

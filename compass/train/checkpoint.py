@@ -251,7 +251,10 @@ def load_checkpoint(ckpt: Path, model, optim, info: DistInfo | None = None) -> d
                 f"{ckpt}: no {OPTIM} — it was saved under torchrun; resume under torchrun, or "
                 "start a new run from its weights with --init"
             )
+        kernels = [{k: g[k] for k in ("fused", "foreach") if k in g} for g in optim.param_groups]
         optim.load_state_dict(unflatten_optimizer(load_file(str(ckpt / OPTIM)), state["optimizer"]))
+        for group, kept in zip(optim.param_groups, kernels):
+            group.update(kept)  # the update kernel is this process's choice, not the saver's
     rng = load_file(str(ckpt / RNG))
     mine = {k.split(".", 1)[1]: v for k, v in rng.items() if k.startswith(f"rank{info.rank}.")}
     if mine:

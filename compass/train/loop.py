@@ -169,7 +169,11 @@ class Trainer:
                 c = out.expert_counts_LE.detach().double().cpu()
                 counts = c if counts is None else counts + c
         all_reduce_sum(stats, self.info)
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        # foreach: one multi-tensor norm and scale instead of a Python loop over the parameters
+        # (torch only defaults to it on GPUs); FSDP2's DTensor gradients keep torch's choice.
+        grad_norm = torch.nn.utils.clip_grad_norm_(
+            model.parameters(), cfg.grad_clip, foreach=None if self.info.distributed else True
+        )
         if hasattr(grad_norm, "full_tensor"):
             grad_norm = grad_norm.full_tensor()
         n_micro = accum * self.info.world_size

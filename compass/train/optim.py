@@ -25,5 +25,15 @@ def build_adamw(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
         {"params": decay, "weight_decay": cfg.weight_decay},
         {"params": plain, "weight_decay": 0.0},
     ]
-    # torch picks the implementation: the per-tensor loop on CPU, multi-tensor (foreach) on GPU.
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
+    # The fused kernel updates each tensor in one pass instead of the ~8 elementwise ops of the
+    # per-tensor loop torch picks on the CPU; it takes plain float tensors, not FSDP2's DTensors.
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps,
+                             fused=can_fuse(decay + plain))  # fmt: skip
+
+
+def can_fuse(params: list[torch.Tensor]) -> bool:
+    """Whether ``AdamW(fused=True)`` takes these parameters: plain float tensors on CPU or GPU."""
+    return bool(params) and all(
+        type(p.data) is torch.Tensor and p.device.type in ("cpu", "cuda") and p.is_floating_point()
+        for p in params
+    )

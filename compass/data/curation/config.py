@@ -26,6 +26,7 @@ DEFAULT_SOURCE_DOMAINS = {
     "math_problem": "ecommerce",
     "prose": "general",
     "guide": "general",
+    "recall": "ecommerce",
     "code": "code",
     "math": "math",
 }

@@ -25,6 +25,8 @@ DEFAULT_MIX = {
     "prose": 0.14,
     "code": 0.04,
     "math": 0.04,
+    # Facts stated and asked for again further down (``recall.py``), long pages among them.
+    "recall": 0.05,
 }
 
 # Planted noise kinds and their share of the noise documents; curation measures recall per kind.
@@ -51,6 +53,10 @@ class DataGenConfig(Config):
     noise_mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_NOISE_MIX))
     eval_items_per_task: int = 25  # per language and per e-commerce task category
     docs_per_file: int = 20_000
+    # Recall pages: short ones fit the main pretraining context, long ones the long stage's.
+    recall_short_tokens: int = 240
+    recall_long_tokens: int = 1000
+    recall_long_frac: float = 0.5
 
     def validate(self) -> None:
         bad = [lang for lang in self.languages if lang not in LANGS]
@@ -69,6 +75,8 @@ class DataGenConfig(Config):
             raise ConfigError(
                 f"datagen.noise_mix has unknown kinds {unknown}: kinds are {sorted(DEFAULT_NOISE_MIX)}"
             )
+        if not 0.0 <= self.recall_long_frac <= 1.0:
+            raise ConfigError(f"datagen.recall_long_frac = {self.recall_long_frac}: use 0..1")
         if not 0.0 <= self.noise_fraction <= 1.0:
             raise ConfigError(f"datagen.noise_fraction = {self.noise_fraction}: use 0..1")
         for name in ("n_products", "n_shops", "n_users", "n_docs", "docs_per_file"):

@@ -1,9 +1,10 @@
 """Write the built-in corpus: ``docs/*.jsonl``, ``eval/*.jsonl``, ``world.json``, manifest.
 
 Document record: ``{"id", "text", "lang", "source", "noise", "meta"}``. ``source`` is the kind
-of text (product, brand, guide, review, query, dialogue, math_problem, prose, code, math, or a noise kind
-for pure-noise pages: boilerplate, spam, keyword_stuffing); ``noise`` is null for clean documents
-and the planted noise kind otherwise (a near-duplicate keeps its original ``source``).
+of text (product, brand, guide, review, query, dialogue, math_problem, prose, code, math, recall,
+or a noise kind for pure-noise pages: boilerplate, spam, keyword_stuffing); ``noise`` is null for
+clean documents and the planted noise kind otherwise (a near-duplicate keeps its original
+``source``).
 Every random choice flows from ``DataGenConfig.seed`` through named streams, so the same config
 gives the same bytes.
 """
@@ -26,6 +27,7 @@ from compass.data.synth import noise
 from compass.data.synth.config import DataGenConfig
 from compass.data.synth.evalgen import TASKS, eval_items
 from compass.data.synth.prose import code_doc, math_doc, prose_doc
+from compass.data.synth.recall import recall_doc
 from compass.data.synth.render import brand_page, guide_page
 from compass.data.synth.world import World
 from compass.utils.io import atomic_write_text
@@ -80,6 +82,12 @@ def _math_problem(w: World, lang: str, rng: random.Random) -> tuple[str, dict]:
     return pr.render(), meta
 
 
+def _recall(w: World, cfg: DataGenConfig, lang: str, rng: random.Random) -> tuple[str, dict]:
+    long = rng.random() < cfg.recall_long_frac
+    max_tokens = cfg.recall_long_tokens if long else cfg.recall_short_tokens
+    return recall_doc(w, lang, rng, max_tokens), {"long": long}
+
+
 KINDS: dict[str, Callable[[World, str, random.Random], tuple[str, dict]]] = {
     "product": _product,
     "brand": _brand,
@@ -96,6 +104,7 @@ KINDS: dict[str, Callable[[World, str, random.Random], tuple[str, dict]]] = {
 
 def clean_docs(world: World, cfg: DataGenConfig, bar: tqdm | None = None) -> list[Doc]:
     rng = random.Random(f"docs:{cfg.seed}")
+    recall_rng = random.Random(f"recall:{cfg.seed}")  # its own stream of keys and values
     kinds = sorted(k for k, v in cfg.mix.items() if v > 0)
     weights = [cfg.mix[k] for k in kinds]
     docs = []
@@ -106,7 +115,10 @@ def clean_docs(world: World, cfg: DataGenConfig, bar: tqdm | None = None) -> lis
         for _ in range(20):
             kind = rng.choices(kinds, weights)[0]
             lang = rng.choice(cfg.languages)
-            text, meta = KINDS[kind](world, lang, rng)
+            if kind == "recall":
+                text, meta = _recall(world, cfg, lang, recall_rng)
+            else:
+                text, meta = KINDS[kind](world, lang, rng)
             digest = hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
             if digest not in seen:
                 break

@@ -3,18 +3,24 @@
 Tokens are sorted by expert once (``dispatch.py``) and three interchangeable kernels run them; a
 fourth path skips the sort when there are only a few rows:
 - ``bmm``: gather rows straight into a padded ``[E, C, D]`` buffer (C = the busiest expert's
-  load) and use two batched matmuls. Fastest on CPU while the load is near-balanced.
+  load) and use two batched matmuls.
 - ``grouped_mm``: ``torch._grouped_mm`` over the sorted rows with expert offsets; no padding, so it
   wins when the load is skewed. Needs 16-byte-aligned dims.
 - ``loop``: one expert at a time with plain indexing; the reference the others are tested against.
-- ``rows`` (inside ``auto`` only): each token's k experts one by one on weight views, no plan.
+- ``rows`` (inside ``auto`` and ``measure``): each token's k experts one by one on weight views.
   A CPU decode step at low concurrency has a handful of rows, where the other kernels' per-expert
   and bookkeeping overhead is the whole cost (grouped_mm on the CPU runs a GEMM per expert, empty
   or not: 19% of a tiny c = 1 decode step).
-``auto`` picks rows for a no-grad CPU step with fewer assignments than half the experts, else bmm
-unless padding would more than double the work. The fast paths move rows with
-gathers only and combine the k outputs of a token with one batched product; on a loaded 2-core
-CPU every extra pass over the activations shows (bench/moe_block.py, results/moe_block.md).
+``auto`` picks rows for a no-grad CPU step with fewer assignments than half the experts; else
+bmm unless padding would more than double its work (then grouped_mm). It is a fixed rule so that
+a run's floats never depend on timing: bmm and grouped_mm sum their GEMMs over different row
+counts (C vs each expert's load) and can round differently. ``measure`` is
+``auto`` with the CPU choice timed instead, once per shape and process (``kernel_choice.py``):
+bmm while its balanced-load time × this call's padding (E·C / A) stays below grouped_mm's. The
+loop runs when grouped_mm cannot and padding would more than double the bmm's work. The fast
+paths move rows with gathers only and combine the k outputs of a token with one batched
+product; on a loaded 2-core CPU every extra pass over the activations shows
+(bench/moe_block.py, results/moe_block.md).
 
 Legend: N tokens, k experts per token, A = N·k assignments, E experts, C capacity, D model dim,
 I expert dim.
@@ -26,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from compass.model.moe import kernel_choice
 from compass.model.moe.dispatch import Dispatch, from_experts, to_experts
 from compass.model.moe.swiglu import swiglu
 
@@ -53,7 +60,7 @@ class RoutedExperts(nn.Module):
             return self._rows(x_ND, weights_Nk, experts_Nk)
         plan = Dispatch.build(experts_Nk, self.n_experts)
         dt = _matmul_dtype(x_ND)
-        impl = self._choose(plan.counts_E, N * k, dt, x_ND.device.type)
+        impl = self._choose(plan.counts_E, N, k, dt, x_ND.device.type)
         if impl == "loop" or N == 0:  # the padded path has no token 0 to park empty slots on
             return self._loop(x_ND, weights_Nk, plan, k)
         y_AD = self._bmm(x_ND, plan, k) if impl == "bmm" else self._grouped_mm(x_ND, plan, k, dt)
@@ -62,8 +69,8 @@ class RoutedExperts(nn.Module):
         return torch.bmm(w_N1k, y_AD.view(N, k, -1)).squeeze(1)
 
     def _few_rows(self, x_ND: torch.Tensor, n_assign: int) -> bool:
-        """``auto`` on a no-grad CPU step with fewer assignments than half the experts."""
-        return (self.impl == "auto" and 0 < 2 * n_assign <= self.n_experts
+        """``auto``/``measure`` on a no-grad CPU step, fewer assignments than half the experts."""
+        return (self.impl in ("auto", "measure") and 0 < 2 * n_assign <= self.n_experts
                 and not torch.is_grad_enabled() and x_ND.device.type == "cpu")  # fmt: skip
 
     def _rows(
@@ -80,17 +87,51 @@ class RoutedExperts(nn.Module):
             out.append(y_1D)
         return torch.cat(out)
 
-    def _choose(self, counts_E: torch.Tensor, n_assign: int, dtype: torch.dtype, dev: str) -> str:
-        if self.impl != "auto":
+    def _choose(
+        self, counts_E: torch.Tensor, n_tokens: int, k: int, dtype: torch.dtype, dev: str
+    ) -> str:
+        if self.impl not in ("auto", "measure"):
             return self.impl
-        if int(counts_E.max()) * self.n_experts <= 2 * max(n_assign, 1):
-            return "bmm"
         align = 16 // dtype.itemsize
         # CUDA's grouped GEMM is a bf16 kernel (Hopper); the CPU build takes float32 as well.
         kernel = _HAS_GROUPED_MM and (dev == "cpu" or dtype == torch.bfloat16)
-        if kernel and self.d_model % align == 0 and self.expert_dim % align == 0:
-            return "grouped_mm"
-        return "loop"
+        grouped_ok = kernel and self.d_model % align == 0 and self.expert_dim % align == 0
+        padding = int(counts_E.max()) * self.n_experts / max(n_tokens * k, 1)  # bmm's E·C / A
+        if not grouped_ok:
+            return "loop" if padding > 2 else "bmm"
+        if dev == "cpu" and self.impl == "measure":
+            times = self._measured(n_tokens, k, dtype)
+            return "bmm" if times["bmm"] * padding <= times["grouped_mm"] else "grouped_mm"
+        return "grouped_mm" if padding > 2 else "bmm"
+
+    def _measured(self, n_tokens: int, k: int, dtype: torch.dtype) -> dict[str, float]:
+        """Both kernels' times at this shape on this CPU, balanced load, timed once per process."""
+        grad = torch.is_grad_enabled()
+        size = kernel_choice.bucket(n_tokens)
+        key = (self.n_experts, self.d_model, self.expert_dim, size, k, dtype, grad,
+               torch.get_num_threads())  # fmt: skip
+        return kernel_choice.measured_times(key, lambda: self._trials(size, k, dtype, grad))
+
+    def _trials(self, n_tokens: int, k: int, dtype: torch.dtype, grad: bool) -> dict:
+        """One forward (+ backward) per kernel on a twin with fresh weights of this shape."""
+        x_ND, weights_Nk, experts_Nk = kernel_choice.synthetic_load(
+            n_tokens, k, self.n_experts, self.d_model, grad
+        )
+        x_ND, gen, trials = x_ND.to(dtype), torch.Generator().manual_seed(1), {}
+        for impl in ("bmm", "grouped_mm"):
+            twin = RoutedExperts(self.n_experts, self.d_model, self.expert_dim, impl).to(dtype)
+            with torch.no_grad():
+                for p in twin.parameters():
+                    p.normal_(0, 0.02, generator=gen)
+
+            def run(twin=twin):
+                with torch.enable_grad() if grad else torch.no_grad():
+                    y_ND = twin(x_ND, weights_Nk, experts_Nk)
+                    if grad:
+                        torch.autograd.grad(y_ND.sum(), [x_ND, *twin.parameters()])
+
+            trials[impl] = run
+        return trials
 
     def _swiglu(self, h: torch.Tensor) -> torch.Tensor:
         gate, up = h.chunk(2, dim=-1)
