@@ -80,7 +80,7 @@ def figures(run: Path) -> dict:
     quant = {k: v for k, v in shop.items() if k.startswith("dpo ") and not k.startswith("dpo [")}
     lang_sft = _metrics(run, "eval_reasoning")["language_match"]
     lang_dpo = [before["language_match"], after["language_match"]]
-    per_lang = [v for k, v in lang_sft.items() if k not in ("all", "judged")]
+    per_lang = list(_per_language(lang_sft).values())
     return {
         "deep_minus_fast": {"all": modes["all"]["deep"] - modes["all"]["fast"], **gaps},
         "soup_pairwise": pairwise["soup"],
@@ -110,6 +110,11 @@ def figures(run: Path) -> dict:
             "DPO keeps the answer language": lang_dpo[1] >= lang_dpo[0],
         },
     }
+
+
+def _per_language(match: dict) -> dict[str, float]:
+    """The per-language shares of a language_match result (not its totals, counts or judge)."""
+    return {k: v for k, v in match.items() if k not in ("all", "judged", "judge")}
 
 
 def ecommerce_means(eval_metrics: dict) -> dict[str, float]:
@@ -150,12 +155,7 @@ def table(per_seed: dict[int, dict]) -> str:
             for col in per_seed[seeds[0]]["ecommerce"]
         },
         "SFT answer language (min over languages)": [
-            min(
-                v
-                for k, v in per_seed[s]["sft_language_match"].items()
-                if k not in ("all", "judged")
-            )
-            for s in seeds
+            min(_per_language(per_seed[s]["sft_language_match"]).values()) for s in seeds
         ],
         "DPO answer language, before": [per_seed[s]["dpo_language_match"][0] for s in seeds],
         "DPO answer language, after": [per_seed[s]["dpo_language_match"][1] for s in seeds],
@@ -190,9 +190,7 @@ def per_seed_table(per_seed: dict[int, dict]) -> str:
         f = per_seed[s]
         bon = " / ".join(f"{v:.3f}" for v in f["soup_best_of_n"].values())
         ch = f.get("dpo_change", {})
-        langs = ", ".join(
-            f"{k} {v:.2f}" for k, v in f["sft_language_match"].items() if k not in ("all", "judged")
-        )
+        langs = ", ".join(f"{k} {v:.2f}" for k, v in _per_language(f["sft_language_match"]).items())
         lines.append(
             f"| {s} | {bon} | {_pm(ch.get('mean_reward'))} | {_pm(ch.get('math_accuracy'))} | "
             f"{_pm(ch.get('deep_math_accuracy'))} | {langs} |"
@@ -223,12 +221,21 @@ def main() -> None:
     ap.add_argument("--recipe", default="tiny")
     ap.add_argument("--out", default="runs/seeds")
     ap.add_argument("--results", default="bench/results/seeds.md")
+    ap.add_argument(
+        "--run-seed",
+        type=int,
+        help="also tabulate RUN itself, as this seed (a full `compass run` at the recipe's seed)",
+    )
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     per_seed = {s: figures(seed_run(Path(args.run), Path(args.out), args.recipe, s)) for s in seeds}
+    if args.run_seed is not None:  # the full run itself is one more seed of the table
+        per_seed[args.run_seed] = figures(Path(args.run))
     text = (
         f"# Post-training over seeds ({args.recipe} recipe)\n\nMachine: {machine()}. Command: "
-        f"`python bench/seeds.py --run {args.run} --seeds {args.seeds} --recipe {args.recipe}`"
+        f"`python bench/seeds.py --run {args.run} --seeds {args.seeds} --recipe {args.recipe}"
+        + (f" --run-seed {args.run_seed}" if args.run_seed is not None else "")
+        + "`"
         f"\n\n{table(per_seed)}"
     )
     out = Path(args.results)
