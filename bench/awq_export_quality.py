@@ -150,8 +150,11 @@ def main() -> int:
     ap.add_argument("--quant", help="its awq-int4 checkpoint")
     ap.add_argument("--tokens", help="token shard dir (train.tokens.bin)")
     ap.add_argument("--fold", help="an awq-int4 checkpoint of --float made with quant.awq_fold")
-    ap.add_argument("--byte-model", action="store_true",
-                    help="instead use bench/quant_quality.py's better-trained byte-level model")  # fmt: skip
+    ap.add_argument(
+        "--byte-model",
+        action="store_true",
+        help="instead use bench/quant_quality.py's better-trained byte-level model",
+    )
     ap.add_argument("--n", type=int, default=32)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--out", default="bench/results/awq_export_quality.md")
@@ -176,16 +179,18 @@ def main() -> int:
     float_logits = rows["float32 (source)"][2]
     command = " ".join(sys.argv[1:])
     lines = [
-        "# AWQ-layout export: quality vs our awq-int4 model (the baseline)", "",
+        "# AWQ-layout export: quality vs our awq-int4 model (the baseline)",
+        "",
         f"- machine: {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} thread(s); date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"- command: `.venv/bin/python bench/awq_export_quality.py {command}`",
         f"- model and held-out text: {desc}",
-        *[f"- {n}" for n in notes], "",
+        *[f"- {n}" for n in notes],
+        "",
         "| model | perplexity | ratio vs baseline | next-token acc | KL vs float32 (nats/token) "
         "| max |Δlogit| vs baseline |",
         "|---|---|---|---|---|---|",
-    ]  # fmt: skip
+    ]
     for name, (ppl, acc, logits) in rows.items():
         diff = max(float((a - b).abs().max()) for a, b in zip(logits, base_logits, strict=True))
         kl = kl_vs(logits, float_logits)

@@ -49,10 +49,20 @@ class VllmRunner:
 
     def __init__(self, hf_dir: Path, max_seqs: int, max_len: int, threads: int, dtype: str):
         cmd = [
-            str(VLLM_PYTHON), str(SCRIPT), "--model", str(hf_dir), "--serve",
-            "--max-seqs", str(max_seqs), "--max-len", str(max_len), "--threads", str(threads),
-            "--dtype", dtype,
-        ]  # fmt: skip
+            str(VLLM_PYTHON),
+            str(SCRIPT),
+            "--model",
+            str(hf_dir),
+            "--serve",
+            "--max-seqs",
+            str(max_seqs),
+            "--max-len",
+            str(max_len),
+            "--threads",
+            str(threads),
+            "--dtype",
+            dtype,
+        ]
         # vLLM's own logging (a page per start); closed in close().
         self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115
         self.proc = subprocess.Popen(

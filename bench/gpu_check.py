@@ -204,9 +204,18 @@ def section_train(res: dict, peak: float) -> None:
     if DEV == "cuda":
         torch.cuda.empty_cache()
     tok = batch * seq
-    rows.append({"model": "small", "batch": f"{batch}x{seq}", "compass_tok_s": tok / t_ours,
-                 "hf_tok_s": tok / t_hf, "speedup": t_hf / t_ours, "hf_experts": impl,
-                 "compass_mfu": tok / t_ours * fpt / peak, "hf_mfu": tok / t_hf * fpt / peak})  # fmt: skip
+    rows.append(
+        {
+            "model": "small",
+            "batch": f"{batch}x{seq}",
+            "compass_tok_s": tok / t_ours,
+            "hf_tok_s": tok / t_hf,
+            "speedup": t_hf / t_ours,
+            "hf_experts": impl,
+            "compass_mfu": tok / t_ours * fpt / peak,
+            "hf_mfu": tok / t_hf * fpt / peak,
+        }
+    )
     res["rows"] = rows
     # two layers of the report's 30B-A5B (d 3072, 48 experts top-4, I 2048, vocab 180k)
     cfg = get_recipe("tiny" if SMOKE else "compass_v2_30b_a5b").model
@@ -220,9 +229,15 @@ def section_train(res: dict, peak: float) -> None:
     with tempfile.TemporaryDirectory() as d:
         t = bench_compass(big, batch, seq, 4, Path(d))
     fpt = flops_per_token(big, seq)
-    rows.append({"model": "30B-A5B shape, 2 layers", "batch": f"{batch}x{seq}",
-                 "compass_tok_s": batch * seq / t, "compass_mfu": batch * seq / t * fpt / peak,
-                 "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if DEV == "cuda" else 0})  # fmt: skip
+    rows.append(
+        {
+            "model": "30B-A5B shape, 2 layers",
+            "batch": f"{batch}x{seq}",
+            "compass_tok_s": batch * seq / t,
+            "compass_mfu": batch * seq / t * fpt / peak,
+            "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30 if DEV == "cuda" else 0,
+        }
+    )
 
 
 def section_fsdp(res: dict, shards: Path, out: Path) -> None:
@@ -234,9 +249,19 @@ def section_fsdp(res: dict, shards: Path, out: Path) -> None:
 
     steps, split = 12, 6
     work = Path(tempfile.mkdtemp(prefix="fsdp_runs_"))  # not under OUT: only reports travel back
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
-           str(max(torch.cuda.device_count(), 1)), str(HERE / "gpu_fsdp_worker.py"), str(shards),
-           str(work), str(steps), str(split)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        str(max(torch.cuda.device_count(), 1)),
+        str(HERE / "gpu_fsdp_worker.py"),
+        str(shards),
+        str(work),
+        str(steps),
+        str(split),
+    ]
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     if proc.returncode:
@@ -294,10 +319,12 @@ def section_stages(res: dict) -> None:
 def write_markdown(res: dict, path: Path) -> None:
     """The figures as tables; the JSON beside it holds everything."""
     env, lines = res.get("env", {}), ["# GPU check (bench/gpu_check.py)", ""]
-    lines.append(f"- device: {env.get('device')} (sm {env.get('capability')}), torch "
-                 f"{env.get('torch')}; measured dense GEMM 8192³: bf16 "
-                 f"{env.get('bf16_tflops', 0):.0f} TFLOP/s, FP8 e4m3 (row-wise scaled) "
-                 f"{env.get('fp8_tflops', 0):.0f} TFLOP/s")  # fmt: skip
+    lines.append(
+        f"- device: {env.get('device')} (sm {env.get('capability')}), torch "
+        f"{env.get('torch')}; measured dense GEMM 8192³: bf16 "
+        f"{env.get('bf16_tflops', 0):.0f} TFLOP/s, FP8 e4m3 (row-wise scaled) "
+        f"{env.get('fp8_tflops', 0):.0f} TFLOP/s"
+    )
     lines.append(f"- command: `{' '.join(sys.argv)}`; date {time.strftime('%Y-%m-%d %H:%M')} UTC")
     for name, sec in res.items():
         if name == "env":
@@ -339,8 +366,10 @@ def main() -> int:
             sec["error"] = f"{type(exc).__name__}: {exc}"
             sec["traceback"] = traceback.format_exc()[-2500:]
         sec["wall_s"] = round(time.time() - t0, 1)
-        print(f"== {name} ({sec['wall_s']} s)\n{json.dumps(sec, indent=1, default=str)[:3000]}",
-              flush=True)  # fmt: skip
+        print(
+            f"== {name} ({sec['wall_s']} s)\n{json.dumps(sec, indent=1, default=str)[:3000]}",
+            flush=True,
+        )
         (out / "gpu_check.json").write_text(json.dumps(res, indent=1, default=str))
         if DEV == "cuda":
             torch.cuda.empty_cache()

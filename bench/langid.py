@@ -38,10 +38,15 @@ def lingua_only():
     from lingua import Language, LanguageDetectorBuilder
 
     names = {
-        Language.ENGLISH: "en", Language.CHINESE: "zh", Language.INDONESIAN: "id",
-        Language.MALAY: "ms", Language.THAI: "th", Language.VIETNAMESE: "vi",
-        Language.TAGALOG: "tl", Language.PORTUGUESE: "pt",
-    }  # fmt: skip
+        Language.ENGLISH: "en",
+        Language.CHINESE: "zh",
+        Language.INDONESIAN: "id",
+        Language.MALAY: "ms",
+        Language.THAI: "th",
+        Language.VIETNAMESE: "vi",
+        Language.TAGALOG: "tl",
+        Language.PORTUGUESE: "pt",
+    }
     det = LanguageDetectorBuilder.from_languages(*names).with_preloaded_language_models().build()
 
     def detect(text: str) -> str:

@@ -40,10 +40,15 @@ MEMORY_LIMIT_BYTES = 4 * 1024**3  # refuse baselines that would allocate more th
 
 def build_ours(args) -> MoELayer:
     cfg = ModelConfig(
-        d_model=args.hidden, n_heads=4, n_kv_heads=4, head_dim=args.hidden // 4,
-        n_shared_experts=args.shared, n_routed_experts=args.experts, top_k=args.top_k,
+        d_model=args.hidden,
+        n_heads=4,
+        n_kv_heads=4,
+        head_dim=args.hidden // 4,
+        n_shared_experts=args.shared,
+        n_routed_experts=args.experts,
+        top_k=args.top_k,
         expert_dim=args.expert_dim,
-    )  # fmt: skip
+    )
     layer = MoELayer(cfg)
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
@@ -58,10 +63,13 @@ def build_hf(ours: MoELayer, args, impl: str) -> nn.Module:
     from transformers.models.qwen2_moe.modeling_qwen2_moe import Qwen2MoeSparseMoeBlock
 
     cfg = Qwen2MoeConfig(
-        hidden_size=args.hidden, moe_intermediate_size=args.expert_dim,
-        shared_expert_intermediate_size=args.shared * args.expert_dim, num_experts=args.experts,
-        num_experts_per_tok=args.top_k, norm_topk_prob=False,
-    )  # fmt: skip
+        hidden_size=args.hidden,
+        moe_intermediate_size=args.expert_dim,
+        shared_expert_intermediate_size=args.shared * args.expert_dim,
+        num_experts=args.experts,
+        num_experts_per_tok=args.top_k,
+        norm_topk_prob=False,
+    )
     cfg._experts_implementation = impl
     block = Qwen2MoeSparseMoeBlock(cfg)
     with torch.no_grad():

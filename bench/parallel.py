@@ -47,8 +47,7 @@ def _count_all_to_all(sent: list[int]) -> None:
     """Wrap gloo's all_to_all_single to add up the bytes this rank sends to other ranks."""
     inner = dist.all_to_all_single
 
-    def counting(output, input, output_split_sizes=None, input_split_sizes=None, group=None,
-                 **kw):  # fmt: skip
+    def counting(output, input, output_split_sizes=None, input_split_sizes=None, group=None, **kw):
         world, me = dist.get_world_size(group), dist.get_rank(group)
         rows = input_split_sizes or [input.shape[0] // world] * world
         row_bytes = input[0].numel() * input.element_size() if input.shape[0] else 0
@@ -95,9 +94,13 @@ def _worker(rank: int, world: int, port: int, spec: str, args, out: str) -> None
     counts = torch.tensor([float(sum(a2a)) / len(a2a)])
     dist.all_reduce(counts)  # the mean over ranks: routing is not perfectly balanced
     if rank == 0:
-        res = {"step_s": min(times), "a2a_bytes": float(counts) / world,
-               "planned_a2a_bytes": ep_all_to_all_bytes(cfg, pc, args.micro, args.seq,
-                                                        accum, a=4) if pc.ep > 1 else 0.0}  # fmt: skip
+        res = {
+            "step_s": min(times),
+            "a2a_bytes": float(counts) / world,
+            "planned_a2a_bytes": ep_all_to_all_bytes(cfg, pc, args.micro, args.seq, accum, a=4)
+            if pc.ep > 1
+            else 0.0,
+        }
         Path(out).write_text(json.dumps(res))
     dist.destroy_process_group()
 
@@ -136,20 +139,34 @@ def main() -> int:
             if spec not in best or r["step_s"] < best[spec]["step_s"]:
                 best[spec] = r
     base = best["single"]["step_s"]
-    rows = [{**r, "tok_s": tokens / r["step_s"], "vs_one": base / r["step_s"]}
-            for r in best.values()]  # fmt: skip
-    meta = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-            "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__,
-            "tokens_per_step": tokens, "model": "tiny"}  # fmt: skip
+    rows = [
+        {**r, "tok_s": tokens / r["step_s"], "vs_one": base / r["step_s"]} for r in best.values()
+    ]
+    meta = {
+        "machine": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d"),
+        "torch": torch.__version__,
+        "tokens_per_step": tokens,
+        "model": "tiny",
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    lines = ["| layout | processes | s/step | tokens/s | vs one process | EP all-to-all MB/step "
-             "measured | planned |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| layout | processes | s/step | tokens/s | vs one process | EP all-to-all MB/step "
+        "measured | planned |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        a2a = (f"{r['a2a_bytes'] / 1e6:.2f} | {r['planned_a2a_bytes'] / 1e6:.2f}"
-               if r["planned_a2a_bytes"] else "- | -")  # fmt: skip
-        lines.append(f"| {r['layout']} | {r['world']} | {r['step_s']:.3f} | {r['tok_s']:.0f} | "
-                     f"{r['vs_one']:.2f}x | {a2a} |")  # fmt: skip
+        a2a = (
+            f"{r['a2a_bytes'] / 1e6:.2f} | {r['planned_a2a_bytes'] / 1e6:.2f}"
+            if r["planned_a2a_bytes"]
+            else "- | -"
+        )
+        lines.append(
+            f"| {r['layout']} | {r['world']} | {r['step_s']:.3f} | {r['tok_s']:.0f} | "
+            f"{r['vs_one']:.2f}x | {a2a} |"
+        )
     sys.stdout.write(json.dumps(meta) + "\n" + "\n".join(lines) + "\n")
     return 0
 

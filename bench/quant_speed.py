@@ -71,8 +71,10 @@ def matmul_table() -> list[str]:
     for name, n, k, g in SHAPES:
         w = torch.randn(n, k) * 0.02
         i4, i8, f8 = (
-            qw.Int4Weight.from_float(w, g), qw.Int8Weight.from_float(w), qw.FP8Weight.from_float(w)
-        )  # fmt: skip
+            qw.Int4Weight.from_float(w, g),
+            qw.Int8Weight.from_float(w),
+            qw.FP8Weight.from_float(w),
+        )
         for m in (1, 4, 16):
             x = torch.randn(m, k)
             fns = [

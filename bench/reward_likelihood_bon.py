@@ -61,8 +61,16 @@ def main() -> int:
     items = read_prompts([run / "tasks" / "prompts" / "bon.jsonl"])[0]
     n = max(cfg.bon_n)
     seed = cfg.seed if args.seed is None else args.seed
-    samples = sample_n(Engine(policy, tok, max_batch=64), tok, [it["prompt"] for it in items], n,
-                       cfg.bon_temperature, cfg.bon_max_tokens, seed, cfg.bon_thinking)  # fmt: skip
+    samples = sample_n(
+        Engine(policy, tok, max_batch=64),
+        tok,
+        [it["prompt"] for it in items],
+        n,
+        cfg.bon_temperature,
+        cfg.bon_max_tokens,
+        seed,
+        cfg.bon_thinking,
+    )
     correct = [[check_answer(s.text, it) for s in ss] for it, ss in zip(items, samples)]
     seqs = [s.sequence for ss in samples for s in ss]
     scores = {
@@ -72,8 +80,9 @@ def main() -> int:
     }
     results = {"pass@N (ceiling)": pass_at_n(correct, cfg.bon_n)}
     for name, flat in scores.items():
-        results[name] = best_of_n(correct, [flat[k * n : (k + 1) * n] for k in range(len(items))],
-                                  cfg.bon_n)  # fmt: skip
+        results[name] = best_of_n(
+            correct, [flat[k * n : (k + 1) * n] for k in range(len(items))], cfg.bon_n
+        )
     base = results["policy LM (baseline)"]
     print(f"Best-of-N on {len(items)} {cfg.bon_task} prompts × {n} samples (seed {seed})")
     print(f"{'picked by':24s}" + "".join(f"  N={N:<5d}" for N in cfg.bon_n) + "  ratio at N=max")

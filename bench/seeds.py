@@ -182,10 +182,11 @@ def per_seed_table(per_seed: dict[int, dict]) -> str:
     """Each seed's Best-of-N curve, and DPO's held-out changes with their paired standard
     errors (over the same prompts before and after), so a change can be told from noise."""
     lines = [
-        "| seed | soup Best-of-N (N = " + " / ".join(next(iter(per_seed.values()))["soup_best_of_n"])
+        "| seed | soup Best-of-N (N = "
+        + " / ".join(next(iter(per_seed.values()))["soup_best_of_n"])
         + ") | DPO mean reward | DPO fast math | DPO deep math | SFT answer language per language |",
         "|---|---|---|---|---|---|",
-    ]  # fmt: skip
+    ]
     for s in sorted(per_seed):
         f = per_seed[s]
         bon = " / ".join(f"{v:.3f}" for v in f["soup_best_of_n"].values())

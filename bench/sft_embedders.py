@@ -18,9 +18,20 @@ import numpy as np
 from compass.data.synth.tasks.templates import T
 from compass.posttrain.sft.selection import embed
 
-SLOTS = dict(title="Lumora Nova 3", brand="Lumora", shop="Meko Store", fee="$2.50",
-             threshold="$30.00", pct=15, noun="rice cooker", colour="navy", budget="$40.00",
-             price="$35.90", review="Great, fast delivery.", n=5)  # fmt: skip
+SLOTS = dict(
+    title="Lumora Nova 3",
+    brand="Lumora",
+    shop="Meko Store",
+    fee="$2.50",
+    threshold="$30.00",
+    pct=15,
+    noun="rice cooker",
+    colour="navy",
+    budget="$40.00",
+    price="$35.90",
+    review="Great, fast delivery.",
+    n=5,
+)
 
 
 def retrieval(kind: str) -> tuple[int, int, float]:
@@ -41,13 +52,17 @@ def main() -> None:
     base = rows["hash"]
     lines = [
         f"# SFT selection embedders — {platform.node()}, {time.strftime('%Y-%m-%d %H:%M')}",
-        "", "Command: `.venv/bin/python bench/sft_embedders.py` (2 shared CPU cores, loaded)", "",
+        "",
+        "Command: `.venv/bin/python bench/sft_embedders.py` (2 shared CPU cores, loaded)",
+        "",
         "| embedder | cross-lingual top-1 | sentences/s | top-1 vs hash | speed vs hash |",
         "|---|---|---|---|---|",
-    ]  # fmt: skip
+    ]
     for kind, (hits, n, sps) in rows.items():
-        lines.append(f"| {kind} | {hits}/{n} | {sps:.0f} | {hits / max(base[0], 1):.2f}× | "
-                     f"{sps / base[2]:.3f}× |")  # fmt: skip
+        lines.append(
+            f"| {kind} | {hits}/{n} | {sps:.0f} | {hits / max(base[0], 1):.2f}× | "
+            f"{sps / base[2]:.3f}× |"
+        )
     text = "\n".join(lines) + "\n"
     print(text)
     Path(__file__).parent.joinpath("results", "sft_embedders.md").write_text(text)

@@ -41,11 +41,29 @@ WHEELS = {
 CATALOGUE_PACKAGES = ["django", "plone.app.locales", "sphinx", "wagtail", "weblate", "kolibri"]
 # catalogue directory name -> our language code (simplified Chinese only; Brazilian + European pt)
 LOCALES = {
-    "id": "id", "id_ID": "id", "ms": "ms", "th": "th", "vi": "vi", "tl": "tl", "fil": "tl",
-    "pt": "pt", "pt_BR": "pt", "pt_PT": "pt", "zh_Hans": "zh", "zh_CN": "zh", "zh": "zh",
-    "nl": "nl", "fr": "fr", "de": "de", "el": "el", "it": "it", "pl": "pl", "ru": "ru",
-    "es": "es", "uk": "uk",
-}  # fmt: skip
+    "id": "id",
+    "id_ID": "id",
+    "ms": "ms",
+    "th": "th",
+    "vi": "vi",
+    "tl": "tl",
+    "fil": "tl",
+    "pt": "pt",
+    "pt_BR": "pt",
+    "pt_PT": "pt",
+    "zh_Hans": "zh",
+    "zh_CN": "zh",
+    "zh": "zh",
+    "nl": "nl",
+    "fr": "fr",
+    "de": "de",
+    "el": "el",
+    "it": "it",
+    "pl": "pl",
+    "ru": "ru",
+    "es": "es",
+    "uk": "uk",
+}
 
 
 def fetch_wheels() -> dict[str, Path]:

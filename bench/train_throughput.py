@@ -102,9 +102,16 @@ def _sync() -> None:
 
 def compass_step(model: CompassModel, batch: int, seq: int, steps: int, tmp: Path):
     """The real loop on the default device (bf16 autocast there when it is a GPU)."""
-    cfg = TrainConfig(steps=steps, micro_batch_size=batch, seq_len=seq, warmup_steps=1,
-                      eval_every=0, ckpt_every=0, log_every=10**6,
-                      mixed_precision=torch.cuda.is_available())  # fmt: skip
+    cfg = TrainConfig(
+        steps=steps,
+        micro_batch_size=batch,
+        seq_len=seq,
+        warmup_steps=1,
+        eval_every=0,
+        ckpt_every=0,
+        log_every=10**6,
+        mixed_precision=torch.cuda.is_available(),
+    )
     trainer = Trainer(model, RandomStage(model.config.vocab_size, batch, seq), cfg, tmp)
     return trainer.train_step
 
@@ -140,20 +147,27 @@ def run_recipe(name: str, batch: int, seq: int, steps: int, peak: float) -> dict
         export_hf(tmp / "ckpt", tmp / "hf")
         hf = AutoModelForCausalLM.from_pretrained(tmp / "hf", dtype=torch.float32).train()
         fpt = flops_per_token(model, seq)
-        times = interleaved_step_s({
-            "compass": compass_step(model, batch, seq, steps + 10, tmp / "run"),
-            "hf": hf_step(hf, get_recipe(name).model.vocab_size, batch, seq),
-        }, steps)  # fmt: skip
+        times = interleaved_step_s(
+            {
+                "compass": compass_step(model, batch, seq, steps + 10, tmp / "run"),
+                "hf": hf_step(hf, get_recipe(name).model.vocab_size, batch, seq),
+            },
+            steps,
+        )
     t_ours, t_hf = statistics.median(times["compass"]), statistics.median(times["hf"])
     per_round = statistics.median(h / c for c, h in zip(times["compass"], times["hf"]))
     tokens = batch * seq
     return {
-        "recipe": name, "batch": f"{batch}x{seq}",
-        "compass_tok_s": tokens / t_ours, "hf_tok_s": tokens / t_hf,
-        "compass_mfu": tokens / t_ours * fpt / peak, "hf_mfu": tokens / t_hf * fpt / peak,
-        "speedup": t_hf / t_ours, "per_round": per_round,
+        "recipe": name,
+        "batch": f"{batch}x{seq}",
+        "compass_tok_s": tokens / t_ours,
+        "hf_tok_s": tokens / t_hf,
+        "compass_mfu": tokens / t_ours * fpt / peak,
+        "hf_mfu": tokens / t_hf * fpt / peak,
+        "speedup": t_hf / t_ours,
+        "per_round": per_round,
         "best": min(times["hf"]) / min(times["compass"]),
-    }  # fmt: skip
+    }
 
 
 def main() -> None:

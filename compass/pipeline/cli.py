@@ -17,7 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_recipe_args(p, out_default=None)
     p.add_argument("--from", dest="start_from", metavar="STAGE", help="rerun from this stage on")
     p.add_argument(
-        "--until", metavar="STAGE", help="stop after this stage (the later ones are left as they are)"
+        "--until",
+        metavar="STAGE",
+        help="stop after this stage (the later ones are left as they are)",
     )
     p.add_argument(
         "--force", action="store_true", help="rerun everything, even in another run's dir"

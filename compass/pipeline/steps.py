@@ -129,9 +129,12 @@ def _quantize(ctx: StepContext) -> dict[str, Any]:
         cfg = copy.deepcopy(ctx.recipe.quant)
         cfg.method = method
         _, metrics[method] = quantize_checkpoint(
-            final_policy(ctx), cfg, ctx.out / method, ctx.deps["tokenize"] / "shards",
+            final_policy(ctx),
+            cfg,
+            ctx.out / method,
+            ctx.deps["tokenize"] / "shards",
             ctx.deps["tokenizer"],
-        )  # fmt: skip
+        )
     return metrics
 
 

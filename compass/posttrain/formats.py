@@ -29,9 +29,16 @@ from compass.posttrain.sft.records import check_sample
 SFT_FIELDS = ("messages", "conversations", "instruction", "output")
 PAIR_FIELDS = ("prompt", "chosen", "rejected")
 PROMPT_FIELDS = ("prompt", "answer", "lang", "enable_thinking")
-SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
-                  "system": "system", "tool": "tool", "function_call": "assistant",
-                  "observation": "tool"}  # fmt: skip
+SHAREGPT_ROLES = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "system": "system",
+    "tool": "tool",
+    "function_call": "assistant",
+    "observation": "tool",
+}
 Result = tuple[dict[str, Any] | None, str]
 
 

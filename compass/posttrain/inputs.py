@@ -145,6 +145,12 @@ def read_rows(
                 f"{found})"
             )
         if file_rejects:
-            log.info("%s: %d %s kept, %d skipped %s", path, kept, what,
-                     sum(file_rejects.values()), dict(file_rejects))  # fmt: skip
+            log.info(
+                "%s: %d %s kept, %d skipped %s",
+                path,
+                kept,
+                what,
+                sum(file_rejects.values()),
+                dict(file_rejects),
+            )
     return out, rejects

@@ -62,10 +62,13 @@ def sample_n(
             reqs.append(p)
             params.append(
                 SamplingParams(
-                    temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-                    seed=seed * 1_000_003 + i * n + j, enable_thinking=enable_thinking,
+                    temperature=temperature,
+                    top_p=top_p,
+                    max_tokens=max_tokens,
+                    seed=seed * 1_000_003 + i * n + j,
+                    enable_thinking=enable_thinking,
                 )
-            )  # fmt: skip
+            )
     outs = engine.generate(reqs, params)
     samples = [
         Sample(reqs[k], list(o.token_ids), _answer_text(tok, o.token_ids), o.finish_reason)

@@ -12,15 +12,29 @@ def epochs_base(**overrides: object) -> TrainConfig:
     """The generic base of such a stage: ``steps`` is a placeholder that :func:`epochs_config`
     replaces, no evaluation or checkpoint inside a run, light MoE balance losses (the model was
     balanced in pretraining); ``overrides`` replace any field. micro_batch_size counts pairs."""
-    fields = dict(steps=1, min_lr=0.0, warmup_steps=0, eval_every=0, eval_batches=0,
-                  ckpt_every=0, keep_last=1, aux_coef=0.001, z_coef=0.0001)  # fmt: skip
+    fields = dict(
+        steps=1,
+        min_lr=0.0,
+        warmup_steps=0,
+        eval_every=0,
+        eval_batches=0,
+        ckpt_every=0,
+        keep_last=1,
+        aux_coef=0.001,
+        z_coef=0.0001,
+    )
     return TrainConfig(**{**fields, **overrides})  # type: ignore[arg-type]
 
 
 def epochs_config(
-    base: TrainConfig, epochs: float, n_items: int, *, lr: float | None = None,
-    schedule: str | None = None, warmup_frac: float | None = None,
-) -> TrainConfig:  # fmt: skip
+    base: TrainConfig,
+    epochs: float,
+    n_items: int,
+    *,
+    lr: float | None = None,
+    schedule: str | None = None,
+    warmup_frac: float | None = None,
+) -> TrainConfig:
     """A copy of ``base`` with ``steps`` = epochs × items / micro-batch (at least 1); ``lr`` and
     ``schedule`` replace the base's when given; warm-up is ``warmup_frac`` of the steps when
     given, else the base's, never more than the steps."""

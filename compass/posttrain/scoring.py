@@ -31,9 +31,12 @@ def score_sequences(
 
 @torch.no_grad()
 def response_logprobs(
-    model: nn.Module, prompts: list[list[int]], responses: list[list[int]], pad_id: int,
+    model: nn.Module,
+    prompts: list[list[int]],
+    responses: list[list[int]],
+    pad_id: int,
     batch: int = 16,
-) -> list[float]:  # fmt: skip
+) -> list[float]:
     """log π(response | prompt) for each (prompt, response), in batches."""
     model.eval()
     device = module_device(model)  # rows are built on the CPU

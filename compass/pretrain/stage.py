@@ -78,8 +78,13 @@ def build_stage(
         mask_doc_boundaries=mask,
     )
     evals = {}
-    base = dict(split="val", batch_size=cfg.micro_batch_size, shuffle=False, use_weights=False,
-                mask_doc_boundaries=mask)  # fmt: skip
+    base = dict(
+        split="val",
+        batch_size=cfg.micro_batch_size,
+        shuffle=False,
+        use_weights=False,
+        mask_doc_boundaries=mask,
+    )
     if cfg.eval_batches:
         evals["val"] = LoaderSpec(seq_len=cfg.seq_len, **base)
         evals["val_hq"] = LoaderSpec(seq_len=cfg.seq_len, quality_min=pcfg.hq_quality, **base)

@@ -131,9 +131,15 @@ class Trainer:
         }
         meta = {**self.meta, "model_config": self.model_config.to_dict()}
         return save_checkpoint(
-            self.run_dir, self.step, self.model, self.optim, state, meta, self.cfg.keep_last,
+            self.run_dir,
+            self.step,
+            self.model,
+            self.optim,
+            state,
+            meta,
+            self.cfg.keep_last,
             self.info,
-        )  # fmt: skip
+        )
 
     # ---- one optimizer step ---------------------------------------------------------------
     def _to_device(self, batch: Batch) -> Batch:
@@ -147,8 +153,9 @@ class Trainer:
             g["lr"] = lr
         batches = [self._to_device(self.stage.next_batch()) for _ in range(accum)]
         if self.engine is not None:
-            return self._finish_step(self._engine_backward(batches, alpha, beta), batches, lr,
-                                     alpha, beta)  # fmt: skip
+            return self._finish_step(
+                self._engine_backward(batches, alpha, beta), batches, lr, alpha, beta
+            )
         units = sum(self.stage.loss_units(b) for b in batches)
         global_units = all_reduce_sum(torch.tensor(float(units)), self.info).item()
         scale = self.info.world_size / max(global_units, 1.0)
@@ -193,8 +200,9 @@ class Trainer:
         stats["counts"] = stats.pop("counts_LE")
         return stats
 
-    def _finish_step(self, summary: dict, batches: list[Batch], lr: float, alpha: float,
-                     beta: float) -> dict[str, Any]:  # fmt: skip
+    def _finish_step(
+        self, summary: dict, batches: list[Batch], lr: float, alpha: float, beta: float
+    ) -> dict[str, Any]:
         """Log the step's figures, then step the optimizer unless they are not finite."""
         replicas = self.engine.mesh.data_world if self.engine else self.info.world_size
         grad_norm = summary["grad_norm"]
@@ -282,8 +290,11 @@ class Trainer:
                 c = out.expert_counts_LE.detach().double().cpu()
                 counts = c if counts is None else counts + c
         all_reduce_sum(tot, self.info)
-        return float(tot[0]), float(tot[1]), None if counts is None else all_reduce_sum(
-            counts, self.info)  # fmt: skip
+        return (
+            float(tot[0]),
+            float(tot[1]),
+            None if counts is None else all_reduce_sum(counts, self.info),
+        )
 
     def _engine_eval(self, batches: list[Batch]) -> tuple[float, float, torch.Tensor]:
         """The engine evaluates a step's worth of micro-batches at a time (a pipeline's
@@ -303,9 +314,14 @@ class Trainer:
         self.model.train()
         result = TrainResult(self.run_dir, self.step)
         bar = progress_bar(
-            total=cfg.steps, initial=self.step, desc=self.stage.name, unit="step",
-            disable=not self.info.is_main, mininterval=2.0, leave=False,
-        )  # fmt: skip
+            total=cfg.steps,
+            initial=self.step,
+            desc=self.stage.name,
+            unit="step",
+            disable=not self.info.is_main,
+            mininterval=2.0,
+            leave=False,
+        )
         t0, start_step, saved_at = time.time(), self.step, self.step
         start_tokens = self.tokens_seen
         while self.step < stop:
@@ -353,8 +369,11 @@ class Trainer:
             record["eval_load_max_mean"] = self.eval_load_max_mean
         self.sink.write(record)
         if self.info.is_main:
-            log.info("eval step %d | %s", self.step, " | ".join(
-                f"{k[5:]} {v:.4f}" for k, v in results.items()))  # fmt: skip
+            log.info(
+                "eval step %d | %s",
+                self.step,
+                " | ".join(f"{k[5:]} {v:.4f}" for k, v in results.items()),
+            )
 
 
 def _resolve_accum(cfg: TrainConfig, info: DistInfo) -> TrainConfig:

@@ -27,8 +27,9 @@ def build_adamw(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
     ]
     # The fused kernel updates each tensor in one pass instead of the ~8 elementwise ops of the
     # per-tensor loop torch picks on the CPU; it takes plain float tensors, not FSDP2's DTensors.
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps,
-                             fused=can_fuse(decay + plain))  # fmt: skip
+    return torch.optim.AdamW(
+        groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, fused=can_fuse(decay + plain)
+    )
 
 
 def can_fuse(params: list[torch.Tensor]) -> bool:

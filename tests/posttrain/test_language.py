@@ -21,9 +21,13 @@ def test_language_match_counts_only_judged_answers():
 
 
 def test_judge_error_on_references_in_a_known_language():
-    rows = [{"lang": "id", "reference": ID}, {"lang": "vi", "reference": VI},
-            {"lang": "vi", "reference": ID}, {"lang": "id", "reference": "123"},
-            {"lang": "id", "prompt": "no reference"}]  # fmt: skip
+    rows = [
+        {"lang": "id", "reference": ID},
+        {"lang": "vi", "reference": VI},
+        {"lang": "vi", "reference": ID},
+        {"lang": "id", "reference": "123"},
+        {"lang": "id", "prompt": "no reference"},
+    ]
     got = judge_error(rows)
     assert got["references"] == 4 and got["unjudged"] == 0.25
     assert got["per_lang"] == {"id": 0.0, "vi": 0.5}

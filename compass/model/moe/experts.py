@@ -70,8 +70,12 @@ class RoutedExperts(nn.Module):
 
     def _few_rows(self, x_ND: torch.Tensor, n_assign: int) -> bool:
         """``auto``/``measure`` on a no-grad CPU step, fewer assignments than half the experts."""
-        return (self.impl in ("auto", "measure") and 0 < 2 * n_assign <= self.n_experts
-                and not torch.is_grad_enabled() and x_ND.device.type == "cpu")  # fmt: skip
+        return (
+            self.impl in ("auto", "measure")
+            and 0 < 2 * n_assign <= self.n_experts
+            and not torch.is_grad_enabled()
+            and x_ND.device.type == "cpu"
+        )
 
     def _rows(
         self, x_ND: torch.Tensor, weights_Nk: torch.Tensor, experts_Nk: torch.Tensor
@@ -108,8 +112,16 @@ class RoutedExperts(nn.Module):
         """Both kernels' times at this shape on this CPU, balanced load, timed once per process."""
         grad = torch.is_grad_enabled()
         size = kernel_choice.bucket(n_tokens)
-        key = (self.n_experts, self.d_model, self.expert_dim, size, k, dtype, grad,
-               torch.get_num_threads())  # fmt: skip
+        key = (
+            self.n_experts,
+            self.d_model,
+            self.expert_dim,
+            size,
+            k,
+            dtype,
+            grad,
+            torch.get_num_threads(),
+        )
         return kernel_choice.measured_times(key, lambda: self._trials(size, k, dtype, grad))
 
     def _trials(self, n_tokens: int, k: int, dtype: torch.dtype, grad: bool) -> dict:

@@ -30,9 +30,13 @@ def _share(flags: list[bool]) -> float:
 
 
 def evaluate_policy(
-    model: nn.Module, tok, rm: nn.Module, prompts: list[dict[str, Any]], max_tokens: int,
+    model: nn.Module,
+    tok,
+    rm: nn.Module,
+    prompts: list[dict[str, Any]],
+    max_tokens: int,
     deep_max_tokens: int,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     from compass.inference.engine import Engine
 
     engine = Engine(model, tok, max_batch=64)

@@ -72,8 +72,10 @@ def make_pairs(ctx: DPOContext, prompts, samples, skipped: Counter):
     n_ref = 0  # pairs whose chosen answer is the reference solution
     for k, (prompt, ss) in enumerate(zip(prompts, samples)):
         lang = prompt.get("lang", "")
-        cands = [Candidate(s, scores[k * n + j], in_language(s.text, lang) is not False)
-                 for j, s in enumerate(ss)]  # fmt: skip
+        cands = [
+            Candidate(s, scores[k * n + j], in_language(s.text, lang) is not False)
+            for j, s in enumerate(ss)
+        ]
         skipped["empty response"] += sum(not s.text.strip() for s in ss)
         ref = _reference_if_none_right(ctx, prompt, cands)
         picked = select_pair(prompt, cands + ref, cfg)
@@ -85,12 +87,25 @@ def make_pairs(ctx: DPOContext, prompts, samples, skipped: Counter):
             skipped[picked] += 1
             continue
         c, r = picked
-        pairs.append(DPOPair(c.sample.prompt_ids, c.sample.token_ids, r.sample.token_ids,
-                             verified=bool(c.correct)))  # fmt: skip
-        rows.append({"prompt": prompt["prompt"], "lang": lang,
-                     "enable_thinking": bool(prompt.get("enable_thinking")),
-                     "chosen": c.sample.text, "rejected": r.sample.text,
-                     "reward_chosen": c.reward, "reward_rejected": r.reward})  # fmt: skip
+        pairs.append(
+            DPOPair(
+                c.sample.prompt_ids,
+                c.sample.token_ids,
+                r.sample.token_ids,
+                verified=bool(c.correct),
+            )
+        )
+        rows.append(
+            {
+                "prompt": prompt["prompt"],
+                "lang": lang,
+                "enable_thinking": bool(prompt.get("enable_thinking")),
+                "chosen": c.sample.text,
+                "rejected": r.sample.text,
+                "reward_chosen": c.reward,
+                "reward_rejected": r.reward,
+            }
+        )
     stats = {"mean_reward": sum(scores) / max(len(scores), 1), "reference_pairs": n_ref}
     for mode, ok in math_ok.items():
         if ok:
@@ -142,10 +157,16 @@ def sample_prompts(cfg: DPOConfig, engine, tok, prompts: list[dict[str, Any]], s
         if not idx:
             continue
         got = sample_n(
-            engine, tok, [prompts[i]["prompt"] for i in idx], cfg.n_samples, cfg.temperature,
-            cfg.deep_max_tokens if deep else cfg.max_tokens, seed + 104_729 * deep,
-            enable_thinking=deep, top_p=cfg.top_p,
-        )  # fmt: skip
+            engine,
+            tok,
+            [prompts[i]["prompt"] for i in idx],
+            cfg.n_samples,
+            cfg.temperature,
+            cfg.deep_max_tokens if deep else cfg.max_tokens,
+            seed + 104_729 * deep,
+            enable_thinking=deep,
+            top_p=cfg.top_p,
+        )
         for i, ss in zip(idx, got):
             samples[i] = ss
     return samples
@@ -161,16 +182,25 @@ def run_round(ctx: DPOContext, r: int, prompts: list[dict[str, Any]]) -> dict[st
     skipped: Counter = Counter()
     pairs, rows, stats = make_pairs(ctx, prompts, samples, skipped)
     write_jsonl(rows, ctx.out / f"round_{r}" / "pairs.jsonl")
-    record = {"round": r, "prompts": len(prompts), "pairs": len(pairs),
-              "skipped": dict(skipped), **stats}  # fmt: skip
+    record = {
+        "round": r,
+        "prompts": len(prompts),
+        "pairs": len(pairs),
+        "skipped": dict(skipped),
+        **stats,
+    }
     if pairs:
         _with_reference(ctx.ref, pairs, ctx.tok.pad_id)
-        stage = DPOStage(pairs, cfg.train.micro_batch_size, ctx.tok.pad_id, cfg.beta, cfg.seed + r,
-                         cfg.nll_alpha)  # fmt: skip
+        stage = DPOStage(
+            pairs, cfg.train.micro_batch_size, ctx.tok.pad_id, cfg.beta, cfg.seed + r, cfg.nll_alpha
+        )
         tc = epochs_config(cfg.train, cfg.epochs, len(pairs))
         result = Trainer(ctx.model, stage, tc, ctx.out / f"round_{r}").fit()
-        record |= {"steps": result.step, "loss_first": result.losses[0] if result.losses else None,
-                   "loss_last": result.losses[-1] if result.losses else None}  # fmt: skip
+        record |= {
+            "steps": result.step,
+            "loss_first": result.losses[0] if result.losses else None,
+            "loss_last": result.losses[-1] if result.losses else None,
+        }
     else:
         log.warning("dpo round %d: no pairs (%s); the policy is unchanged", r, dict(skipped))
     record["wall_s"] = round(time.time() - t0, 1)
@@ -204,9 +234,12 @@ def round_slices(prompts: list[dict], rounds: int) -> list[list[dict]]:
 
 
 def run_dpo(
-    cfg: DPOConfig, policy: str | Path, reward: str | Path, out: str | Path,
+    cfg: DPOConfig,
+    policy: str | Path,
+    reward: str | Path,
+    out: str | Path,
     tokenizer: str | Path | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """All rounds, the final policy in ``out/ckpt``, and before/after metrics (metrics.json)."""
     from compass.tokenizer import load_tokenizer
 
@@ -216,10 +249,17 @@ def run_dpo(
     tok_dir = tokenizer_for(policy, tokenizer)
     check_matches(reward, tok_dir, load_model_config(policy).vocab_size)
     dev = default_device()  # the GPU when there is one: the Trainer moves the policy there too
-    ctx = DPOContext(cfg, load_model(policy), load_model(policy).to(dev).eval().requires_grad_(False),
-                     load_reward_model(reward).to(dev), load_tokenizer(tok_dir), out)  # fmt: skip
-    log.info("dpo: %d training prompts in %d rounds, %d held out", len(train), cfg.rounds,
-             len(heldout))  # fmt: skip
+    ctx = DPOContext(
+        cfg,
+        load_model(policy),
+        load_model(policy).to(dev).eval().requires_grad_(False),
+        load_reward_model(reward).to(dev),
+        load_tokenizer(tok_dir),
+        out,
+    )
+    log.info(
+        "dpo: %d training prompts in %d rounds, %d held out", len(train), cfg.rounds, len(heldout)
+    )
     ev = (heldout, cfg.eval_max_tokens, cfg.eval_deep_max_tokens)
     before = evaluate_policy(ctx.ref, ctx.tok, ctx.rm, *ev)
     rounds = [run_round(ctx, r, ps) for r, ps in enumerate(round_slices(train, cfg.rounds))]
@@ -233,20 +273,28 @@ def run_dpo(
         "after": after,
         "change": {
             key: paired_change(before[vec], after[vec])
-            for key, vec in (("mean_reward", "rewards"), ("math_accuracy", "math_correct"),
-                             ("deep_math_accuracy", "deep_math_correct"))
+            for key, vec in (
+                ("mean_reward", "rewards"),
+                ("math_accuracy", "math_correct"),
+                ("deep_math_accuracy", "deep_math_correct"),
+            )
         },
         "rounds": rounds,
         "wall_s": round(time.time() - t0, 1),
-    }  # fmt: skip
+    }
     atomic_write_json(out / "metrics.json", metrics)
     return metrics
 
 
 def summary(metrics: dict[str, Any]) -> dict[str, Any]:
     """What ``compass dpo`` and ``compass run`` print: before/after on the held-out prompts."""
-    keys = ("mean_reward", "math_accuracy", "deep_math_accuracy", "language_match",
-            "deep_mode_closes_think")  # fmt: skip
+    keys = (
+        "mean_reward",
+        "math_accuracy",
+        "deep_math_accuracy",
+        "language_match",
+        "deep_mode_closes_think",
+    )
     return {
         "prompts": metrics["prompts"],
         "before": {k: round(metrics["before"][k], 4) for k in keys},

@@ -60,9 +60,14 @@ class DPOStage:
     name = "dpo"
 
     def __init__(
-        self, pairs: list[DPOPair], batch_size: int, pad_id: int, beta: float, seed: int,
+        self,
+        pairs: list[DPOPair],
+        batch_size: int,
+        pad_id: int,
+        beta: float,
+        seed: int,
         nll_alpha: float = 0.0,
-    ):  # fmt: skip
+    ):
         if not pairs:
             raise ValueError("no preference pairs to train on this round")
         self.pairs, self.batch_size, self.pad_id = pairs, min(batch_size, len(pairs)), pad_id

@@ -17,8 +17,9 @@ def dpo_step(policy_from: str):
         cfg = copy.deepcopy(ctx.recipe.dpo)
         cfg.prompts = [str(tasks / "prompts" / "dpo.jsonl"), *cfg.prompts]
         cfg.heldout = [str(tasks / "prompts" / "dpo_heldout.jsonl"), *cfg.heldout]
-        m = run_dpo(cfg, ctx.deps[policy_from] / "ckpt", ctx.deps["reward"], ctx.out,
-                    ctx.deps["tokenizer"])  # fmt: skip
+        m = run_dpo(
+            cfg, ctx.deps[policy_from] / "ckpt", ctx.deps["reward"], ctx.out, ctx.deps["tokenizer"]
+        )
         return summary(m)
 
     return fn

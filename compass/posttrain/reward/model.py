@@ -37,9 +37,12 @@ class RewardModel(nn.Module):
     own greedy answers (docs/reward-model.md)."""
 
     def __init__(
-        self, backbone: CompassModel, head_seed: int | None = None,
-        think_ids: tuple[int, int] | None = None, lp_scale: tuple[float, float] = (1.0, 1.0),
-    ):  # fmt: skip
+        self,
+        backbone: CompassModel,
+        head_seed: int | None = None,
+        think_ids: tuple[int, int] | None = None,
+        lp_scale: tuple[float, float] = (1.0, 1.0),
+    ):
         super().__init__()
         self.backbone = backbone
         d = backbone.config.d_model
@@ -54,8 +57,9 @@ class RewardModel(nn.Module):
         self.think_ids = tuple(think_ids) if think_ids is not None else None
         self.lp_scale = (  # [with reasoning, without]
             nn.Parameter(torch.tensor([float(lp_scale[0]), float(lp_scale[1])]))
-            if think_ids is not None else None
-        )  # fmt: skip
+            if think_ids is not None
+            else None
+        )
 
     @property
     def config(self):
@@ -71,14 +75,17 @@ class RewardModel(nn.Module):
         # Without the likelihood term the LM head is unused and the largest matmul: compute it
         # at one position only.
         out = self.backbone(
-            input_ids_BT, attention_mask_BT=attention_mask_BT, return_hidden=True,
+            input_ids_BT,
+            attention_mask_BT=attention_mask_BT,
+            return_hidden=True,
             logits_index_B=None if self.think_ids is not None else last_B,
-        )  # fmt: skip
+        )
         h_BD = out.hidden_BTD[torch.arange(B, device=last_B.device), last_B]
         reward_B = self.score(h_BD).squeeze(-1).float()
         if self.think_ids is not None:
-            lp_B, deep_B = reasoning_logprob(out.logits_BTV, input_ids_BT, attention_mask_BT,
-                                             *self.think_ids)  # fmt: skip
+            lp_B, deep_B = reasoning_logprob(
+                out.logits_BTV, input_ids_BT, attention_mask_BT, *self.think_ids
+            )
             scale = self.lp_scale.float()
             reward_B = reward_B + torch.where(deep_B, scale[0], scale[1]) * lp_B
         return reward_B, out
@@ -92,9 +99,12 @@ class RewardModel(nn.Module):
 
 
 def reasoning_logprob(
-    logits_BTV: torch.Tensor, ids_BT: torch.Tensor, mask_BT: torch.Tensor, think_start_id: int,
+    logits_BTV: torch.Tensor,
+    ids_BT: torch.Tensor,
+    mask_BT: torch.Tensor,
+    think_start_id: int,
     think_end_id: int,
-) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(mean log p(token | prefix) over the tokens after each row's last ``think_start_id``, 0
     for a row without one; whether that think block holds more than one token — a reply with
     reasoning, a block left open by a sample cut off mid-thought included). Right-padded rows."""

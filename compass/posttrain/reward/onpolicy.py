@@ -65,18 +65,30 @@ def pair_samples(
     for j in range(min(per_prompt, max(len(right), len(wrong)))):
         c, r = right[j % len(right)], wrong[j % len(wrong)]
         pair = {
-            "prompt": item["prompt"], "chosen": c.text, "rejected": r.text,
-            "chosen_reasoning": _reasoning(tok, c), "rejected_reasoning": _reasoning(tok, r),
-            "lang": item.get("lang", ""), "kind": KIND,
-        }  # fmt: skip
+            "prompt": item["prompt"],
+            "chosen": c.text,
+            "rejected": r.text,
+            "chosen_reasoning": _reasoning(tok, c),
+            "rejected_reasoning": _reasoning(tok, r),
+            "lang": item.get("lang", ""),
+            "kind": KIND,
+        }
         out.append((pair, (c.sequence, r.sequence)))
     return out
 
 
 def policy_pairs(
-    engine, tok, items: list[dict[str, Any]], k: int, per_prompt: int, temperature: float,
-    max_tokens: int, seed: int, thinking: bool, skipped: Counter,
-) -> tuple[list[Pair], list[TokPair]]:  # fmt: skip
+    engine,
+    tok,
+    items: list[dict[str, Any]],
+    k: int,
+    per_prompt: int,
+    temperature: float,
+    max_tokens: int,
+    seed: int,
+    thinking: bool,
+    skipped: Counter,
+) -> tuple[list[Pair], list[TokPair]]:
     """Sample ``k`` answers per item from the engine's policy and pair right against wrong."""
     if not items:
         return [], []

@@ -17,8 +17,15 @@ def best_of_n_plot(bon: dict[str, Any], path: Path) -> Path:
             continue
         ns = sorted(acc, key=int)
         soup = name == "soup"
-        ax.plot([int(n) for n in ns], [acc[n] for n in ns], marker="o", label=name,
-                lw=2.5 if soup else 1, alpha=1 if soup else 0.6, zorder=3 if soup else 2)  # fmt: skip
+        ax.plot(
+            [int(n) for n in ns],
+            [acc[n] for n in ns],
+            marker="o",
+            label=name,
+            lw=2.5 if soup else 1,
+            alpha=1 if soup else 0.6,
+            zorder=3 if soup else 2,
+        )
     ceiling = bon["pass_at_n"]
     ns = sorted(ceiling, key=int)
     ax.plot([int(n) for n in ns], [ceiling[n] for n in ns], "k--", label="pass@N (ceiling)")

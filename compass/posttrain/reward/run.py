@@ -72,23 +72,51 @@ def new_reward_model(cfg: RewardConfig, backbone: Path, think_ids: tuple[int, in
 
 
 def train_run(
-    name: str, seed: int, spec: RunSpec, cfg: RewardConfig, backbone: Path, data: RewardData,
-    out: Path, start: dict[str, torch.Tensor] | None = None,
-) -> RewardModel:  # fmt: skip
+    name: str,
+    seed: int,
+    spec: RunSpec,
+    cfg: RewardConfig,
+    backbone: Path,
+    data: RewardData,
+    out: Path,
+    start: dict[str, torch.Tensor] | None = None,
+) -> RewardModel:
     """One run from the backbone with the shared seeded head, or from ``start`` (the base run's
     weights); ``seed`` orders its pairs (and its LM-anchor solutions)."""
     rm = new_reward_model(cfg, backbone, data.think_ids)
     if start is not None:
         rm.load_state_dict(start)
-    tc = epochs_config(cfg.train, spec.epochs, len(data.train), lr=spec.lr,
-                       schedule=spec.schedule, warmup_frac=cfg.warmup_frac)  # fmt: skip
-    stage = RewardStage(data.train, tc.micro_batch_size, data.pad_id, seed, data.heldout,
-                        data.lm_rows, cfg.lm_batch, cfg.lm_coef, cfg.verifier.seq_len)  # fmt: skip
+    tc = epochs_config(
+        cfg.train,
+        spec.epochs,
+        len(data.train),
+        lr=spec.lr,
+        schedule=spec.schedule,
+        warmup_frac=cfg.warmup_frac,
+    )
+    stage = RewardStage(
+        data.train,
+        tc.micro_batch_size,
+        data.pad_id,
+        seed,
+        data.heldout,
+        data.lm_rows,
+        cfg.lm_batch,
+        cfg.lm_coef,
+        cfg.verifier.seq_len,
+    )
     meta = {"run": name, "epochs": spec.epochs, "backbone": str(backbone)}
     result = Trainer(rm, stage, tc, out / name, meta=meta).fit()
     last = result.losses[-1] if result.losses else float("nan")
-    log.info("reward %s (%g epochs, lr %g, %s): %d steps, last loss %.4f",
-             name, spec.epochs, spec.lr, spec.schedule, result.step, last)  # fmt: skip
+    log.info(
+        "reward %s (%g epochs, lr %g, %s): %d steps, last loss %.4f",
+        name,
+        spec.epochs,
+        spec.lr,
+        spec.schedule,
+        result.step,
+        last,
+    )
     return rm.eval()
 
 
@@ -109,9 +137,17 @@ def _state(rm: RewardModel) -> dict[str, torch.Tensor]:
 def on_policy_pairs(cfg: RewardConfig, engine, tok, items, skipped: Counter):
     """The policy's right vs wrong answers to the on-policy prompts."""
     pairs, toks = policy_pairs(
-        engine, tok, items, cfg.policy_samples, cfg.policy_pairs_per_prompt, cfg.bon_temperature,
-        cfg.bon_max_tokens, cfg.seed + 17, cfg.bon_thinking, skipped,
-    )  # fmt: skip
+        engine,
+        tok,
+        items,
+        cfg.policy_samples,
+        cfg.policy_pairs_per_prompt,
+        cfg.bon_temperature,
+        cfg.bon_max_tokens,
+        cfg.seed + 17,
+        cfg.bon_thinking,
+        skipped,
+    )
     keep = [i for i, (c, r) in enumerate(toks) if max(len(c), len(r)) <= cfg.train.seq_len]
     if len(keep) < len(toks):
         skipped[f"longer than seq_len={cfg.train.seq_len}"] += len(toks) - len(keep)
@@ -124,13 +160,24 @@ def bon_eval(cfg: RewardConfig, engine, tok, items: list[dict[str, Any]], rms: d
     if not items:
         return {"skipped": "no verifiable prompts (reward.bon_prompts)"}
     n_max = max(cfg.bon_n)
-    samples = sample_n(engine, tok, [it["prompt"] for it in items], n_max, cfg.bon_temperature,
-                       cfg.bon_max_tokens, cfg.seed, enable_thinking=cfg.bon_thinking)  # fmt: skip
+    samples = sample_n(
+        engine,
+        tok,
+        [it["prompt"] for it in items],
+        n_max,
+        cfg.bon_temperature,
+        cfg.bon_max_tokens,
+        cfg.seed,
+        enable_thinking=cfg.bon_thinking,
+    )
     correct = [[check_answer(s.text, it) for s in ss] for it, ss in zip(items, samples)]
     flat = [s.sequence for ss in samples for s in ss]
-    out: dict[str, Any] = {"thinking": cfg.bon_thinking, "prompts": len(items),
-                           "samples_per_prompt": n_max,
-                           "pass_at_n": pass_at_n(correct, cfg.bon_n)}  # fmt: skip
+    out: dict[str, Any] = {
+        "thinking": cfg.bon_thinking,
+        "prompts": len(items),
+        "samples_per_prompt": n_max,
+        "pass_at_n": pass_at_n(correct, cfg.bon_n),
+    }
     for name, rm in rms.items():
         s = score_sequences(rm, flat, tok.pad_id, cfg.score_batch)
         scores = [s[k * n_max : (k + 1) * n_max] for k in range(len(items))]
@@ -142,8 +189,9 @@ def train_runs(cfg: RewardConfig, backbone: Path, data: RewardData, out: Path) -
     """The base run (if any), every configured run, and their soup, by name."""
     rms, states, start = {}, [], None
     if cfg.base_run:
-        base = train_run("base", cfg.seed, parse_run(cfg.base_run, "reward.base_run"), cfg,
-                         backbone, data, out)  # fmt: skip
+        base = train_run(
+            "base", cfg.seed, parse_run(cfg.base_run, "reward.base_run"), cfg, backbone, data, out
+        )
         rms["base"], start = base, _state(base)
     # One shared start (backbone and head) but each run its own data order: the runs then
     # differ by more than their schedules, and averaging them cancels part of that noise.
@@ -168,8 +216,13 @@ def _tokenize(cfg: RewardConfig, tok, inputs: RewardInputs, engine) -> tuple[Rew
         inputs.train, train_tok = inputs.train + pol_pairs, train_tok + pol_tok
     held_kept: list[int] = []
     held_tok = tokenize_pairs(tok, inputs.heldout, cfg.train.seq_len, skipped, held_kept)
-    lm_rows = verifier_rows(cfg.verifier_inputs, tok, cfg.verifier.seq_len,
-                            inputs.held_prompts(), skipped) if cfg.verifier_inputs else []  # fmt: skip
+    lm_rows = (
+        verifier_rows(
+            cfg.verifier_inputs, tok, cfg.verifier.seq_len, inputs.held_prompts(), skipped
+        )
+        if cfg.verifier_inputs
+        else []
+    )
     think = (tok.think_start_id, tok.think_end_id)
     return RewardData(train_tok, held_tok, lm_rows, tok.pad_id, think), held_kept
 
@@ -192,29 +245,37 @@ def train_reward(
         raise ValueError(f"reward: no usable training pair left ({dict(inputs.skipped)})")
     write_jsonl(inputs.train, out / "pairs" / "train.jsonl")
     write_jsonl(inputs.heldout, out / "pairs" / "heldout.jsonl")
-    log.info("reward pairs: %d train, %d held out; skipped %s", len(data.train),
-             len(data.heldout), dict(inputs.skipped) or "none")  # fmt: skip
+    log.info(
+        "reward pairs: %d train, %d held out; skipped %s",
+        len(data.train),
+        len(data.heldout),
+        dict(inputs.skipped) or "none",
+    )
     backbone, verifier = policy, None
     if data.lm_rows:
         backbone, verifier = train_verifier(cfg, policy, tok, data.lm_rows, out / "verifier")
     rms = train_runs(cfg, backbone, data, out)
     meta = {"tokenizer": tokenizer_fingerprint(tok_dir), "policy": str(policy), "runs": cfg.runs}
     save_reward_model(rms["soup"], out / SOUP, meta)
-    wins = {name: pair_wins(rm, data.heldout, tok.pad_id, cfg.score_batch)
-            for name, rm in rms.items()}  # fmt: skip
+    wins = {
+        name: pair_wins(rm, data.heldout, tok.pad_id, cfg.score_batch) for name, rm in rms.items()
+    }
     pairwise = {name: sum(w) / len(w) if w else float("nan") for name, w in wins.items()}
     bon = bon_eval(cfg, engine, tok, inputs.bon, rms)
     runs = [v for k, v in pairwise.items() if k.startswith("run_")]
     metrics = {
-        "pairs": {"train": len(data.train), "heldout": len(data.heldout),
-                  "skipped": dict(inputs.skipped)},
+        "pairs": {
+            "train": len(data.train),
+            "heldout": len(data.heldout),
+            "skipped": dict(inputs.skipped),
+        },
         "verifier": verifier,
         "pairwise_accuracy": pairwise,
         "soup_accuracy_by_kind": accuracy_by_kind(wins["soup"], inputs.heldout, held_kept),
         "soup_ge_best_run": bool(runs) and pairwise["soup"] >= max(runs),
         "best_of_n": bon,
         "wall_s": round(time.time() - t0, 1),
-    }  # fmt: skip
+    }
     atomic_write_json(out / "metrics.json", metrics)
     if "pass_at_n" in bon:
         best_of_n_plot(bon, out / "best_of_n.png")

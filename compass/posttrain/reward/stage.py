@@ -79,10 +79,17 @@ class RewardStage:
     name = "reward"
 
     def __init__(
-        self, pairs: list[TokPair], batch_size: int, pad_id: int, seed: int, heldout=None,
-        lm_rows: list[tuple[list[int], list[int]]] | None = None, lm_batch: int = 0,
-        lm_coef: float = 0.0, lm_seq_len: int = 512,
-    ):  # fmt: skip
+        self,
+        pairs: list[TokPair],
+        batch_size: int,
+        pad_id: int,
+        seed: int,
+        heldout=None,
+        lm_rows: list[tuple[list[int], list[int]]] | None = None,
+        lm_batch: int = 0,
+        lm_coef: float = 0.0,
+        lm_seq_len: int = 512,
+    ):
         if not pairs:
             raise ValueError("no usable preference pairs to train the reward model on")
         self.pairs, self.batch_size, self.pad_id, self.seed = pairs, batch_size, pad_id, seed
@@ -98,8 +105,12 @@ class RewardStage:
         if self.lm_epochs is not None:
             rows = [self.lm_rows[i] for i in self.lm_epochs.take(self.lm_batch)]
             b = pack(rows, self.lm_seq_len, self.pad_id)
-            batch |= {"lm_input_ids": b.input_ids_BT, "lm_labels": b.labels_BT,
-                      "lm_positions": b.positions_BT, "lm_doc_ids": b.doc_ids_BT}  # fmt: skip
+            batch |= {
+                "lm_input_ids": b.input_ids_BT,
+                "lm_labels": b.labels_BT,
+                "lm_positions": b.positions_BT,
+                "lm_doc_ids": b.doc_ids_BT,
+            }
         return batch
 
     def loss_units(self, batch: Batch) -> int:

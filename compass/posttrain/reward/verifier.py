@@ -54,8 +54,17 @@ def train_verifier(
     model = load_model(policy)
     result = Trainer(model, stage, sc, out, meta={"policy": str(policy)}).fit()
     tokens = sum(len(ids) for ids, _ in train)
-    info = {"samples": len(train), "tokens": tokens, "steps": result.step,
-            "last_loss": result.losses[-1] if result.losses else None}  # fmt: skip
-    log.info("reward verifier: %d solutions (%d tokens), %d steps, last loss %.4f",
-             len(train), tokens, result.step, info["last_loss"] or float("nan"))  # fmt: skip
+    info = {
+        "samples": len(train),
+        "tokens": tokens,
+        "steps": result.step,
+        "last_loss": result.losses[-1] if result.losses else None,
+    }
+    log.info(
+        "reward verifier: %d solutions (%d tokens), %d steps, last loss %.4f",
+        len(train),
+        tokens,
+        result.step,
+        info["last_loss"] or float("nan"),
+    )
     return resolve_checkpoint(out), info

@@ -22,8 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sft", help="supervised fine-tuning: stage 1 general, stage 2 reasoning")
     p.add_argument("--stage", type=int, choices=(1, 2), default=1)
     p.add_argument("--init", required=True, help="checkpoint or run dir to start from")
-    p.add_argument("--data", required=True, action="append",
-                   help="`compass data sft` dir, or instruction files/dirs (repeat)")  # fmt: skip
+    p.add_argument(
+        "--data",
+        required=True,
+        action="append",
+        help="`compass data sft` dir, or instruction files/dirs (repeat)",
+    )
     p.add_argument("--tokenizer", required=True, help="tokenizer directory")
     p.add_argument("--eval", default=None, help="prompts with answers: deep-vs-fast afterwards")
     add_recipe_args(p, out_default=None)
@@ -35,8 +39,12 @@ def run_cli(args: argparse.Namespace) -> int:
         from compass.posttrain.sft.run import run_sft
 
         result, info = run_sft(recipe, args.stage, args.data, args.tokenizer, out, args.init)
-        metrics = {"step": result.step, "tokens_per_s": round(result.tokens_per_s, 1), **info,
-                   **{k: round(v, 5) for k, v in result.eval.items()}}  # fmt: skip
+        metrics = {
+            "step": result.step,
+            "tokens_per_s": round(result.tokens_per_s, 1),
+            **info,
+            **{k: round(v, 5) for k, v in result.eval.items()},
+        }
         if args.eval:
             metrics["reasoning"] = evaluate_file(out, Path(args.eval), recipe.sft.eval_max_tokens)
         sys.stdout.write(json.dumps(metrics, ensure_ascii=False) + "\n")

@@ -19,8 +19,12 @@ from compass.utils.cli import add_recipe_args
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sft", help="read, check and select SFT instruction data")
     p.add_argument("--input", action="append", default=[], help="instruction file or dir (repeat)")
-    p.add_argument("--exclude", action="append", default=[],
-                   help="held-out file whose prompts must not be trained on (repeat)")  # fmt: skip
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        help="held-out file whose prompts must not be trained on (repeat)",
+    )
     add_recipe_args(p, out_default=None)
     p.set_defaults(func=run_cli)
 

@@ -68,8 +68,9 @@ def evaluate_modes(
 
 def language_match(engine, prompts: list[dict[str, str]], max_tokens: int = 48) -> dict:
     """Share of fast-mode answers in the question's language, per language (judged answers)."""
-    outs = _generate(engine, [[{"role": "user", "content": p["prompt"]}] for p in prompts],
-                     False, max_tokens)  # fmt: skip
+    outs = _generate(
+        engine, [[{"role": "user", "content": p["prompt"]}] for p in prompts], False, max_tokens
+    )
     return share_in_language((content, p["lang"]) for p, (_, content) in zip(prompts, outs))
 
 

@@ -84,8 +84,7 @@ def distinct_parts(texts: list[str], min_share: float = 0.2, min_count: int = 5)
     pre = _shared_affix_len(words, need, reverse=False)
     rest = [w[k:] for w, k in zip(words, pre)]
     suf = _shared_affix_len(rest, need, reverse=True)
-    return [" ".join(w[: len(w) - k]) if len(w) > k else t
-            for w, k, t in zip(rest, suf, texts)]  # fmt: skip
+    return [" ".join(w[: len(w) - k]) if len(w) > k else t for w, k, t in zip(rest, suf, texts)]
 
 
 def exact_key(q: str, a: str) -> str:
@@ -242,13 +241,21 @@ def select(
         "kept": len(kept),
         "reduction": round(1 - len(kept) / len(samples), 4),
         "largest_clusters": [
-            {"size": n, "kept": int(np.isin(uniq[idx[labels == c]], keep).sum()),
-             "example": _clip(qs[int(idx[labels == c][0])], 80)}
+            {
+                "size": n,
+                "kept": int(np.isin(uniq[idx[labels == c]], keep).sum()),
+                "example": _clip(qs[int(idx[labels == c][0])], 80),
+            }
             for c, n in sizes.most_common(10)
         ],
         **_drop_report(pool, turns, reasons),
-    }  # fmt: skip
-    log.info("selection: %d -> %d samples (%d exact and %d near duplicates, %d clusters)",
-             len(samples), len(kept), report["exact_duplicates"], report["near_duplicates"],
-             len(sizes))  # fmt: skip
+    }
+    log.info(
+        "selection: %d -> %d samples (%d exact and %d near duplicates, %d clusters)",
+        len(samples),
+        len(kept),
+        report["exact_duplicates"],
+        report["near_duplicates"],
+        len(sizes),
+    )
     return kept, report

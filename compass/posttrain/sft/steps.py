@@ -24,9 +24,13 @@ def sft_stage(stage: int, init_from: str):
         from compass.posttrain.sft.run import run_sft
 
         result, info = run_sft(
-            ctx.recipe, stage, ctx.deps["sft_data"], ctx.deps["tokenizer"], ctx.out / "ckpt",
+            ctx.recipe,
+            stage,
+            ctx.deps["sft_data"],
+            ctx.deps["tokenizer"],
+            ctx.out / "ckpt",
             init=ctx.deps[init_from] / "ckpt",
-        )  # fmt: skip
+        )
         return {
             "step": result.step,
             "final_loss": result.losses[-1] if result.losses else None,

@@ -24,23 +24,55 @@ KINDS = ("ship_voucher", "ship", "voucher")
 
 # (buy, shipping, voucher, question) clauses per language; slots name q noun p s v.
 _CLAUSES: dict[str, tuple[str, str, str, str]] = {
-    "en": ("{name} buys {q} {noun} at {p} each.", " Shipping costs {s}.",
-           " {name} uses a {v} voucher.", " How much does {name} pay in total?"),
-    "zh": ("{name}买了{q}个{noun}，每个{p}。", "运费{s}。", "{name}用了一张{v}的优惠券。",
-           "{name}一共要付多少钱？"),
-    "id": ("{name} membeli {q} {noun} seharga {p} per buah.", " Ongkos kirimnya {s}.",
-           " {name} memakai voucher {v}.", " Berapa total yang dibayar {name}?"),
-    "ms": ("{name} membeli {q} {noun} pada harga {p} seunit.", " Kos penghantaran ialah {s}.",
-           " {name} menggunakan baucar {v}.", " Berapakah jumlah yang perlu dibayar oleh {name}?"),
-    "th": ("{name}ซื้อ{noun} {q} ชิ้น ชิ้นละ {p}", " ค่าส่ง {s}", " {name}ใช้คูปองส่วนลด {v}",
-           " {name}ต้องจ่ายทั้งหมดเท่าไร"),
-    "vi": ("{name} mua {q} {noun}, mỗi cái {p}.", " Phí vận chuyển là {s}.",
-           " {name} dùng phiếu giảm giá {v}.", " {name} phải trả tổng cộng bao nhiêu?"),
-    "tl": ("Bumili si {name} ng {q} {noun} sa halagang {p} bawat isa.", " Ang shipping fee ay {s}.",
-           " Gumamit si {name} ng voucher na {v}.", " Magkano ang kabuuang babayaran ni {name}?"),
-    "pt": ("{name} compra {q} {noun} por {p} cada.", " O frete custa {s}.",
-           " {name} usa um cupom de {v}.", " Quanto {name} paga no total?"),
-}  # fmt: skip
+    "en": (
+        "{name} buys {q} {noun} at {p} each.",
+        " Shipping costs {s}.",
+        " {name} uses a {v} voucher.",
+        " How much does {name} pay in total?",
+    ),
+    "zh": (
+        "{name}买了{q}个{noun}，每个{p}。",
+        "运费{s}。",
+        "{name}用了一张{v}的优惠券。",
+        "{name}一共要付多少钱？",
+    ),
+    "id": (
+        "{name} membeli {q} {noun} seharga {p} per buah.",
+        " Ongkos kirimnya {s}.",
+        " {name} memakai voucher {v}.",
+        " Berapa total yang dibayar {name}?",
+    ),
+    "ms": (
+        "{name} membeli {q} {noun} pada harga {p} seunit.",
+        " Kos penghantaran ialah {s}.",
+        " {name} menggunakan baucar {v}.",
+        " Berapakah jumlah yang perlu dibayar oleh {name}?",
+    ),
+    "th": (
+        "{name}ซื้อ{noun} {q} ชิ้น ชิ้นละ {p}",
+        " ค่าส่ง {s}",
+        " {name}ใช้คูปองส่วนลด {v}",
+        " {name}ต้องจ่ายทั้งหมดเท่าไร",
+    ),
+    "vi": (
+        "{name} mua {q} {noun}, mỗi cái {p}.",
+        " Phí vận chuyển là {s}.",
+        " {name} dùng phiếu giảm giá {v}.",
+        " {name} phải trả tổng cộng bao nhiêu?",
+    ),
+    "tl": (
+        "Bumili si {name} ng {q} {noun} sa halagang {p} bawat isa.",
+        " Ang shipping fee ay {s}.",
+        " Gumamit si {name} ng voucher na {v}.",
+        " Magkano ang kabuuang babayaran ni {name}?",
+    ),
+    "pt": (
+        "{name} compra {q} {noun} por {p} cada.",
+        " O frete custa {s}.",
+        " {name} usa um cupom de {v}.",
+        " Quanto {name} paga no total?",
+    ),
+}
 
 _NOUN_CATEGORIES = ("shampoo", "coffee", "water_bottle", "sunscreen")
 
@@ -98,8 +130,14 @@ def make_cart_problem(lang: str, rng: random.Random, kind: str | None = None) ->
         steps.append(f"{b} - {v} = {c}")
     lex = get_lexicon(lang)
     buy, ship, voucher, ask = _CLAUSES[lang]
-    slots = {"name": rng.choice(lex.names), "q": q, "noun": _noun(lang, rng),
-             "p": money(p, cur), "s": money(s, cur), "v": money(v, cur)}  # fmt: skip
+    slots = {
+        "name": rng.choice(lex.names),
+        "q": q,
+        "noun": _noun(lang, rng),
+        "p": money(p, cur),
+        "s": money(s, cur),
+        "v": money(v, cur),
+    }
     text = buy + (ship if s else "") + (voucher if v else "") + ask
     inputs = {"q": q, "p": p, "s": s, "v": v}
     return CartProblem(lang, kind, text.format(**slots), steps, c, cur, inputs)
@@ -123,8 +161,15 @@ def cart_problems(lang: str, n: int, seed: int, stream: str, exclude: set[str] =
 def eval_item(pr: CartProblem, index: int) -> dict[str, Any]:
     """A held-out item in the eval harness's exact-answer format."""
     return {
-        "id": f"cart-{pr.lang}-{index:04d}", "lang": pr.lang, "task": "cart_arithmetic",
-        "type": "exact", "prompt": pr.question, "answer": money(pr.total, pr.currency),
-        "answer_minor": pr.answer_minor, "currency": pr.currency, "kind": pr.kind,
-        "solution": "\n".join(pr.steps), "inputs": pr.inputs,
-    }  # fmt: skip
+        "id": f"cart-{pr.lang}-{index:04d}",
+        "lang": pr.lang,
+        "task": "cart_arithmetic",
+        "type": "exact",
+        "prompt": pr.question,
+        "answer": money(pr.total, pr.currency),
+        "answer_minor": pr.answer_minor,
+        "currency": pr.currency,
+        "kind": pr.kind,
+        "solution": "\n".join(pr.steps),
+        "inputs": pr.inputs,
+    }

@@ -42,7 +42,8 @@ def run_cli(args: argparse.Namespace) -> int:
     t0 = time.time()
     report = write_tasks(recipe.tasks, World.load(gen / "world.json"), out, gen / "eval")
     save_resolved(recipe, out)
-    write_manifest(out, "data.tasks", recipe.to_dict(), {"world": str(gen)}, report,
-                   time.time() - t0)  # fmt: skip
+    write_manifest(
+        out, "data.tasks", recipe.to_dict(), {"world": str(gen)}, report, time.time() - t0
+    )
     sys.stdout.write(json.dumps(report) + "\n")
     return 0

@@ -23,9 +23,13 @@ from compass.data.synth.world import World
 
 Prompt = dict[str, Any]
 ECOMMERCE_TASKS = (
-    "product_question", "attribute_extraction", "classification", "review_understanding",
-    "recommendation", "query_matching",
-)  # fmt: skip
+    "product_question",
+    "attribute_extraction",
+    "classification",
+    "review_understanding",
+    "recommendation",
+    "query_matching",
+)
 GENERAL_TASKS = ("brand_info", "query_rewriting", "dialogue_understanding")
 BADCASE = {
     "en": ("Who are you?", "What can you help me with?"),
@@ -66,17 +70,25 @@ def build_prompts(
         n = counts.get("math", 0)
         if n:
             items = math_items(world, math_task, lang, n, seed, exclude, f"{stream}:math")
-            prompts += [{"prompt": it["prompt"], "lang": lang, "set": "math",
-                         **{key: it[key] for key in _MATH_KEYS if key in it}}
-                        for it in items]  # fmt: skip
+            prompts += [
+                {
+                    "prompt": it["prompt"],
+                    "lang": lang,
+                    "set": "math",
+                    **{key: it[key] for key in _MATH_KEYS if key in it},
+                }
+                for it in items
+            ]
         n = counts.get("ecommerce", 0)
         if n:
-            prompts += _from_items(world, ECOMMERCE_TASKS, lang, n, seed, exclude,
-                                   f"{stream}:ecom", "ecommerce")  # fmt: skip
+            prompts += _from_items(
+                world, ECOMMERCE_TASKS, lang, n, seed, exclude, f"{stream}:ecom", "ecommerce"
+            )
         n = counts.get("general", 0)
         if n:
-            prompts += _from_items(world, GENERAL_TASKS, lang, n, seed, exclude,
-                                   f"{stream}:general", "general")  # fmt: skip
+            prompts += _from_items(
+                world, GENERAL_TASKS, lang, n, seed, exclude, f"{stream}:general", "general"
+            )
         n = counts.get("badcase", 0)
         qs = BADCASE[lang]
         prompts += [{"prompt": qs[k % len(qs)], "lang": lang, "set": "badcase"} for k in range(n)]

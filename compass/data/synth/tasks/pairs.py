@@ -69,10 +69,14 @@ def _language(w: World, lang: str, rng: random.Random) -> list[Pair]:
     seed = rng.random()
     texts = {x: _short_description(w, p, x, random.Random(seed)) for x in (lang, other)}
     return [
-        {"prompt": get_lexicon(a).eval_prompts["product_question"].format(title=title(p, a)),
-         "chosen": texts[a], "rejected": texts[b], "lang": a}
+        {
+            "prompt": get_lexicon(a).eval_prompts["product_question"].format(title=title(p, a)),
+            "chosen": texts[a],
+            "rejected": texts[b],
+            "lang": a,
+        }
         for a, b in ((lang, other), (other, lang))
-    ]  # fmt: skip
+    ]
 
 
 def _price_prompt(w: World, p, lang: str, rng: random.Random) -> str | None:
@@ -96,8 +100,9 @@ def _grounding(w: World, lang: str, rng: random.Random) -> list[Pair] | None:
         if None in prompts:
             return None
         answers = [_answer(lang, w.format_price(x, lang)) for x in (p, q)]
-        return [{"prompt": prompts[i], "chosen": answers[i], "rejected": answers[1 - i]}
-                for i in (0, 1)]  # fmt: skip
+        return [
+            {"prompt": prompts[i], "chosen": answers[i], "rejected": answers[1 - i]} for i in (0, 1)
+        ]
     attr = rng.choice(("colour", "material", "spec"))
     variant = rng.randrange(4)
     texts = {
@@ -106,17 +111,29 @@ def _grounding(w: World, lang: str, rng: random.Random) -> list[Pair] | None:
     texts[p.id] = title(p, lang, variant)
     value = attr_value(p, lang, attr)
     twins = [
-        q for q in w.products if q.id in texts and (o := attr_value(q, lang, attr)) and o != value
-        and o in texts[q.id] and o not in texts[p.id] and value not in texts[q.id]
-    ]  # fmt: skip
+        q
+        for q in w.products
+        if q.id in texts
+        and (o := attr_value(q, lang, attr))
+        and o != value
+        and o in texts[q.id]
+        and o not in texts[p.id]
+        and value not in texts[q.id]
+    ]
     if not value or value not in texts[p.id] or not twins:
         return None
     q = rng.choice(twins)
     label = attr_label(lang, attr)
     ask = get_lexicon(lang).eval_prompts["attribute_extraction"]
     values = [value, attr_value(q, lang, attr)]
-    return [{"prompt": ask.format(text=texts[x.id], attr=label), "chosen": values[i],
-             "rejected": values[1 - i]} for i, x in enumerate((p, q))]  # fmt: skip
+    return [
+        {
+            "prompt": ask.format(text=texts[x.id], attr=label),
+            "chosen": values[i],
+            "rejected": values[1 - i],
+        }
+        for i, x in enumerate((p, q))
+    ]
 
 
 def _garble(text: str, other: str, rng: random.Random) -> str:
@@ -145,8 +162,11 @@ def _fluency(w: World, lang: str, rng: random.Random) -> Pair:
 
 
 BUILDERS = {
-    "arithmetic": _arithmetic, "language": _language, "grounding": _grounding, "fluency": _fluency,
-}  # fmt: skip
+    "arithmetic": _arithmetic,
+    "language": _language,
+    "grounding": _grounding,
+    "fluency": _fluency,
+}
 
 
 def generate_pairs(

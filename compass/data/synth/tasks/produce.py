@@ -79,8 +79,10 @@ def _sft(cfg: TasksConfig, world: World, exclude: set[str], out: Path) -> dict[s
     s = cfg.sft
     held = {lang: cart_problems(lang, s.eval_cart_per_lang, cfg.seed, "eval") for lang in cfg.langs}
     held_q = {p.question for ps in held.values() for p in ps}
-    write_jsonl([eval_item(p, i) for ps in held.values() for i, p in enumerate(ps)],
-                out / "eval" / "cart_arithmetic.jsonl")  # fmt: skip
+    write_jsonl(
+        [eval_item(p, i) for ps in held.values() for i, p in enumerate(ps)],
+        out / "eval" / "cart_arithmetic.jsonl",
+    )
     samples, bad = [], Counter()
     for lang in cfg.langs:
         for sample in generate_language(world, lang, s, cfg.seed, exclude, held_q):
@@ -101,8 +103,12 @@ def _sft(cfg: TasksConfig, world: World, exclude: set[str], out: Path) -> dict[s
                 {"lang": lang, "prompt": user["content"], "reference": reply["content"]}
             )
     write_jsonl(lang_eval, out / "eval" / "answer_language.jsonl")
-    return {"sft": len(samples), "sft_generator_rejects": dict(bad),
-            "eval_cart_arithmetic": len(held_q), "eval_answer_language": len(lang_eval)}  # fmt: skip
+    return {
+        "sft": len(samples),
+        "sft_generator_rejects": dict(bad),
+        "eval_cart_arithmetic": len(held_q),
+        "eval_answer_language": len(lang_eval),
+    }
 
 
 def generated_solutions(langs: list[str], n: int, seed: int, exclude: set[str]) -> list[dict]:
@@ -117,27 +123,54 @@ def generated_solutions(langs: list[str], n: int, seed: int, exclude: set[str]) 
 
 def _reward(cfg: TasksConfig, world: World, exclude: set[str], out: Path) -> dict[str, Any]:
     r = cfg.reward
-    bon = [it for lang in cfg.langs
-           for it in math_items(world, r.bon_task, lang, r.bon_prompts_per_lang, cfg.seed,
-                                exclude, stream="bon")]  # fmt: skip
+    bon = [
+        it
+        for lang in cfg.langs
+        for it in math_items(
+            world, r.bon_task, lang, r.bon_prompts_per_lang, cfg.seed, exclude, stream="bon"
+        )
+    ]
     exclude = exclude | {it["prompt"] for it in bon}
-    heldout = generate_pairs(world, cfg.langs, r.kinds, r.heldout_pairs_per_lang_kind, cfg.seed,
-                             "pref-heldout", exclude)  # fmt: skip
+    heldout = generate_pairs(
+        world, cfg.langs, r.kinds, r.heldout_pairs_per_lang_kind, cfg.seed, "pref-heldout", exclude
+    )
     held = {p["prompt"] for p in heldout}
-    train = generate_pairs(world, cfg.langs, r.kinds, r.train_pairs_per_lang_kind, cfg.seed,
-                           "pref-train", exclude | held, r.kind_pairs_per_lang)  # fmt: skip
+    train = generate_pairs(
+        world,
+        cfg.langs,
+        r.kinds,
+        r.train_pairs_per_lang_kind,
+        cfg.seed,
+        "pref-train",
+        exclude | held,
+        r.kind_pairs_per_lang,
+    )
     write_jsonl([_trl_pair(p) for p in train], out / "pairs" / "train.jsonl")
     write_jsonl([_trl_pair(p) for p in heldout], out / "pairs" / "heldout.jsonl")
     write_jsonl([_prompt_row(it, "math") for it in bon], out / "prompts" / "bon.jsonl")
     chains = generated_solutions(cfg.langs, r.verifier_chains, cfg.seed, exclude | held)
     write_jsonl(chains, out / "verifier.jsonl")
-    counts = {"pairs_train": len(train), "pairs_heldout": len(heldout), "bon_prompts": len(bon),
-              "verifier_chains": len(chains)}  # fmt: skip
+    counts = {
+        "pairs_train": len(train),
+        "pairs_heldout": len(heldout),
+        "bon_prompts": len(bon),
+        "verifier_chains": len(chains),
+    }
     if r.policy_prompts_per_lang:
         taken = exclude | held | {p["prompt"] for p in train}
-        policy = [it for lang in cfg.langs
-                  for it in math_items(world, r.bon_task, lang, r.policy_prompts_per_lang,
-                                       cfg.seed, taken, stream="rm-policy")]  # fmt: skip
+        policy = [
+            it
+            for lang in cfg.langs
+            for it in math_items(
+                world,
+                r.bon_task,
+                lang,
+                r.policy_prompts_per_lang,
+                cfg.seed,
+                taken,
+                stream="rm-policy",
+            )
+        ]
         write_jsonl([_prompt_row(it, "math") for it in policy], out / "prompts" / "rm_policy.jsonl")
         counts["rm_policy_prompts"] = len(policy)
     return counts
@@ -147,15 +180,19 @@ def _dpo(cfg: TasksConfig, world: World, exclude: set[str], out: Path) -> dict[s
     d = cfg.dpo
     args = (world, cfg.langs, cfg.seed, d.math_task)
     h_math = build_prompts(*args, "dpo-heldout", exclude, {"math": d.eval_math_per_lang})
-    h_general = build_prompts(*args, "dpo-heldout", exclude,
-                              {"general": d.eval_general_per_lang,
-                               "ecommerce": d.eval_general_per_lang})  # fmt: skip
+    h_general = build_prompts(
+        *args,
+        "dpo-heldout",
+        exclude,
+        {"general": d.eval_general_per_lang, "ecommerce": d.eval_general_per_lang},
+    )
     heldout = h_math + h_general
     write_jsonl([_prompt_row(p, p["set"]) for p in heldout], out / "prompts" / "dpo_heldout.jsonl")
     taken = exclude | {p["prompt"] for p in heldout}
     rounds = [build_prompts(*args, f"dpo-r{r}", taken, d.prompts_per_lang) for r in range(d.rounds)]
-    write_jsonl([_prompt_row(p, p["set"]) for ps in rounds for p in ps],
-                out / "prompts" / "dpo.jsonl")  # fmt: skip
+    write_jsonl(
+        [_prompt_row(p, p["set"]) for ps in rounds for p in ps], out / "prompts" / "dpo.jsonl"
+    )
     return {"dpo_prompts": sum(map(len, rounds)), "dpo_heldout": len(heldout)}
 
 

@@ -26,9 +26,17 @@ from compass.data.synth.tasks.templates import CODE, SEARCH_TOOL, T
 from compass.data.synth.world import World
 
 CATEGORIES = (
-    "safety", "knowledge", "understanding", "mathematics", "reasoning", "creative",
-    "coding", "ecommerce", "agent", "platform",
-)  # fmt: skip
+    "safety",
+    "knowledge",
+    "understanding",
+    "mathematics",
+    "reasoning",
+    "creative",
+    "coding",
+    "ecommerce",
+    "agent",
+    "platform",
+)
 Sample = dict[str, Any]
 
 
@@ -83,8 +91,9 @@ class SFTGenerator:
     def ecommerce(self, n: int, stream: str = "sft") -> Iterator[Sample]:
         per_task = max(1, -(-n // len(TASKS)))
         for task in TASKS:
-            for item in eval_items(self.w, task, self.lang, per_task, self.seed, self.exclude,
-                                   stream=stream):  # fmt: skip
+            for item in eval_items(
+                self.w, task, self.lang, per_task, self.seed, self.exclude, stream=stream
+            ):
                 s = ecommerce_from_item(item, self.lang, self.rng)
                 if self.rng.random() < 0.15:
                     s["messages"][0]["content"] = _code_mix(
@@ -98,51 +107,80 @@ class SFTGenerator:
     def creative(self) -> Sample:
         p = self._product()
         prompt = self.t["describe"].format(title=self.w.title(p, self.lang))
-        return {"messages": [_user(prompt), _bot(self.w.describe(p, self.lang, self.rng))],
-                "category": "creative", "task": "product_copy"}  # fmt: skip
+        return {
+            "messages": [_user(prompt), _bot(self.w.describe(p, self.lang, self.rng))],
+            "category": "creative",
+            "task": "product_copy",
+        }
 
     def knowledge(self) -> Sample:
         from compass.data.synth.render import brand_page
 
         b = self.rng.choice(self.w.brands)
         text = brand_page(self.w, b.name, self.lang, self.rng)
-        return {"messages": [_user(self.t["brand"].format(brand=b.name)), _bot(text)],
-                "category": "knowledge", "task": "brand_profile"}  # fmt: skip
+        return {
+            "messages": [_user(self.t["brand"].format(brand=b.name)), _bot(text)],
+            "category": "knowledge",
+            "task": "brand_profile",
+        }
 
     def understanding(self) -> Sample:
         r = self.w.review(self._product(), self.lang, self.rng)
         q = self.t["review_q"].format(review=r.text)
-        return {"messages": [_user(q), _bot(self.t["stars"].format(n=r.rating))],
-                "category": "understanding", "task": "review_rating"}  # fmt: skip
+        return {
+            "messages": [_user(q), _bot(self.t["stars"].format(n=r.rating))],
+            "category": "understanding",
+            "task": "review_rating",
+        }
 
     def platform(self) -> Sample:
         shop = self.rng.choice(self.w.shops)
         cur = self.w.currency(self.lang, self.rng)
         fee, threshold = self.w.shop_fees(shop, cur)
-        slots = {"shop": shop.name, "fee": format_money(fee, cur),
-                 "threshold": format_money(threshold, cur)}  # fmt: skip
-        return {"messages": [_user(self.t["shop_q"].format(**slots)),
-                             _bot(self.t["shop_a"].format(**slots))],
-                "category": "platform", "task": "shipping_policy"}  # fmt: skip
+        slots = {
+            "shop": shop.name,
+            "fee": format_money(fee, cur),
+            "threshold": format_money(threshold, cur),
+        }
+        return {
+            "messages": [
+                _user(self.t["shop_q"].format(**slots)),
+                _bot(self.t["shop_a"].format(**slots)),
+            ],
+            "category": "platform",
+            "task": "shipping_policy",
+        }
 
     def coding(self) -> Sample:
         pct = self.rng.choice((5, 10, 15, 20, 25, 30, 40, 50))
         code = "```python\n" + CODE.format(pct=pct, keep=100 - pct) + "\n```"
-        return {"messages": [_user(self.t["code"].format(pct=pct)), _bot(code)],
-                "category": "coding", "task": "python_function"}  # fmt: skip
+        return {
+            "messages": [_user(self.t["code"].format(pct=pct)), _bot(code)],
+            "category": "coding",
+            "task": "python_function",
+        }
 
     def safety(self) -> Sample:
         noun = get_lexicon(self.lang).nouns[self._product().category][0]
-        return {"messages": [_user(self.t["unsafe"].format(noun=noun)),
-                             _bot(self.t["refuse"].format(noun=noun))],
-                "category": "safety", "task": "refusal"}  # fmt: skip
+        return {
+            "messages": [
+                _user(self.t["unsafe"].format(noun=noun)),
+                _bot(self.t["refuse"].format(noun=noun)),
+            ],
+            "category": "safety",
+            "task": "refusal",
+        }
 
     def mathematics(self, deep: bool) -> Sample:
         pr = self.w.problem(self.lang, self.rng, self.rng.choice(PROBLEM_KINDS))
         answer = get_lexicon(self.lang).answer.format(value=pr.answer)
         reasoning = pr.solution if deep else None
-        return {"messages": [_user(pr.question), _bot(answer, reasoning)],
-                "category": "mathematics", "task": pr.kind, "long_cot": deep}  # fmt: skip
+        return {
+            "messages": [_user(pr.question), _bot(answer, reasoning)],
+            "category": "mathematics",
+            "task": pr.kind,
+            "long_cot": deep,
+        }
 
     def dialogue(self, roleplay: bool) -> Sample:
         d = self.w.dialogue(self.lang, self.rng)
@@ -157,8 +195,11 @@ class SFTGenerator:
                 msgs.append(_user(_code_mix(text, self.lang, self.rng)))
             elif msgs and msgs[-1]["role"] == "user":
                 msgs.append(_bot(text))
-        return {"messages": msgs, "category": "understanding",
-                "task": "roleplay" if roleplay else "dialogue"}  # fmt: skip
+        return {
+            "messages": msgs,
+            "category": "understanding",
+            "task": "roleplay" if roleplay else "dialogue",
+        }
 
     def agent(self) -> Sample:
         """Function calling: a tool call, the tool's result, then the answer from it."""
@@ -170,20 +211,36 @@ class SFTGenerator:
         ask = self.t["search"].format(noun=noun, colour=colour, budget=format_money(budget, cur))
         major = budget // 10 ** CURRENCIES[cur].decimals
         args = {"query": f"{colour} {noun}", "max_price": major}
-        call = {"type": "function", "function": {"name": "search_products",
-                "arguments": json.dumps(args, ensure_ascii=False)}}  # fmt: skip
+        call = {
+            "type": "function",
+            "function": {
+                "name": "search_products",
+                "arguments": json.dumps(args, ensure_ascii=False),
+            },
+        }
         title, price = self.w.title(p, self.lang), self.w.format_price(p, self.lang)
         result = json.dumps([{"title": title, "price": price}], ensure_ascii=False)
-        msgs = [_user(ask), {"role": "assistant", "content": "", "tool_calls": [call]},
-                {"role": "tool", "content": result},
-                _bot(self.t["found"].format(title=title, price=price))]  # fmt: skip
-        return {"messages": msgs, "tools": [SEARCH_TOOL], "category": "agent",
-                "task": "function_calling"}  # fmt: skip
+        msgs = [
+            _user(ask),
+            {"role": "assistant", "content": "", "tool_calls": [call]},
+            {"role": "tool", "content": result},
+            _bot(self.t["found"].format(title=title, price=price)),
+        ]
+        return {
+            "messages": msgs,
+            "tools": [SEARCH_TOOL],
+            "category": "agent",
+            "task": "function_calling",
+        }
 
     def cart(self, n: int, deep: bool, stream: str, exclude: set[str]) -> Iterator[Sample]:
         for pr in cart_problems(self.lang, n, self.seed, stream, exclude):
-            yield {"messages": pr.messages(deep), "category": "reasoning",
-                   "task": f"cart_{pr.kind}", "long_cot": deep}  # fmt: skip
+            yield {
+                "messages": pr.messages(deep),
+                "category": "reasoning",
+                "task": f"cart_{pr.kind}",
+                "long_cot": deep,
+            }
 
 
 def _repeat(fn: Callable[[], Sample], n: int) -> list[Sample]:
