@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_throughput import bench_compass, bench_hf, flops_per_token
+from train_throughput import compass_step, flops_per_token, hf_step, interleaved_step_s
 
 from compass.model.transformer import CompassModel
 from compass.recipes import get_recipe
@@ -60,6 +61,11 @@ def cuda_time(fn, reps: int = 10, warmup: int = 3) -> float:
     end.record()
     torch.cuda.synchronize()
     return start.elapsed_time(end) / 1e3 / reps
+
+
+def median_step_s(step, n: int) -> float:
+    """Median wall time of ``step()`` over ``n`` calls after a warm-up (train_throughput's timer)."""
+    return statistics.median(interleaved_step_s({"step": step}, n)["step"])
 
 
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -196,9 +202,9 @@ def section_train(res: dict, peak: float) -> None:
         export_hf(Path(d) / "ckpt", Path(d) / "hf")
         hf = AutoModelForCausalLM.from_pretrained(Path(d) / "hf", dtype=torch.float32).to(DEV)
     with tempfile.TemporaryDirectory() as d:
-        t_ours = bench_compass(model, batch, seq, steps, Path(d))
+        t_ours = median_step_s(compass_step(model, batch, seq, steps, Path(d)), steps)
     del model
-    t_hf = bench_hf(hf.train(), hf.config.vocab_size, batch, seq, steps)
+    t_hf = median_step_s(hf_step(hf.train(), hf.config.vocab_size, batch, seq), steps)
     impl = getattr(hf.config, "_experts_implementation", None)
     del hf
     if DEV == "cuda":
@@ -227,7 +233,7 @@ def section_train(res: dict, peak: float) -> None:
             p.fill_(1.0) if name.endswith("norm.weight") else p.normal_(0.0, 0.02)
     batch, seq = (2, 64) if SMOKE else (2, 4096)
     with tempfile.TemporaryDirectory() as d:
-        t = bench_compass(big, batch, seq, 4, Path(d))
+        t = median_step_s(compass_step(big, batch, seq, 4, Path(d)), 4)
     fpt = flops_per_token(big, seq)
     rows.append(
         {
