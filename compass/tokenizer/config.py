@@ -1,4 +1,5 @@
-"""Tokenizer config: vocabulary size, language groups for sub-tokenizers, per-language sampling caps.
+"""Tokenizer config: vocabulary size, language groups for sub-tokenizers, per-language sampling
+caps.
 
 Defaults are the tiny recipe's values. The report's tokenizer (§2.1.3) is three SentencePiece BPE
 sub-tokenizers merged into one 180k vocabulary; ``groups`` spells that as
@@ -77,7 +78,8 @@ class TokenizerConfig(Config):
 
         if self.vocab_size < min_vocab_size():
             raise ConfigError(
-                f"tokenizer.vocab_size = {self.vocab_size} is smaller than the special tokens + 256 "
+                f"tokenizer.vocab_size = {self.vocab_size} is smaller than "
+                "the special tokens + 256 "
                 f"byte pieces + a few merges ({min_vocab_size()}); raise tokenizer.vocab_size"
             )
         for g in self.group_specs():

@@ -1,4 +1,5 @@
-"""Config of ``compass data curate``: every rule is a named threshold a recipe or the CLI can change.
+"""Config of ``compass data curate``: every rule is a named threshold a recipe or the CLI can
+change.
 
 Defaults are the tiny recipe's values, tuned so the built-in generator's clean documents (short
 reviews, queries and product pages included) pass and its planted noise does not. Web-scale

@@ -73,7 +73,8 @@ class DataGenConfig(Config):
         unknown = sorted(set(self.noise_mix) - set(DEFAULT_NOISE_MIX))
         if unknown:
             raise ConfigError(
-                f"datagen.noise_mix has unknown kinds {unknown}: kinds are {sorted(DEFAULT_NOISE_MIX)}"
+                f"datagen.noise_mix has unknown kinds {unknown}: "
+                f"kinds are {sorted(DEFAULT_NOISE_MIX)}"
             )
         if not 0.0 <= self.recall_long_frac <= 1.0:
             raise ConfigError(f"datagen.recall_long_frac = {self.recall_long_frac}: use 0..1")
