@@ -1,8 +1,8 @@
 """Config of ``compass data generate``: how big the built-in corpus is and what it is made of.
 
-Defaults are the tiny recipe's values: ~12 MB of documents (a few million tokens for a 4k-vocab
-tokenizer), generated in seconds on one core. ``micro`` in ``compass/recipes/tiny.py`` shrinks it
-to ~1 MB for the integration test.
+Defaults are a small corpus: ~12 MB of documents (a few million tokens for a 4k-vocab tokenizer),
+generated in seconds on one core. The recipes in ``compass/recipes/tiny.py`` state the sizes they
+generate: ``tiny`` this corpus, ``micro`` ~1 MB for the integration test.
 """
 
 from __future__ import annotations
