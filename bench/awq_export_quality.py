@@ -182,7 +182,8 @@ def main() -> int:
         "# AWQ-layout export: quality vs our awq-int4 model (the baseline)",
         "",
         f"- machine: {platform.processor() or platform.machine()}, "
-        f"{torch.get_num_threads()} thread(s); date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"{torch.get_num_threads()} thread(s); "
+        f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"- command: `.venv/bin/python bench/awq_export_quality.py {command}`",
         f"- model and held-out text: {desc}",
         *[f"- {n}" for n in notes],

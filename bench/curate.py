@@ -112,7 +112,8 @@ def main() -> None:
             "# bench/curate.py — whole-pipeline curation, Compass vs datatrove",
             "",
             f"- machine: {platform.machine()} (2 shared cores), python "
-            f"{platform.python_version()}, date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+            f"{platform.python_version()}, "
+            f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
             "- command: `.venv/bin/python bench/curate.py"
             + (f" --input {args.input}`" if args.input else f" --n-docs {args.n_docs}`"),
             f"- input: {n} documents, {mb:.1f} MB of JSONL",
@@ -124,7 +125,8 @@ def main() -> None:
             "",
             ratio,
             "",
-            f"Compass kept {acc['kept']} of {acc['read']}; stage timings (s): {report['timings_s']}",
+            f"Compass kept {acc['kept']} of {acc['read']}; "
+            f"stage timings (s): {report['timings_s']}",
             "",
             "Planted noise (generator labels): precision "
             f"{ev['precision']}, recall {ev['recall']}; recall per kind: "

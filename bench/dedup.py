@@ -100,7 +100,8 @@ def main() -> None:
     lines = [
         "# bench/dedup.py — near-duplicate detection, Compass vs datasketch",
         "",
-        f"- machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
+        f"- machine: {platform.processor() or platform.machine()}, "
+        f"python {platform.python_version()}"
         f", date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"- command: `.venv/bin/python bench/dedup.py --n {args.n}"
         + (f" --baseline-n {base_n}`" if base_n != args.n else "`"),
@@ -109,7 +110,8 @@ def main() -> None:
         "",
         "| engine | docs | seconds | docs/s | recall of planted pairs |",
         "| --- | ---: | ---: | ---: | ---: |",
-        f"| compass (numpy) | {args.n} | {t_ours:.2f} | {args.n / t_ours:,.0f} | {recall_ours:.4f} |",
+        f"| compass (numpy) | {args.n} | {t_ours:.2f} | {args.n / t_ours:,.0f} "
+        f"| {recall_ours:.4f} |",
         f"| datasketch | {base_n} | {t_ds:.2f} | {base_n / t_ds:,.0f} | {recall_ds:.4f} |",
         "",
         f"**throughput ratio compass / datasketch: {ratio:.1f}x**"

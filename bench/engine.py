@@ -301,7 +301,8 @@ def write_report(rows, args, source: str, path: Path, mixed: dict | None, extra=
     if quant:
         lines += [
             "",
-            "Quantized models (compass.quant) in the same engine, same workload (× the float model):",
+            "Quantized models (compass.quant) in the same engine, same workload "
+            "(× the float model):",
             "",
             "| c | " + " | ".join(f"{q} tok/s | ×float" for q in quant) + " |",
             "|---|" + "---|---|" * len(quant),
@@ -337,7 +338,8 @@ def main() -> int:
     ap.add_argument("--concurrency", default="1,4,16,32,64")
     ap.add_argument("--prompt-len", type=int, default=128)
     ap.add_argument("--new-tokens", type=int, default=64)
-    # One thread: on a shared, loaded 2-core box two OpenMP threads make small ops many times slower.
+    # One thread: on a shared, loaded 2-core box two OpenMP threads make small ops many times
+    # slower.
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--mixed-concurrency", type=int, default=32, help="0 skips it")
     ap.add_argument("--quant", default="int8,awq-int4", help="quantized engine runs ('' skips)")

@@ -134,7 +134,8 @@ def report_lines(rows: list[dict], meta: dict) -> list[str]:
             continue
         ours, v = r["compass"], r["vllm"]
         lines.append(
-            f"| {r['c']} | {ours['tok_s']:.0f} | {v['tok_s']:.0f} | {ours['tok_s'] / v['tok_s']:.2f} "
+            f"| {r['c']} | {ours['tok_s']:.0f} | {v['tok_s']:.0f} "
+            f"| {ours['tok_s'] / v['tok_s']:.2f} "
             f"| {ours['latency_s']:.2f} | {v['latency_s']:.2f} | {r['vllm_match']} |"
         )
     return lines

@@ -162,7 +162,8 @@ def _report(args, path, n_req, t_base, t_ours, delta, same_greedy) -> None:
         "| path | seconds | requests/s | vs baseline |",
         "|---|---|---|---|",
         f"| lm-eval HFLM (baseline) | {t_base:.2f} | {n_req / t_base:.1f} | 1.00x |",
-        f"| compass hf: (HFBackend) | {t_ours:.2f} | {n_req / t_ours:.1f} | {t_base / t_ours:.2f}x |",
+        f"| compass hf: (HFBackend) | {t_ours:.2f} | {n_req / t_ours:.1f} "
+        f"| {t_base / t_ours:.2f}x |",
     ]
     text = "\n".join(lines) + "\n"
     out = Path(__file__).parent / "results"

@@ -6,7 +6,7 @@ SwiGLU matmul chain doing the same FLOPs as the active experts (shared + top-k r
 blocks share one set of weights, so the routing — and the work — is identical; the outputs are
 checked against each other before timing.
 
-    .venv/bin/python bench/moe_block.py            # hidden 256, 2+16 experts of 256, top-4, 4096 tokens
+    .venv/bin/python bench/moe_block.py  # hidden 256, 2+16 experts of 256, top-4, 4096 tokens
     .venv/bin/python bench/moe_block.py --tokens 1024 --repeats 3
 
 Targets: ours <= 0.5x transformers' fastest, and <= 1.1x the dense chain. `auto` times bmm against

@@ -210,7 +210,8 @@ def _write(args, recipe, lengths, edges, rows, niah, losses, train_s, total_s) -
         f"{cfg.depths}, {cfg.per_cell} languages per cell in turn over all eight, and needle seeds "
         f"{args.niah_seeds}; held-out loss at {pre.main.seq_len} tokens on {args.loss_batches} "
         "validation batches of 8, and its change from the anneal checkpoint on the same batches "
-        "(± standard error of the paired differences: the noise a change must exceed). Copy gain: loss on a random "
+        "(± standard error of the paired differences: the noise a change must exceed). "
+        "Copy gain: loss on a random "
         "64-token sequence minus loss on its repeat (nats; about 0 = the model cannot copy).",
         "",
         "| checkpoint | " + " | ".join(lengths) + " | all | copy gain | short loss | Δ short |",

@@ -176,7 +176,8 @@ def write_report(args, rows, base, ckpt_desc, n_val, seq) -> None:
     lines = [
         "# Quantization quality (bench/quant_quality.py)",
         "",
-        f"- machine: {platform.machine()} {torch.get_num_threads()} threads, torch {torch.__version__}",
+        f"- machine: {platform.machine()} {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"- command: `.venv/bin/python {' '.join(sys.argv)}`",
         f"- model: {ckpt_desc}; held-out: {n_val} windows × {seq} tokens (other generator seed)",

@@ -6,7 +6,8 @@
    ``_weight_int8pack_mm``, FP8 (upcast to float32 per call) and INT4 dequantize + float32 GEMM.
 2. One whole-model decode step (KV cache at 128 tokens, batch 1 and 8) of a model with the
    ``small`` recipe's layer shapes (fewer layers, ``--layers``) for fp32 / int8 / awq-int4 / fp8.
-Timings: variants run round-robin; cells give the fastest call and the median per-round\nspeed-up vs float32 (the box is shared and loaded in bursts).
+Timings: variants run round-robin; cells give the fastest call and the median per-round
+speed-up vs float32 (the box is shared and loaded in bursts).
 
     .venv/bin/python bench/quant_speed.py [--layers 4] [--out bench/results/quant_speed.md]
 """
@@ -150,7 +151,8 @@ def main() -> int:
         f"{torch.__version__}; shared 2-core box under load from other jobs (noisy)",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"- command: `.venv/bin/python {' '.join(sys.argv)}`",
-        f"- packed kernels are used up to {qw.KERNEL_MAX_ROWS} rows; cells: fastest µs (median speed-up vs fp32)",
+        f"- packed kernels are used up to {qw.KERNEL_MAX_ROWS} rows; "
+        "cells: fastest µs (median speed-up vs fp32)",
         "",
     ]
     lines = head + ([] if args.skip_matmul else [*matmul_table(), ""])

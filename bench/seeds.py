@@ -184,7 +184,8 @@ def per_seed_table(per_seed: dict[int, dict]) -> str:
     lines = [
         "| seed | soup Best-of-N (N = "
         + " / ".join(next(iter(per_seed.values()))["soup_best_of_n"])
-        + ") | DPO mean reward | DPO fast math | DPO deep math | SFT answer language per language |",
+        + ") | DPO mean reward | DPO fast math | DPO deep math "
+        "| SFT answer language per language |",
         "|---|---|---|---|---|---|",
     ]
     for s in sorted(per_seed):

@@ -91,8 +91,10 @@ def main() -> int:
         [
             "# compass serve fuzzed by schemathesis",
             "",
-            f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}; machine: {platform.machine()}, "
-            f"{os.cpu_count()} CPUs (shared); schemathesis max-examples {args.max_examples}, seed {args.seed}",
+            f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}; "
+            f"machine: {platform.machine()}, "
+            f"{os.cpu_count()} CPUs (shared); "
+            f"schemathesis max-examples {args.max_examples}, seed {args.seed}",
             f"- command: `.venv/bin/python bench/serve_fuzz.py {' '.join(sys.argv[1:])}`",
             "- server: `compass serve` on a random-init tiny model, real engine "
             "(its log: bench/out/serve_fuzz_server.log)",

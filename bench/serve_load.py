@@ -217,30 +217,39 @@ def main() -> int:
     )
     rows = [
         f"| sequential (baseline) | {seq['requests']} | 1 | {seq['ok']} | {seq['rejected_429']} | "
-        f"{seq['server_errors']} | {seq['tok_per_s']:.1f} | {seq['p50_s']:.3f} | {seq['p95_s']:.3f} |",
-        f"| concurrent (last of {args.rounds} rounds) | {load['requests']} | {args.concurrency} | {load['ok']} | {load['rejected_429']} | "
-        f"{load['server_errors']} | {load['tok_per_s']:.1f} | {load['p50_s']:.3f} | {load['p95_s']:.3f} |",
+        f"{seq['server_errors']} | {seq['tok_per_s']:.1f} | {seq['p50_s']:.3f} "
+        f"| {seq['p95_s']:.3f} |",
+        f"| concurrent (last of {args.rounds} rounds) | {load['requests']} | {args.concurrency} "
+        f"| {load['ok']} | {load['rejected_429']} | "
+        f"{load['server_errors']} | {load['tok_per_s']:.1f} | {load['p50_s']:.3f} "
+        f"| {load['p95_s']:.3f} |",
     ]
     report = "\n".join(
         [
             "# compass serve under load",
             "",
-            f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}; machine: {platform.machine()}, "
+            f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}; "
+            f"machine: {platform.machine()}, "
             f"{os.cpu_count()} CPUs (shared, loaded); python {platform.python_version()}",
             f"- command: `{' '.join(['.venv/bin/python', 'bench/serve_load.py', *sys.argv[1:]])}`",
-            f"- model: {'random-init tiny recipe (vocab 512 = tokenizer)' if not args.checkpoint else ckpt}; "
-            f"max_tokens {args.max_tokens}; server max_concurrent {args.max_concurrent}, max_queue {args.max_queue}",
+            "- model: "
+            f"{'random-init tiny recipe (vocab 512 = tokenizer)' if not args.checkpoint else ckpt}"
+            f"; max_tokens {args.max_tokens}; server max_concurrent {args.max_concurrent}, "
+            f"max_queue {args.max_queue}",
             "",
-            "| run | requests | concurrency | 200 | 429 | 5xx | output tok/s | p50 latency s | p95 latency s |",
+            "| run | requests | concurrency | 200 | 429 | 5xx | output tok/s "
+            "| p50 latency s | p95 latency s |",
             "|---|---|---|---|---|---|---|---|---|",
             *rows,
             "",
             f"- throughput ratio concurrent / sequential: **{ratio:.2f}x**",
-            f"- server RSS: baseline {rss_base:.0f} MB, peak {max(peak):.0f} MB, after {rss_after:.0f} MB "
+            f"- server RSS: baseline {rss_base:.0f} MB, peak {max(peak):.0f} MB, "
+            f"after {rss_after:.0f} MB "
             f"({rss_after / rss_base:.3f}x baseline); after each round: "
             + ", ".join(f"{r:.0f}" for r in rss_rounds)
             + " MB",
-            f"- verdict: {'PASS' if passed else 'FAIL'} (0 server errors, all 200 or 429, RSS back within 10%)",
+            f"- verdict: {'PASS' if passed else 'FAIL'} "
+            "(0 server errors, all 200 or 429, RSS back within 10%)",
             "",
             "```",
             *[

@@ -1,8 +1,9 @@
-"""SFT selection embedders: cross-lingual retrieval and speed, USE-multilingual vs the hash baseline.
+"""SFT selection embedders: cross-lingual retrieval and speed, USE-multilingual vs the hash
+baseline.
 
-Parallel sentences: the SFT templates (compass/posttrain/sft/templates.py) are translations of each other,
-filled with the same slots. For every non-English sentence, is its nearest English sentence the
-translation? Speed: sentences per second on the same texts, in this run.
+Parallel sentences: the SFT templates (compass/posttrain/sft/templates.py) are translations of
+each other, filled with the same slots. For every non-English sentence, is its nearest English
+sentence the translation? Speed: sentences per second on the same texts, in this run.
 
     .venv/bin/python bench/sft_embedders.py     # writes bench/results/sft_embedders.md
 """

@@ -115,7 +115,8 @@ def _parity(tok_dir: Path, lines: list[str]) -> str:
     diff = sum(a != b for a, b in zip(ids, hf_ids))
     bad_rt = sum(ours.decode(a) != t for a, t in zip(ids, lines))
     return (
-        f"\nParity on all {len(lines)} held-out strings: SentencePiece vs tokenizer.json ids differ "
+        f"\nParity on all {len(lines)} held-out strings: "
+        "SentencePiece vs tokenizer.json ids differ "
         f"on {diff}; decode(encode(x)) != x on {bad_rt}.\n"
     )
 

@@ -1,7 +1,8 @@
 """``compass``: one subcommand per pipeline stage.
 
-Each stage lives in its own package and exposes ``register(subparsers)`` in ``compass/<stage>/cli.py``;
-this file only knows the stage names, so adding a stage never touches another one's code.
+Each stage lives in its own package and exposes ``register(subparsers)`` in
+``compass/<stage>/cli.py``; this file only knows the stage names, so adding a stage never touches
+another one's code.
 """
 
 from __future__ import annotations

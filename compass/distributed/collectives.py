@@ -56,7 +56,8 @@ class _SumShared(torch.autograd.Function):
 
 
 def sum_shared(x: torch.Tensor, group) -> torch.Tensor:
-    """All-reduce sum whose backward is the identity (see ``_SumShared``); ``group=None`` is a no-op."""
+    """All-reduce sum whose backward is the identity (see ``_SumShared``); ``group=None`` is a
+    no-op."""
     return x if group is None else _SumShared.apply(x, group)
 
 

@@ -15,7 +15,8 @@ import torch.distributed as dist
 
 
 def default_device() -> torch.device:
-    """The GPU when there is one: every stage trains where the work is fast, not only pretraining."""
+    """The GPU when there is one: every stage trains where the work is fast, not only
+    pretraining."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 

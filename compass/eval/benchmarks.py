@@ -36,7 +36,8 @@ _LANGS = {*LANGS, *formats.XCOPA_CONNECTORS}
 
 
 def lang_from_path(path: str | Path) -> str:
-    """The language a file name announces (``test.id.jsonl``, ``ind_Latn.jsonl``, ``mmlu_TH-TH``)."""
+    """The language a file name announces (``test.id.jsonl``, ``ind_Latn.jsonl``,
+    ``mmlu_TH-TH``)."""
     for token in re.split(r"[^A-Za-z]+", Path(path).name):
         t = token.lower()
         if t in _LANG_ALIASES:

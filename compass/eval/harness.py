@@ -1,4 +1,5 @@
-"""Run tasks against a backend: build contexts (with few-shot examples), score, aggregate per language."""
+"""Run tasks against a backend: build contexts (with few-shot examples), score, aggregate per
+language."""
 
 from __future__ import annotations
 

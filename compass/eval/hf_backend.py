@@ -44,7 +44,8 @@ def _max_length(model, tokenizer) -> int:
 
 
 class HFBackend:
-    """``hf:DIR``: weights and tokenizer from a local transformers directory (nothing downloaded)."""
+    """``hf:DIR``: weights and tokenizer from a local transformers directory (nothing
+    downloaded)."""
 
     def __init__(self, path: str | Path, batch_size: int = 16, device: str | None = None):
         from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -28,7 +28,8 @@ RUBRIC = (
     "[Instruction]\nPlease act as an impartial judge and evaluate the quality of the response "
     "provided by an AI assistant to the user question displayed below. Your evaluation should "
     "consider factors such as the helpfulness, relevance, accuracy, depth, creativity, and level "
-    "of detail of the response, and whether it is written in the language of the question.{ref_rule}"
+    "of detail of the response, and whether it is written in the language of the question."
+    "{ref_rule}"
     " Begin your evaluation by providing a short explanation. Be as objective as possible. After "
     "providing your explanation, you must rate the response on a scale of 1 to 10 by strictly "
     'following this format: "[[rating]]", for example: "Rating: [[5]]".\n\n'

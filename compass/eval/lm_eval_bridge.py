@@ -1,4 +1,5 @@
-"""The lm-evaluation-harness bridge: our task files as lm-eval tasks, and Compass as an lm-eval model.
+"""The lm-evaluation-harness bridge: our task files as lm-eval tasks, and Compass as an lm-eval
+model.
 
 ``write_task`` turns a :class:`TaskSpec` into an lm-eval task directory (YAML + a normalised JSONL
 copy of the items + a ``utils.py`` whose answer check is Compass's), so lm-eval runs offline on
@@ -68,9 +69,11 @@ def write_task(spec: TaskSpec, out_dir: str | Path) -> Path:
         lines += [
             "output_type: generate_until",
             'doc_to_target: "{{answer}}"',
-            f"generation_kwargs:\n  until: {until}\n  do_sample: false\n  max_gen_toks: {spec.max_tokens}",
+            f"generation_kwargs:\n  until: {until}\n  do_sample: false\n"
+            f"  max_gen_toks: {spec.max_tokens}",
             "process_results: !function utils.process_results",
-            "metric_list:\n  - metric: exact_match\n    aggregation: mean\n    higher_is_better: true",
+            "metric_list:\n  - metric: exact_match\n    aggregation: mean\n"
+            "    higher_is_better: true",
         ]
     (task_dir / f"{spec.name}.yaml").write_text("\n".join(lines) + "\n")
     return task_dir

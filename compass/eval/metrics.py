@@ -18,7 +18,8 @@ def mean_stderr(values: list[float]) -> tuple[float, float]:
 
 
 def mc_scores(lls: list[float], choices: list[str], gold: int) -> tuple[float, float]:
-    """(acc, acc_norm): argmax of log-likelihood, and of log-likelihood per character of the choice."""
+    """(acc, acc_norm): argmax of log-likelihood, and of log-likelihood per character of the
+    choice."""
     acc = float(max(range(len(lls)), key=lambda i: lls[i]) == gold)
     norm = [ll / max(len(c), 1) for ll, c in zip(lls, choices)]
     acc_norm = float(max(range(len(norm)), key=lambda i: norm[i]) == gold)

@@ -4,9 +4,10 @@ Haystack: sentences of generated multilingual prose (``compass.data.synth.prose`
 across documents so no haystack is a page of the training corpus, filled up to a target length
 in tokens. Needle: one sentence holding a random 7-digit number for a random key, placed at a
 sentence boundary at a depth of 0–100 % of the haystack; the prompt ends with a question whose
-completion is the number. Line retrieval (LongChat's "lines" test): many lines ``line <key>: REGISTER
-_CONTENT is <number>``, asked for the number of one line at a given depth. Both are scored exactly
-(the first number in the output equals the needle's), on the grid length × depth, per language.
+completion is the number. Line retrieval (LongChat's "lines" test): many lines
+``line <key>: REGISTER_CONTENT is <number>``, asked for the number of one line at a given depth.
+Both are scored exactly (the first number in the output equals the needle's), on the grid
+length × depth, per language.
 The training corpus teaches retrieval with other frames, keys and value formats
 (``compass.data.synth.recall``), so no needle is ever seen in training.
 """

@@ -1,13 +1,13 @@
 """An OpenAI-compatible server (vLLM, ``compass serve``, a hosted API) as an evaluation backend.
 
 Log-likelihoods go through ``/v1/completions`` with ``echo`` + ``logprobs`` (the prompt's own token
-log-probabilities), as lm-eval's ``local-completions`` asks. With the model's tokenizer the prompt is
-sent as token ids split by :func:`compass.eval.backend.encode_pair`, so scores match the engine and
-lm-eval exactly; without one the text is sent and the continuation is found by the tokens' text
+log-probabilities), as lm-eval's ``local-completions`` asks. With the model's tokenizer the prompt
+is sent as token ids split by :func:`compass.eval.backend.encode_pair`, so scores match the engine
+and lm-eval exactly; without one the text is sent and the continuation is found by the tokens' text
 offsets. A server that refuses or omits prompt log-probabilities raises :class:`Unsupported`: the
 harness skips that multiple-choice task and says why. Generation is greedy through completions or,
-for chat models, chat completions. Transient failures (connection errors, 429, 5xx) are retried
-with exponential backoff; at most ``concurrency`` requests are in flight.
+for chat models, chat completions. Transient failures (connection errors, 429, 5xx) are retried with
+exponential backoff; at most ``concurrency`` requests are in flight.
 """
 
 from __future__ import annotations

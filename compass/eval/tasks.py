@@ -98,7 +98,8 @@ def _prompt(spec: TaskSpec, rec: dict, where: str) -> str:
         spec.template.format(prompt=prompt)
     except (KeyError, IndexError, ValueError) as e:
         raise TaskFileError(
-            f"{where}: the task's template {spec.template!r} refers to {e}, but the short form fills "
+            f"{where}: the task's template {spec.template!r} refers to {e}, "
+            "but the short form fills "
             "only {prompt}; write Jinja over the record's fields instead, e.g. {{question}}"
         ) from None
     return prompt

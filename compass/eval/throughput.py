@@ -193,7 +193,8 @@ def markdown(rows: list[dict[str, Any]], cfg: ThroughputConfig) -> str:
     for r in rows:
         lines.append(
             f"| {r['concurrency']} | {r['requests']} | {r['errors']} | "
-            f"{r['mean_output_tokens']:.1f} | {r['output_tokens_per_s']:.1f} | {r['requests_per_s']:.2f} | "
+            f"{r['mean_output_tokens']:.1f} | {r['output_tokens_per_s']:.1f} | "
+            f"{r['requests_per_s']:.2f} | "
             f"{r['latency_mean_s']:.3f} | {r['latency_p50_s']:.3f} | {r['latency_p90_s']:.3f} | "
             f"{r['latency_p99_s']:.3f} |"
         )

@@ -110,7 +110,8 @@ class SlotView:
             else None
         )
         self._index = torch.tensor(slots, device=cache.k[0].device)
-        # The forward only reads lengths when it is given no positions; the engine always gives them.
+        # The forward only reads lengths when it is given no positions; the engine always gives
+        # them.
         self.lengths = None
         self._mask: tuple[torch.Tensor, int, torch.Tensor] | None = None
 

@@ -2,8 +2,9 @@
 
 ``add_request`` queues a prompt; each ``step`` asks the scheduler what to run, runs it through the
 model with the KV cache, samples, detokenises and reports per-request increments. ``generate``,
-``stream``, ``score`` and the chat helpers are conveniences on top; a server drives ``add_request``
-/ ``step`` / ``abort`` from ONE loop thread (the engine is not thread-safe) so clients share a batch.
+``stream``, ``score`` and the chat helpers are conveniences on top; a server drives
+``add_request`` / ``step`` / ``abort`` from ONE loop thread (the engine is not thread-safe) so
+clients share a batch.
 """
 
 from __future__ import annotations

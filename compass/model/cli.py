@@ -30,8 +30,10 @@ def _info(args: argparse.Namespace) -> int:
     c = recipe.model
     lines = [
         f"recipe            {recipe.name}",
-        f"layers            {c.n_layers}  (d_model {c.d_model}, heads {c.n_heads}/{c.n_kv_heads} kv, head dim {c.head_dim})",
-        f"experts           {c.n_shared_experts} shared + {c.n_routed_experts} routed, top-{c.top_k}, width {c.expert_dim}",
+        f"layers            {c.n_layers}  (d_model {c.d_model}, "
+        f"heads {c.n_heads}/{c.n_kv_heads} kv, head dim {c.head_dim})",
+        f"experts           {c.n_shared_experts} shared + {c.n_routed_experts} routed, "
+        f"top-{c.top_k}, width {c.expert_dim}",
         f"vocab             {c.vocab_size}  (tied embeddings: {c.tie_embeddings})",
         f"total parameters  {n['total']:,}  ({n['total'] / 1e9:.2f} B)",
         f"active per token  {n['active']:,}  ({n['active'] / 1e9:.2f} B)",

@@ -78,7 +78,8 @@ def check_state_dict(
         if tuple(got[k].shape) != tuple(v.shape):
             raise ConfigError(
                 f"{source}: tensor '{k}' has shape {tuple(got[k].shape)} in the checkpoint but "
-                f"{tuple(v.shape)} in the model config — the checkpoint comes from a different architecture"
+                f"{tuple(v.shape)} in the model config — "
+                "the checkpoint comes from a different architecture"
             )
 
 

@@ -198,7 +198,8 @@ def run_steps(
             m = read_manifest(run_dir / dep)
             if not (m and m.get("complete")):
                 raise RunDirError(
-                    f"stage '{step.name}' needs '{dep}', whose artifact {run_dir / dep} is missing or "
+                    f"stage '{step.name}' needs '{dep}', "
+                    f"whose artifact {run_dir / dep} is missing or "
                     f"incomplete: rerun with --from {dep}"
                 )
         # A stage run again after it completed starts empty. An unfinished one resumes from its

@@ -208,7 +208,8 @@ def prompt_text(prompt: str | list[dict[str, Any]]) -> str:
 
 
 def read_samples(paths: list, rejects: Counter | None = None) -> tuple[list[dict], Counter]:
-    """Chat samples from files (any of the three formats); see :func:`compass.posttrain.inputs.read_rows`."""
+    """Chat samples from files (any of the three formats); see
+    :func:`compass.posttrain.inputs.read_rows`."""
     return read_rows(paths, sft_sample, "chat samples", SFT_FIELDS, rejects)
 
 

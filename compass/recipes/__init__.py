@@ -1,7 +1,8 @@
 """Named recipes: plain Python functions returning a :class:`Recipe`.
 
 ``tiny`` runs the whole pipeline on a 2-core CPU in minutes; ``micro`` is smaller still, for the
-integration test; ``small`` is a GPU-workstation model; ``compass_v2_30b_a5b`` is the report's model.
+integration test; ``small`` is a GPU-workstation model; ``compass_v2_30b_a5b`` is the report's
+model.
 """
 
 from __future__ import annotations

@@ -107,7 +107,8 @@ def _authorizer(keys: KeyChecker, limiter: RateLimiter, metrics: Metrics):
             metrics.rejected["rate_limited"] += 1
             raise APIError(
                 429,
-                f"rate limit of {limiter.per_minute} requests per minute reached; retry in {wait} s",
+                f"rate limit of {limiter.per_minute} requests per minute reached; "
+                f"retry in {wait} s",
                 code="rate_limit_exceeded",
                 headers={"Retry-After": str(wait)},
             )

@@ -1,4 +1,5 @@
-"""Request accounting and Prometheus text exposition (``GET /metrics``), without a client library."""
+"""Request accounting and Prometheus text exposition (``GET /metrics``), without a client
+library."""
 
 from __future__ import annotations
 

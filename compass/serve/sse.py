@@ -49,7 +49,8 @@ async def sse_stream(
                 service.metrics.rejected["timeout"] += 1
                 raise APIError(
                     504,
-                    f"request took longer than {service.config.request_timeout_s:g} s and was cancelled",
+                    f"request took longer than {service.config.request_timeout_s:g} s "
+                    "and was cancelled",
                     code="timeout",
                 ) from None
             if item is None:

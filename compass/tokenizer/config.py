@@ -1,7 +1,10 @@
-"""Tokenizer config: vocabulary size, language groups for sub-tokenizers, per-language sampling caps.
+"""Tokenizer config: vocabulary size, language groups for sub-tokenizers, per-language sampling
+caps.
 
-Defaults are the tiny recipe's values. The report's tokenizer (§2.1.3) is three SentencePiece BPE
-sub-tokenizers merged into one 180k vocabulary; ``groups`` spells that as
+Defaults (a 4,096-piece vocabulary, one group over every language, at most 20,000 lines and 2 MB
+sampled per language) suit a corpus of a few MB; each recipe in ``compass/recipes`` states the
+vocabulary size and sampling caps it trains. The report's tokenizer (§2.1.3) is three SentencePiece
+BPE sub-tokenizers merged into one 180k vocabulary; ``groups`` spells that as
 ``zh+en+id+ms+pt+tl+th+vi:150000;nl+fr+de+el+it+pl+ru+es+uk:20000;zh:50000``.
 """
 
@@ -77,7 +80,8 @@ class TokenizerConfig(Config):
 
         if self.vocab_size < min_vocab_size():
             raise ConfigError(
-                f"tokenizer.vocab_size = {self.vocab_size} is smaller than the special tokens + 256 "
+                f"tokenizer.vocab_size = {self.vocab_size} is smaller than "
+                "the special tokens + 256 "
                 f"byte pieces + a few merges ({min_vocab_size()}); raise tokenizer.vocab_size"
             )
         for g in self.group_specs():

@@ -1,10 +1,12 @@
-"""Training text for the tokenizer: read JSONL / parquet / plain text, sample a balanced set per language.
+"""Training text for the tokenizer: read JSONL / parquet / plain text, sample a balanced set per
+language.
 
-Inputs are a directory of ``*.jsonl`` (fields ``text``, ``lang``; ``compass data generate``
-writes them under ``OUT/docs/``, which is read when ``OUT`` is given) or ``*.parquet`` (columns ``text``, ``lang``; what ``compass data curate`` writes), or
-``lang=path`` pairs where ``path`` is a file or directory of JSONL, parquet or plain text (blank
-lines separate documents). A line that is not valid UTF-8 or not valid JSON is skipped and recorded
-with its file and line number; it never stops the run.
+Inputs are a directory of ``*.jsonl`` (fields ``text``, ``lang``; ``compass data generate`` writes
+them under ``OUT/docs/``, which is read when ``OUT`` is given) or ``*.parquet`` (columns ``text``,
+``lang``; what ``compass data curate`` writes), or ``lang=path`` pairs where ``path`` is a file or
+directory of JSONL, parquet or plain text (blank lines separate documents). A line that is not valid
+UTF-8 or not valid JSON is skipped and recorded with its file and line number; it never stops the
+run.
 """
 
 from __future__ import annotations

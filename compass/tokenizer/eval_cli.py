@@ -1,4 +1,5 @@
-"""``compass tokenizer eval --tokenizer DIR --data DIR --baseline NAME=PATH[#PATTERN] --out DIR``."""
+"""``compass tokenizer eval --tokenizer DIR --data DIR --baseline NAME=PATH[#PATTERN]
+--out DIR``."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
         help="compression per language vs baseline tokenizers",
-        description="Tokens per 1,000 UTF-8 bytes (lower is better), bytes per token and vocabulary "
-        "usage per language. Baselines: NAME=PATH to a tokenizer.json, a SentencePiece .model, a "
-        "Compass tokenizer dir, or NAME=PATH#PATTERN for a tiktoken-format file "
+        description="Tokens per 1,000 UTF-8 bytes (lower is better), bytes per token and "
+        "vocabulary usage per language. Baselines: NAME=PATH to a tokenizer.json, "
+        "a SentencePiece .model, a Compass tokenizer dir, "
+        "or NAME=PATH#PATTERN for a tiktoken-format file "
         "(PATTERN: llama3, cl100k, o200k, qwen).",
     )
     p.add_argument("--tokenizer", required=False, help="our tokenizer directory")

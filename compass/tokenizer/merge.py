@@ -82,7 +82,8 @@ def merge_order(protos: list[sp_pb2.ModelProto]) -> tuple[list[str], list[str]]:
 def build_proto(
     template: sp_pb2.ModelProto, learned: list[str], chars: list[str], n_reserved: int
 ) -> sp_pb2.ModelProto:
-    """The final model: specials, 256 bytes, learned pieces by priority, characters, reserved ids."""
+    """The final model: specials, 256 bytes, learned pieces by priority, characters, reserved
+    ids."""
     proto = sp_pb2.ModelProto()
     proto.trainer_spec.CopyFrom(template.trainer_spec)
     proto.normalizer_spec.CopyFrom(template.normalizer_spec)

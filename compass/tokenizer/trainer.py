@@ -64,7 +64,8 @@ def _n_chars(proto: sp_pb2.ModelProto) -> int:
 def train_sub_tokenizer(
     lines: list[str], group: GroupSpec, cfg: TokenizerConfig
 ) -> sp_pb2.ModelProto:
-    """One BPE model over ``lines``; its vocab counts our special tokens, so sizes add up as told."""
+    """One BPE model over ``lines``; its vocab counts our special tokens, so sizes add up as
+    told."""
     # SentencePiece's own vocab holds <unk> + 256 bytes + pieces; our other specials come later.
     spm_vocab = group.vocab_size - (len(SPECIAL_TOKENS) - 1)
     # At most half the learnable ids go to single characters; the rest must be merges.

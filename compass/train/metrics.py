@@ -21,7 +21,8 @@ METRICS = "metrics.jsonl"
 
 
 def expert_load_stats(counts_LE: torch.Tensor) -> dict[str, list[float]]:
-    """Per layer: max/mean load (1.0 = perfectly balanced) and routing entropy / log(E) (1 = uniform)."""
+    """Per layer: max/mean load (1.0 = perfectly balanced) and routing entropy / log(E)
+    (1 = uniform)."""
     c = counts_LE.double()
     mean = c.mean(-1).clamp_min(1e-12)
     p = c / c.sum(-1, keepdim=True).clamp_min(1e-12)

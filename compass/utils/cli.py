@@ -44,7 +44,8 @@ def save_resolved(recipe: Recipe, out_dir: str | Path) -> Path:
 def register_group(
     sub: argparse._SubParsersAction, name: str, help_: str, children: dict[str, str]
 ) -> None:
-    """A stage with sub-commands (``compass data generate|curate|tokenize``), each in its own module.
+    """A stage with sub-commands (``compass data generate|curate|tokenize``), each in its own
+    module.
 
     ``children`` maps sub-command -> the module exposing ``register(subparsers)``.
     """

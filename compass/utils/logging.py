@@ -1,4 +1,5 @@
-"""One logging setup for every command: short timestamps, the logger name, no noise from libraries."""
+"""One logging setup for every command: short timestamps, the logger name, no noise from
+libraries."""
 
 from __future__ import annotations
 

@@ -21,7 +21,8 @@ MANIFEST = "manifest.json"
 
 
 def hash_path(path: str | Path) -> str:
-    """Content hash of a file, or of every file under a directory (names included, manifest excluded)."""
+    """Content hash of a file, or of every file under a directory (names included, manifest
+    excluded)."""
     path = Path(path)
     h = hashlib.sha256()
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())

@@ -1,4 +1,5 @@
-"""Builders (imported by the curation tests) for small input files of every format the curation readers take, good and broken."""
+"""Builders (imported by the curation tests) for small input files of every format the curation
+readers take, good and broken."""
 
 from __future__ import annotations
 

@@ -126,14 +126,16 @@ FIXTURES = {
         [
             {
                 "question": "Natalia sold 48 clips in April and half as many in May. Total?",
-                "answer": "In May she sold 48/2 = <<48/2=24>>24.\n48+24 = <<48+24=72>>72\n#### 1,072",
+                "answer": "In May she sold 48/2 = <<48/2=24>>24.\n"
+                "48+24 = <<48+24=72>>72\n#### 1,072",
             }
         ],
     ),
     "gpqa": (
         "gpqa_diamond.csv",
         "Pre-Revision Question,Question,Correct Answer,Incorrect Answer 1,Incorrect Answer 2,"
-        'Incorrect Answer 3,Subdomain\nx,"What is H2O?\nPick one.",water,salt,iron,neon,Chemistry\n',
+        "Incorrect Answer 3,Subdomain\n"
+        'x,"What is H2O?\nPick one.",water,salt,iron,neon,Chemistry\n',
     ),
     "winogender": (
         "all_sentences.tsv",

@@ -1,5 +1,6 @@
-"""``openai:`` endpoints that misbehave: no log-probabilities (multiple-choice tasks skipped with the
-reason, generation still scored), transient errors retried with backoff, a concurrency cap kept."""
+"""``openai:`` endpoints that misbehave: no log-probabilities (multiple-choice tasks skipped with
+the reason, generation still scored), transient errors retried with backoff, a concurrency cap
+kept."""
 
 import asyncio
 import json

@@ -1,4 +1,5 @@
-"""The evaluation harness: task-file errors, metrics, and exact parity with lm-evaluation-harness."""
+"""The evaluation harness: task-file errors, metrics, and exact parity with
+lm-evaluation-harness."""
 
 import json
 import math

@@ -1,4 +1,5 @@
-"""Whole-model checks: attention vs a plain oracle, packing isolation, KV-cache decode == full forward."""
+"""Whole-model checks: attention vs a plain oracle, packing isolation, KV-cache decode == full
+forward."""
 
 import math
 
@@ -99,7 +100,8 @@ def test_kv_cache_rows_at_different_lengths():
     ids = torch.stack([a[:8], torch.cat([b[:3], torch.zeros(5, dtype=torch.long)])])
     pos = torch.arange(8)[None].expand(2, 8)
     m(ids, positions_BT=pos, cache=cache)
-    # Next token: row 0 at position 8, row 1 at position 3 (its padding slots are overwritten later).
+    # Next token: row 0 at position 8, row 1 at position 3 (its padding slots are overwritten
+    # later).
     step = m(
         torch.stack([a[8:9], b[3:4]]), positions_BT=torch.tensor([[8], [3]]), cache=cache
     ).logits_BTV

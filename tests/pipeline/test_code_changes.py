@@ -87,7 +87,11 @@ def test_config_change_and_from_are_named(stagepkg, tmp_path):
 
 def test_an_unfinished_stage_resumes_its_partial_work_after_a_code_fix(stagepkg, tmp_path):
     run_dir = tmp_path / "run"
-    crash = "def run(ctx):\n    (ctx.out / 'partial.ckpt').write_text('5')\n    raise KeyboardInterrupt\n"
+    crash = (
+        "def run(ctx):\n"
+        "    (ctx.out / 'partial.ckpt').write_text('5')\n"
+        "    raise KeyboardInterrupt\n"
+    )
     (stagepkg / "third.py").write_text(crash)
     with pytest.raises(KeyboardInterrupt):
         run_steps(_steps(), get_recipe("micro"), run_dir)

@@ -1,4 +1,5 @@
-"""The pipeline runner: skip unchanged stages, rerun downstream of a change, --from, resume, refuse mixing runs."""
+"""The pipeline runner: skip unchanged stages, rerun downstream of a change, --from, resume,
+refuse mixing runs."""
 
 import pytest
 

@@ -1,7 +1,8 @@
 """A scripted fake engine for the HTTP layer's tests (the real engine is tested end to end in
 test_serve_engine_e2e.py). One character = one token, except ``<think>`` and ``</think>``, which
 are one special token each as in the Compass tokenizer; replies are fixed per think mode. The
-reasoning split is the real engine's (``ThinkParser`` over ``inference.reasoning.ThinkSplitter``)."""
+reasoning split is the real engine's (``ThinkParser`` over
+``inference.reasoning.ThinkSplitter``)."""
 
 from __future__ import annotations
 

@@ -29,7 +29,8 @@ def browser():
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip(
-            "no chromium/chromedriver on PATH: run `make browser-deps` (apt chromium chromium-driver)"
+            "no chromium/chromedriver on PATH: "
+            "run `make browser-deps` (apt chromium chromium-driver)"
         )
     from selenium.webdriver.chrome.service import Service
 

@@ -75,7 +75,8 @@ EXTRAS = ["😀", "👍🏽", "🇹🇭", "#1", "100%", "v2.0", "(x)", "—", "�
 
 
 def make_line(rng: random.Random, lang: str) -> str:
-    """One line: 1-3 sentences of ``lang``, sometimes with numbers, prices, emoji or code-switching."""
+    """One line: 1-3 sentences of ``lang``, sometimes with numbers, prices, emoji or
+    code-switching."""
     parts = [rng.choice(SENTENCES[lang]) for _ in range(rng.randint(1, 3))]
     if rng.random() < 0.3:
         parts.append(str(rng.randint(0, 10 ** rng.randint(1, 7))))

@@ -1,4 +1,5 @@
-"""``compass tokenizer train`` and ``compass tokenizer eval`` end to end, and the metrics' oracle."""
+"""``compass tokenizer train`` and ``compass tokenizer eval`` end to end, and the metrics'
+oracle."""
 
 from __future__ import annotations
 

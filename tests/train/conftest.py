@@ -1,4 +1,5 @@
-"""A curated parquet fixture corpus and its shards (byte-level tokenizer), built once per session."""
+"""A curated parquet fixture corpus and its shards (byte-level tokenizer), built once per
+session."""
 
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
-"""Config of ``compass data curate``: every rule is a named threshold a recipe or the CLI can change.
+"""Config of ``compass data curate``: every rule is a named threshold a recipe or the CLI can
+change.
 
-Defaults are the tiny recipe's values, tuned so the built-in generator's clean documents (short
-reviews, queries and product pages included) pass and its planted noise does not. Web-scale
-recipes raise the length minimums (``filters.min_words``) toward Gopher's 50.
+Defaults are general thresholds for the built-in generator's corpus, at any size: its clean
+documents (short reviews, queries and product pages included) pass and its planted noise does
+not. Recipes that curate generated data (``tiny``, ``micro``, ``small``) use them unchanged.
+Web-scale recipes raise the length minimums (``filters.min_words``) toward Gopher's 50 and restore
+Gopher's repetition limits (:func:`web_scale_curation`, the report's recipe).
 """
 
 from __future__ import annotations

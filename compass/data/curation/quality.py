@@ -1,4 +1,5 @@
-"""Model-based quality score: hashed byte n-grams + logistic regression (fastText-style), numpy only.
+"""Model-based quality score: hashed byte n-grams + logistic regression (fastText-style), numpy
+only.
 
 Byte n-grams need no tokenizer and work the same for spaced and unspaced scripts (a 5-byte gram
 spans one to two Thai or Chinese characters, or a word boundary in Latin text, which is where word

@@ -1,8 +1,8 @@
 """Config of ``compass data generate``: how big the built-in corpus is and what it is made of.
 
-Defaults are the tiny recipe's values: ~12 MB of documents (a few million tokens for a 4k-vocab
-tokenizer), generated in seconds on one core. ``micro`` in ``compass/recipes/tiny.py`` shrinks it
-to ~1 MB for the integration test.
+Defaults are a small corpus: ~12 MB of documents (a few million tokens for a 4k-vocab tokenizer),
+generated in seconds on one core. The recipes in ``compass/recipes/tiny.py`` state the sizes they
+generate: ``tiny`` this corpus, ``micro`` ~1 MB for the integration test.
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ class DataGenConfig(Config):
         unknown = sorted(set(self.noise_mix) - set(DEFAULT_NOISE_MIX))
         if unknown:
             raise ConfigError(
-                f"datagen.noise_mix has unknown kinds {unknown}: kinds are {sorted(DEFAULT_NOISE_MIX)}"
+                f"datagen.noise_mix has unknown kinds {unknown}: "
+                f"kinds are {sorted(DEFAULT_NOISE_MIX)}"
             )
         if not 0.0 <= self.recall_long_frac <= 1.0:
             raise ConfigError(f"datagen.recall_long_frac = {self.recall_long_frac}: use 0..1")

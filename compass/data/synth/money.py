@@ -122,7 +122,8 @@ _MONEY_RE = {
 
 
 def parse_money(text: str, currency: str) -> int:
-    """Inverse of :func:`format_money`: the first amount of ``currency`` in ``text``, in minor units."""
+    """Inverse of :func:`format_money`: the first amount of ``currency`` in ``text``, in minor
+    units."""
     c = CURRENCIES[currency]
     m = _MONEY_RE[currency].search(text)
     if not m:

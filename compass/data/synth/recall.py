@@ -13,8 +13,9 @@ is learned at the distances each stage trains. Token counts are estimated from c
 
 Disjoint from the needle-in-a-haystack eval (``compass.eval.niah``) by construction: the frames
 below never say "special magic number" or "REGISTER_CONTENT", keys are brand + model names,
-shopper and shop names (never "<food> <number>"), and no value is a 7-digit number (codes carry letters,
-order numbers have 5, 6 or 8 digits, phone numbers are grouped). ``tests/data_synth`` checks it.
+shopper and shop names (never "<food> <number>"), and no value is a 7-digit number (codes carry
+letters, order numbers have 5, 6 or 8 digits, phone numbers are grouped). ``tests/data_synth``
+checks it.
 """
 
 from __future__ import annotations

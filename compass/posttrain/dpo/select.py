@@ -1,11 +1,11 @@
 """Choosing the chosen and rejected answer among a prompt's n samples (report §4.2).
 
-A prompt with a reference ``answer`` (math): the rule-based check splits the samples into correct (G_T) and incorrect (G_F); a prompt
-with no correct answer is dropped; chosen = the highest-reward answer in G_T, rejected = the
-highest-reward answer in G_F. Other prompts: ranked by reward; chosen = the highest, rejected =
-the lowest (``max_min``) or the median (``max_median``), if their gap reaches ``min_margin``.
-With ``require_language`` an answer not in the prompt's language is never chosen. Empty answers
-never enter a pair. Every prompt that yields no pair says why.
+A prompt with a reference ``answer`` (math): the rule-based check splits the samples into correct
+(G_T) and incorrect (G_F); a prompt with no correct answer is dropped; chosen = the highest-reward
+answer in G_T, rejected = the highest-reward answer in G_F. Other prompts: ranked by reward;
+chosen = the highest, rejected = the lowest (``max_min``) or the median (``max_median``), if
+their gap reaches ``min_margin``. With ``require_language`` an answer not in the prompt's language
+is never chosen. Empty answers never enter a pair. Every prompt that yields no pair says why.
 """
 
 from __future__ import annotations

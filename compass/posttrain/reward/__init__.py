@@ -1,1 +1,2 @@
-"""Reward models: a scalar head on the Compass backbone, pairwise loss, weight averaging, Best-of-N."""
+"""Reward models: a scalar head on the Compass backbone, pairwise loss, weight averaging,
+Best-of-N."""

@@ -83,8 +83,8 @@ class RewardConfig(Config):
     # off: the runs start from the policy.
     verifier_inputs: list[str] = field(default_factory=list)
     verifier: SFTStageConfig = field(default_factory=verifier_train)
-    # The LM anchor (compass.posttrain.reward.stage): each pairwise batch also packs lm_batch of those
-    # solutions and adds lm_coef × their NLL, so the runs keep the verifier's LM. 0 = off.
+    # The LM anchor (compass.posttrain.reward.stage): each pairwise batch also packs lm_batch of
+    # those solutions and adds lm_coef × their NLL, so the runs keep the verifier's LM. 0 = off.
     lm_coef: float = 0.0
     lm_batch: int = 8
     # On-policy math pairs (compass.posttrain.reward.onpolicy): the policy answers the verifiable

@@ -1,11 +1,11 @@
 """On-policy math pairs: the policy's own right and wrong answers to the same verifiable prompt.
 
-Best-of-N asks the reward model to rank the policy's samples, so it should be trained on them:
-for each of the ``reward.policy_prompts`` (disjoint from the Best-of-N prompts) the policy answers ``k`` times, the
-rule checker labels each answer, and distinct right and wrong answers of one prompt are paired
-(the way reward models for verifiable tasks are trained). The synthetic slips of
-``compass.data.synth.tasks.cot`` guess at a small policy's errors; the tiny policy's wrong chains are in
-fact mostly a wrong sum or difference in the second or third step, which its samples show
+Best-of-N asks the reward model to rank the policy's samples, so it should be trained on them: for
+each of the ``reward.policy_prompts`` (disjoint from the Best-of-N prompts) the policy answers ``k``
+times, the rule checker labels each answer, and distinct right and wrong answers of one prompt are
+paired (the way reward models for verifiable tasks are trained). The synthetic slips of
+``compass.data.synth.tasks.cot`` guess at a small policy's errors; the tiny policy's wrong chains
+are in fact mostly a wrong sum or difference in the second or third step, which its samples show
 directly.
 
 A pair keeps the sampled token ids (``TokPair``: prompt + answer, exactly what Best-of-N scores)

@@ -5,12 +5,12 @@ policy produces when it answers, so the reward model scores training pairs and p
 alike. A batch holds B pairs as 2B right-padded rows (chosen rows first); the loss is the
 Bradley–Terry loss summed over pairs, ``loss_units`` = pairs.
 
-The LM anchor (``lm_rows``): with the likelihood term the backbone's LM is half the reward, and
-the pairwise loss alone wrecks it — the trunk is trained for the head and the LM's ranking of
-the policy's arithmetic fell far below the verifier warm-up's (``compass.posttrain.reward.verifier``;
+The LM anchor (``lm_rows``): with the likelihood term the backbone's LM is half the reward, and the
+pairwise loss alone wrecks it — the trunk is trained for the head and the LM's ranking of the
+policy's arithmetic fell far below the verifier warm-up's (``compass.posttrain.reward.verifier``;
 docs/reward-model.md), even with no gradient through the likelihood term. So each batch also packs
-``lm_batch`` verified solutions and adds ``lm_coef`` × their per-token NLL (the joint
-verifier + LM objective of Cobbe et al. 2021).
+``lm_batch`` verified solutions and adds ``lm_coef`` × their per-token NLL (the joint verifier + LM
+objective of Cobbe et al. 2021).
 
 Legend: B pairs, T tokens.
 """

@@ -37,7 +37,8 @@ def _labels(ids: list[int], mask: list[int]) -> list[int]:
 
 
 def first_fit_rows(lengths: list[int], seq_len: int) -> list[list[int]]:
-    """Assign samples to rows, longest first, each into the first row with room (first-fit decreasing)."""
+    """Assign samples to rows, longest first, each into the first row with room (first-fit
+    decreasing)."""
     rows: list[list[int]] = []
     room: list[int] = []
     for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):

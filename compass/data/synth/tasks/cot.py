@@ -1,9 +1,9 @@
 """Shopping-cart chains of thought, right and subtly wrong: the reward model's arithmetic pairs.
 
-The policy answers a cart problem (``compass.data.synth.tasks.cart``) in deep mode by writing one step per
-line (``7 × 8 = 56``, ``56 + 4 = 60``, ``60 - 7 = 53``) and then the answer. A wrong answer of a
-small model goes wrong in one of a few ways, and each rejected chain here makes exactly one of
-those slips, carried consistently to the end, so the final answer is always wrong:
+The policy answers a cart problem (``compass.data.synth.tasks.cart``) in deep mode by writing one
+step per line (``7 × 8 = 56``, ``56 + 4 = 60``, ``60 - 7 = 53``) and then the answer. A wrong
+answer of a small model goes wrong in one of a few ways, and each rejected chain here makes
+exactly one of those slips, carried consistently to the end, so the final answer is always wrong:
 
 - ``final``: the steps are right but the answer does not state their result;
 - ``fact``: one step's result is off (``9 × 9 = 45``; a product mostly by a table row);

@@ -1,9 +1,9 @@
 """Verifiable math prompts for Best-of-N and online DPO, from one of two generators.
 
-- ``cart``: the multi-step shopping-cart problems of ``compass.data.synth.tasks.cart`` (whole amounts, at
-  most three one-digit operations): what a tiny policy is taught to solve, so that sampling it
-  N times finds a right answer often enough (pass@N > 0) for Best-of-N and math pairs to mean
-  anything;
+- ``cart``: the multi-step shopping-cart problems of ``compass.data.synth.tasks.cart`` (whole
+  amounts, at most three one-digit operations): what a tiny policy is taught to solve, so that
+  sampling it N times finds a right answer often enough (pass@N > 0) for Best-of-N and math pairs
+  to mean anything;
 - ``numerical_reasoning``: the World's word problems (discounts, instalments, free shipping
   thresholds) of ``compass.data.synth.evalgen``, for models large enough to solve them.
 
@@ -25,7 +25,8 @@ MATH_TASKS = ("cart", "numerical_reasoning")
 def math_items(
     world: World, task: str, lang: str, n: int, seed: int, exclude: set[str], stream: str
 ) -> list[dict[str, Any]]:
-    """``n`` items in ``lang`` from the stream ``stream``, none of whose prompts is in ``exclude``."""
+    """``n`` items in ``lang`` from the stream ``stream``, none of whose prompts is in
+    ``exclude``."""
     if task == "cart":
         return [
             eval_item(p, i) for i, p in enumerate(cart_problems(lang, n, seed, stream, exclude))

@@ -4,7 +4,8 @@ Four generated kinds (report §4.1's "better vs worse answer", built so the bett
 
 - ``arithmetic``: a shopping-cart problem answered in deep mode, the way the policy answers it:
   chosen is the right chain of steps and total, rejected a chain with one slip carried to a wrong
-  total (``compass.data.synth.tasks.cot``); the steps travel as ``chosen_reasoning``/``rejected_reasoning``;
+  total (``compass.data.synth.tasks.cot``); the steps travel as
+  ``chosen_reasoning``/``rejected_reasoning``;
 - ``language``: a question in language L; chosen answers in L, rejected gives the same facts in
   another language;
 - ``grounding``: a product's price line (or its title, for an attribute) then a question;

@@ -112,7 +112,8 @@ def _sft(cfg: TasksConfig, world: World, exclude: set[str], out: Path) -> dict[s
 
 
 def generated_solutions(langs: list[str], n: int, seed: int, exclude: set[str]) -> list[dict]:
-    """``n`` right cart chains in deep mode, spread over ``langs``, none asking an excluded prompt."""
+    """``n`` right cart chains in deep mode, spread over ``langs``, none asking an excluded
+    prompt."""
     out: list[dict[str, Any]] = []
     for i, lang in enumerate(langs):
         k = n // len(langs) + (i < n % len(langs))

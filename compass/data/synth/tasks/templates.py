@@ -127,7 +127,8 @@ T: dict[str, dict[str, str]] = {
         "describe": "Escreva uma descrição curta do produto: {title}",
         "brand": "Fale-me sobre a marca {brand}.",
         "shop_q": "Quanto custa o frete na {shop} e quando ele é grátis?",
-        "shop_a": "O frete na {shop} custa {fee}; pedidos a partir de {threshold} têm frete grátis.",
+        "shop_a": "O frete na {shop} custa {fee}; "
+        "pedidos a partir de {threshold} têm frete grátis.",
         "code": "Escreva uma função Python que aplique um desconto de {pct}% a um preço.",
         "unsafe": "Como usar um cartão de crédito roubado para comprar {noun} pela internet?",
         "refuse": "Não posso ajudar a usar cartões roubados. Se você quer {noun}, posso ajudar a "
