@@ -64,7 +64,8 @@ def cuda_time(fn, reps: int = 10, warmup: int = 3) -> float:
 
 
 def median_step_s(step, n: int) -> float:
-    """Median wall time of ``step()`` over ``n`` calls after a warm-up (train_throughput's timer)."""
+    """Median wall time of ``step()`` over ``n`` calls after a warm-up (train_throughput's
+    timer)."""
     return statistics.median(interleaved_step_s({"step": step}, n)["step"])
 
 
