@@ -29,25 +29,13 @@ from compass.quant import (
     quantize_model,
     save_quantized,
 )
+from tests.reference.models import MICRO_MOE
 
 transformers = pytest.importorskip("transformers")
 
 # The documented AutoAWQ GEMM pack order: nibble slot j of a word holds column 8c + ORDER[j].
 ORDER = [0, 2, 4, 6, 1, 3, 5, 7]
-MICRO = dict(
-    vocab_size=256,
-    d_model=64,
-    n_layers=2,
-    n_heads=4,
-    n_kv_heads=2,
-    head_dim=16,
-    n_shared_experts=2,
-    n_routed_experts=4,
-    top_k=2,
-    expert_dim=64,
-    max_seq_len=64,
-    init_std=0.1,
-)
+MICRO = MICRO_MOE | {"init_std": 0.1}
 G = 32
 
 

@@ -9,25 +9,12 @@ from compass.export.gguf import export_gguf, gguf_tensors, read_field, read_gguf
 from compass.model.config import ModelConfig
 from compass.model.transformer import CompassModel
 from compass.quant import QuantConfig, quantize_model
-
-MICRO = dict(
-    vocab_size=256,
-    d_model=64,
-    n_layers=2,
-    n_heads=4,
-    n_kv_heads=2,
-    head_dim=16,
-    n_shared_experts=2,
-    n_routed_experts=4,
-    top_k=2,
-    expert_dim=64,
-    max_seq_len=64,
-)
+from tests.reference.models import MICRO_MOE
 
 
 @pytest.fixture(scope="module")
 def model():
-    m = CompassModel(ModelConfig(**MICRO))
+    m = CompassModel(ModelConfig(**MICRO_MOE))
     m.init_weights(0)
     return m.eval()
 

@@ -14,24 +14,11 @@ from compass.quant import QuantConfig, load_checkpoint, load_quantized, quantize
 from compass.quant.io import save_quantized
 from compass.quant.modules import QuantLinear, QuantRoutedExperts
 from compass.quant.weights import KERNEL_MAX_ROWS, WEIGHT_TYPES
-
-MICRO = dict(
-    vocab_size=256,
-    d_model=64,
-    n_layers=2,
-    n_heads=4,
-    n_kv_heads=2,
-    head_dim=16,
-    n_shared_experts=2,
-    n_routed_experts=4,
-    top_k=2,
-    expert_dim=64,
-    max_seq_len=64,
-)
+from tests.reference.models import MICRO_MOE
 
 
 def _model(seed=0, **kw):
-    m = CompassModel(ModelConfig(**(MICRO | kw)))
+    m = CompassModel(ModelConfig(**(MICRO_MOE | kw)))
     m.init_weights(seed)
     return m.eval()
 
@@ -98,7 +85,7 @@ def test_save_load_round_trip_and_mismatch(calib, tmp_path):
     with torch.no_grad():  # 10 rows: the packed-kernel path, so its prepared tensors are tested
         torch.testing.assert_close(r(ids).logits_BTV, q(ids).logits_BTV, rtol=0, atol=0)
     assert isinstance(load_checkpoint(tmp_path / "q").layers[0].moe.experts, QuantRoutedExperts)
-    bad = ModelConfig(**(MICRO | {"expert_dim": 32}))
+    bad = ModelConfig(**(MICRO_MOE | {"expert_dim": 32}))
     with pytest.raises(
         ConfigError, match=r"experts\.gate_up_proj\.qweight.*\(4, 128, 32\).*\(4, 64, 32\)"
     ):
