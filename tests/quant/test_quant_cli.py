@@ -14,20 +14,9 @@ from compass.model.io import save_model
 from compass.model.transformer import CompassModel
 from compass.quant import load_calibration, load_quantized
 from compass.quant.modules import QuantRoutedExperts
+from tests.reference.models import MICRO_MOE
 
-MICRO = dict(
-    vocab_size=256,
-    d_model=64,
-    n_layers=1,
-    n_heads=4,
-    n_kv_heads=2,
-    head_dim=16,
-    n_shared_experts=2,
-    n_routed_experts=4,
-    top_k=2,
-    expert_dim=64,
-    max_seq_len=64,
-)
+MICRO = MICRO_MOE | {"n_layers": 1}
 
 
 @pytest.fixture(scope="module")
