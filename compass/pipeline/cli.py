@@ -56,6 +56,9 @@ def _run(args: argparse.Namespace) -> int:
     run_steps(steps, recipe, run_dir, args.start_from, args.force)
     save_resolved(recipe, run_dir)
     report = write_report(run_dir, [s.name for s in steps], recipe.name)
+    if args.until:
+        sys.stdout.write(f"\nStopped after {args.until}. Report: {report}\n")
+        return 0
     ckpt = run_dir / "dpo" / "ckpt"  # the final policy: SFT, then online DPO
     sys.stdout.write(
         f"\nDone. Report: {report}\n"
