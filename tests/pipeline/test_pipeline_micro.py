@@ -78,3 +78,12 @@ def test_rerun_skips_every_stage(micro_run, caplog):
 def test_a_different_run_in_the_same_directory_is_refused(micro_run, caplog):
     assert main(["run", "--recipe", "tiny", "--out", str(micro_run)]) == 2
     assert "--force" in caplog.text
+
+
+def test_until_stops_after_the_named_stage(tmp_path):
+    out = tmp_path / "part"
+    args = ["run", "--recipe", "micro", "--out", str(out), "--datagen.n_docs=300"]
+    assert main([*args, "--until", "curate"]) == 0
+    assert read_manifest(out / "curate")["complete"]
+    assert not (out / "tokenizer").exists()
+    assert main([*args, "--until", "no_such_stage"]) == 2
