@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from compass.data.shards import LoaderSpec, PackedLoader
+from compass.eval.metrics import mean_stderr
 from compass.eval.niah_stages import compare_stages
 from compass.model.io import load_model
 from compass.pretrain.run import run_stage
@@ -60,8 +61,7 @@ def short_loss(ckpt: Path, shards: Path, seq_len: int, batches: int) -> list[flo
 
 def paired(a: list[float], b: list[float]) -> tuple[float, float]:
     """Mean of b - a over the same batches and its standard error: the noise of a change."""
-    d = [y - x for x, y in zip(a, b)]
-    return statistics.mean(d), statistics.stdev(d) / len(d) ** 0.5
+    return mean_stderr([y - x for x, y in zip(a, b)])
 
 
 @torch.no_grad()

@@ -13,6 +13,7 @@ from typing import Any
 
 from torch import nn
 
+from compass.eval.metrics import mean_stderr
 from compass.posttrain.answers import check_answer, has_verifiable_answer
 from compass.posttrain.language import language_match
 from compass.posttrain.sampling import greedy
@@ -71,8 +72,5 @@ def paired_change(before: list[float], after: list[float]) -> dict[str, float]:
     """Mean change over the same prompts and its standard error (of the per-prompt differences),
     so a change of a few prompts can be told from noise."""
     d = [a - b for a, b in zip(after, before)]
-    if not d:
-        return {"change": float("nan"), "se": float("nan"), "n": 0}
-    mean = sum(d) / len(d)
-    var = sum((x - mean) ** 2 for x in d) / max(len(d) - 1, 1)
-    return {"change": round(mean, 4), "se": round((var / len(d)) ** 0.5, 4), "n": len(d)}
+    mean, se = mean_stderr(d)
+    return {"change": round(mean, 4), "se": round(se, 4), "n": len(d)}
