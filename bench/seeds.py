@@ -20,12 +20,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from machine import describe
 
 SHARED = (
     "generate",
@@ -200,22 +201,6 @@ def per_seed_table(per_seed: dict[int, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-        cpu = next(
-            x.split(":", 1)[1].strip() for x in info.splitlines() if x.startswith("model name")
-        )
-        flags = next(x for x in info.splitlines() if x.startswith("flags"))
-        cpu += ", " + (
-            "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-        )
-    except (OSError, StopIteration):
-        pass
-    return cpu
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", required=True, help="a finished `compass run` dir (its pretraining)")
@@ -234,7 +219,7 @@ def main() -> None:
     if args.run_seed is not None:  # the full run itself is one more seed of the table
         per_seed[args.run_seed] = figures(Path(args.run))
     text = (
-        f"# Post-training over seeds ({args.recipe} recipe)\n\nMachine: {machine()}. Command: "
+        f"# Post-training over seeds ({args.recipe} recipe)\n\nMachine: {describe()}. Command: "
         f"`python bench/seeds.py --run {args.run} --seeds {args.seeds} --recipe {args.recipe}"
         + (f" --run-seed {args.run_seed}" if args.run_seed is not None else "")
         + "`"
