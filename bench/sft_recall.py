@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from compass.inference.engine import Engine
-from compass.posttrain.sft.reasoning_eval import _generate
+from compass.posttrain.sft.reasoning_eval import generate_replies
 from compass.tokenizer import load_tokenizer
 
 
@@ -42,7 +42,7 @@ def training_items(path: Path, per_task: int) -> dict[tuple[str, str], list[dict
 def match_rates(ckpt: Path, items: dict[tuple[str, str], list[dict]]) -> dict:
     engine = Engine.from_checkpoint(ckpt, load_tokenizer(ckpt / "tokenizer"), max_batch=64)
     flat = [s for ss in items.values() for s in ss]
-    outs = _generate(engine, [[s["messages"][0]] for s in flat], False, 24)
+    outs = generate_replies(engine, [[s["messages"][0]] for s in flat], False, 24)
     got = iter(outs)
     rates = {}
     for key, ss in items.items():

@@ -21,7 +21,7 @@ from compass.posttrain.language import language_match as share_in_language
 log = logging.getLogger(__name__)
 
 
-def _generate(engine, messages_list: list[list[dict]], deep: bool, max_tokens: int):
+def generate_replies(engine, messages_list: list[list[dict]], deep: bool, max_tokens: int):
     """(reasoning, content) per conversation, greedy, batched through the engine."""
     tok = engine.tokenizer
     params = SamplingParams(temperature=0.0, max_tokens=max_tokens, enable_thinking=deep)
@@ -46,7 +46,7 @@ def evaluate_modes(
     samples: dict[str, list[dict[str, str]]] = {"fast": [], "deep": []}
     for mode in ("fast", "deep"):
         msgs = [[{"role": "user", "content": it["prompt"]}] for it in items]
-        outs = _generate(engine, msgs, mode == "deep", max_tokens)
+        outs = generate_replies(engine, msgs, mode == "deep", max_tokens)
         for it, (reasoning, content) in zip(items, outs):
             row = table.setdefault(it["lang"], {"fast": 0.0, "deep": 0.0, "n": 0})
             row[mode] += check_answer(content, it)
@@ -68,7 +68,7 @@ def evaluate_modes(
 
 def language_match(engine, prompts: list[dict[str, str]], max_tokens: int = 48) -> dict:
     """Share of fast-mode answers in the question's language, per language (judged answers)."""
-    outs = _generate(
+    outs = generate_replies(
         engine, [[{"role": "user", "content": p["prompt"]}] for p in prompts], False, max_tokens
     )
     return share_in_language((content, p["lang"]) for p, (_, content) in zip(prompts, outs))
