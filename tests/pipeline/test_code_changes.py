@@ -117,3 +117,15 @@ def test_a_real_stage_hashes_what_it_runs_and_not_the_other_stages():
     assert {"__init__.py", "data/synth/world.py"} <= generate
     assert not any(f.startswith("pretrain/") for f in generate)
     assert {"pretrain/stage.py", "model/transformer.py", "train/loop.py"} <= pretrain
+
+
+def test_a_stage_code_hash_does_not_reach_the_recipes_or_other_stages_configs():
+    """Recipes are values (fingerprinted as each step's config): following ``from compass.recipes
+    import Recipe`` would make pretraining's hash cover every post-training config module."""
+    from compass.pipeline.code import code_files
+    from compass.pipeline.steps import tiny_pipeline
+
+    step = next(s for s in tiny_pipeline() if s.name == "pretrain_main")
+    files = [p.as_posix() for p in code_files(step.fn)]
+    assert any(f.endswith("compass/pretrain/run.py") for f in files)
+    assert not [f for f in files if "/compass/recipes/" in f or "/compass/posttrain/" in f]
