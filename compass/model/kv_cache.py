@@ -44,6 +44,16 @@ class KVCache:
             device,
         )
 
+    def rows(self, index_R: torch.Tensor) -> KVCache:
+        """A copy holding rows ``index_R`` (a row may repeat): continuations that share a
+        prompt each grow their own copy of its keys and values."""
+        out = KVCache.__new__(KVCache)
+        index_R = index_R.to(self.lengths.device)
+        out.k = [k[index_R] for k in self.k]
+        out.v = [v[index_R] for v in self.v]
+        out.max_len, out.lengths = self.max_len, self.lengths[index_R]
+        return out
+
     def update(
         self, layer: int, k_BKTd: torch.Tensor, v_BKTd: torch.Tensor, positions_BT: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -58,3 +58,18 @@ def test_think_splitter_from_start_token_and_text_fallback(byte_tok):
     assert split_think_text("<think>\nwhy\n</think>\n\nbecause") == ("why", "because")
     assert split_think_text("plain") == (None, "plain")
     assert split_think_text("<think>unfinished") == ("unfinished", "")
+
+
+def test_score_batch_shares_prompts_of_different_lengths(micro_model):
+    """Prompts of several lengths in one batch, each with one- and many-token continuations:
+    every score equals its own full forward (the prefill's padding never leaks into a row)."""
+    e = Engine(micro_model, max_batch=2)
+    prompts = [[5, 6, 7], [8, 9, 10, 11, 12, 13, 14], [15]]
+    conts = [[1], [2, 3, 4], [20, 21]]
+    pairs = [(p, c) for p in prompts for c in conts]
+    got = e.score_batch(pairs, batch_size=2)
+    for (p, c), (score, _) in zip(pairs, got):
+        with torch.no_grad():
+            lp_TV = torch.log_softmax(micro_model(torch.tensor([p + c])).logits_BTV[0], -1)
+        want = sum(float(lp_TV[len(p) - 1 + j, t]) for j, t in enumerate(c))
+        assert score == pytest.approx(want, abs=1e-4)
