@@ -88,9 +88,12 @@ class CompassModel(nn.Module):
         cache=None,
         return_hidden: bool = False,
         logits_index_B: torch.Tensor | None = None,
+        logits_mask_BT: torch.Tensor | None = None,
     ) -> ModelOutput:
         """``logits_index_B`` (one position per row) computes logits only there, as [B, 1, V]:
-        a prefill needs just each row's last real token, and the LM head is the largest matmul."""
+        a prefill needs just each row's last real token, and the LM head is the largest matmul.
+        ``logits_mask_BT`` (boolean) computes them only where it is true, as [1, N, V] in row-major
+        order: a loss on a few positions (SFT's assistant tokens) needs no others."""
         B, T = input_ids_BT.shape
         if positions_BT is None:
             start = cache.lengths[:, None] if cache is not None else 0
@@ -116,6 +119,8 @@ class CompassModel(nn.Module):
         head_in = h_BTD
         if logits_index_B is not None:
             head_in = h_BTD[torch.arange(B, device=h_BTD.device), logits_index_B][:, None]
+        elif logits_mask_BT is not None:
+            head_in = h_BTD[logits_mask_BT][None]
         return ModelOutput(
             logits_BTV=self.lm_head(head_in),
             aux_loss=torch.stack(aux).mean(),

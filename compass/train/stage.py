@@ -56,19 +56,23 @@ class Stage(Protocol):
 
 
 def lm_loss(
-    model: nn.Module, batch: Batch, isolate_docs: bool, ignore_index: int = -100
+    model: nn.Module,
+    batch: Batch,
+    isolate_docs: bool,
+    ignore_index: int = -100,
+    labelled_only: bool = False,
 ) -> LossOutput:
-    """Next-token cross-entropy (summed) on a packed batch; the helper LM-style stages share."""
+    """Next-token cross-entropy (summed) on a packed batch; the helper LM-style stages share.
+    ``labelled_only``: the LM head and the cross-entropy run only at the positions with a label,
+    the same sum without the logits no label reads (SFT trains on assistant tokens only)."""
+    labels_BT = batch["labels"]
+    kw = {"logits_mask_BT": labels_BT != ignore_index} if labelled_only else {}
     if isolate_docs and "doc_ids" in batch:
-        out = model(
-            batch["input_ids"], positions_BT=batch["positions"], doc_ids_BT=batch["doc_ids"]
-        )
-    else:
-        out = model(batch["input_ids"])
+        kw |= {"positions_BT": batch["positions"], "doc_ids_BT": batch["doc_ids"]}
+    out = model(batch["input_ids"], **kw)
     logits_NV = out.logits_BTV.flatten(0, 1).float()
-    loss_sum = F.cross_entropy(
-        logits_NV, batch["labels"].flatten(), ignore_index=ignore_index, reduction="sum"
-    )
+    labels_N = labels_BT[kw["logits_mask_BT"]] if labelled_only else labels_BT.flatten()
+    loss_sum = F.cross_entropy(logits_NV, labels_N, ignore_index=ignore_index, reduction="sum")
     return LossOutput(loss_sum, out.aux_loss, out.z_loss, out.expert_counts_LE)
 
 

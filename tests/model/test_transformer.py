@@ -176,3 +176,21 @@ def test_logits_index_projects_only_the_chosen_positions():
     picked = m(ids, logits_index_B=idx).logits_BTV
     assert picked.shape == (3, 1, full.shape[-1])
     torch.testing.assert_close(picked[:, 0], full[torch.arange(3), idx], rtol=1e-5, atol=1e-5)
+
+
+def test_logits_mask_projects_only_the_masked_positions_and_lm_loss_keeps_its_sum():
+    from compass.train.stage import lm_loss
+
+    m = _model()
+    ids = torch.randint(0, 1000, (2, 12))
+    labels = torch.randint(0, 1000, (2, 12))
+    labels[0, :5], labels[1, 8:] = -100, -100
+    keep = labels != -100
+    full = m(ids).logits_BTV
+    picked = m(ids, logits_mask_BT=keep).logits_BTV
+    assert picked.shape == (1, int(keep.sum()), full.shape[-1])
+    torch.testing.assert_close(picked[0], full[keep], rtol=1e-5, atol=1e-5)
+    batch = {"input_ids": ids, "labels": labels}
+    want = lm_loss(m, batch, isolate_docs=False).loss_sum
+    got = lm_loss(m, batch, isolate_docs=False, labelled_only=True).loss_sum
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
