@@ -72,20 +72,20 @@ class RewardModel(nn.Module):
         """(reward per sequence, the backbone's output with its MoE losses)."""
         last_B = attention_mask_BT.sum(-1) - 1
         B = input_ids_BT.shape[0]
-        # Without the likelihood term the LM head is unused and the largest matmul: compute it
-        # at one position only.
+        # The LM head is the largest matmul: without the likelihood term compute it at one
+        # position only, with it only where the reply's tokens are predicted.
+        if self.think_ids is not None:
+            need_BT, deep_B = reply_positions(input_ids_BT, attention_mask_BT, *self.think_ids)
+            head = {"logits_mask_BT": need_BT}
+        else:
+            head = {"logits_index_B": last_B}
         out = self.backbone(
-            input_ids_BT,
-            attention_mask_BT=attention_mask_BT,
-            return_hidden=True,
-            logits_index_B=None if self.think_ids is not None else last_B,
+            input_ids_BT, attention_mask_BT=attention_mask_BT, return_hidden=True, **head
         )
         h_BD = out.hidden_BTD[torch.arange(B, device=last_B.device), last_B]
         reward_B = self.score(h_BD).squeeze(-1).float()
         if self.think_ids is not None:
-            lp_B, deep_B = reasoning_logprob(
-                out.logits_BTV, input_ids_BT, attention_mask_BT, *self.think_ids
-            )
+            lp_B = mean_logprob(out.logits_BTV[0], input_ids_BT, need_BT)
             scale = self.lp_scale.float()
             reward_B = reward_B + torch.where(deep_B, scale[0], scale[1]) * lp_B
         return reward_B, out
@@ -98,16 +98,13 @@ class RewardModel(nn.Module):
         return reward_B, out.aux_loss
 
 
-def reasoning_logprob(
-    logits_BTV: torch.Tensor,
-    ids_BT: torch.Tensor,
-    mask_BT: torch.Tensor,
-    think_start_id: int,
-    think_end_id: int,
+def reply_positions(
+    ids_BT: torch.Tensor, mask_BT: torch.Tensor, think_start_id: int, think_end_id: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mean log p(token | prefix) over the tokens after each row's last ``think_start_id``, 0
-    for a row without one; whether that think block holds more than one token — a reply with
-    reasoning, a block left open by a sample cut off mid-thought included). Right-padded rows."""
+    """(the positions whose next token is a reply token: those after each row's last
+    ``think_start_id``, none for a row without one; whether that think block holds more than one
+    token — a reply with reasoning, a block left open by a sample cut off mid-thought included).
+    Right-padded rows."""
     T = ids_BT.shape[1]
     pos_T = torch.arange(T, device=ids_BT.device)
     real_BT = mask_BT > 0
@@ -116,11 +113,33 @@ def reasoning_logprob(
     is_end = (ids_BT == think_end_id) & real_BT & after_BT
     end_B = torch.where(is_end, pos_T, T + 2).min(-1).values  # no </think>: an open block
     has_B = (start_B >= 0) & (end_B - start_B > 2)
-    logp_BT = torch.gather(F.log_softmax(logits_BTV[:, :-1].float(), -1), 2, ids_BT[:, 1:, None])[
-        ..., 0
-    ]  # logp_BT[:, t] = log p(ids[t + 1] | ids[: t + 1])
-    valid_BT = after_BT[:, 1:] & real_BT[:, 1:] & (start_B >= 0)[:, None]
-    return (logp_BT * valid_BT).sum(-1) / valid_BT.sum(-1).clamp(min=1), has_B
+    # position t predicts ids[t + 1]
+    next_BT = after_BT[:, 1:] & real_BT[:, 1:] & (start_B >= 0)[:, None]
+    return F.pad(next_BT, (0, 1)), has_B
+
+
+def mean_logprob(logits_NV: torch.Tensor, ids_BT: torch.Tensor, need_BT: torch.Tensor):
+    """Each row's mean log p(next token) over the positions ``need_BT`` (0 for a row with none),
+    from the logits at those positions only (row-major order, as ``logits_mask_BT`` gives)."""
+    next_BT = F.pad(ids_BT[:, 1:], (0, 1))
+    logp_N = torch.gather(F.log_softmax(logits_NV.float(), -1), 1, next_BT[need_BT][:, None])[:, 0]
+    row_N = need_BT.nonzero()[:, 0]
+    sum_B = logp_N.new_zeros(ids_BT.shape[0]).index_add(0, row_N, logp_N)
+    return sum_B / need_BT.sum(-1).clamp(min=1)
+
+
+def reasoning_logprob(
+    logits_BTV: torch.Tensor,
+    ids_BT: torch.Tensor,
+    mask_BT: torch.Tensor,
+    think_start_id: int,
+    think_end_id: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean log p(token | prefix) over the tokens after each row's last ``think_start_id``, 0
+    for a row without one; whether the reply has reasoning, as ``reply_positions``) from the
+    logits at every position. Right-padded rows."""
+    need_BT, has_B = reply_positions(ids_BT, mask_BT, think_start_id, think_end_id)
+    return mean_logprob(logits_BTV[need_BT], ids_BT, need_BT), has_B
 
 
 def bradley_terry_loss(r_chosen_B: torch.Tensor, r_rejected_B: torch.Tensor) -> torch.Tensor:
