@@ -13,17 +13,13 @@ batches; their losses are printed side by side (they differ at float level only)
 
 from __future__ import annotations
 
-import argparse
 import copy
 import functools
-import os
-import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import torch
-from machine import describe
+from step_race import race
 
 import compass.posttrain.reward.stage as reward_stage
 from compass.posttrain.reward.config import parse_run
@@ -86,36 +82,15 @@ def trainers(run: Path, tmp: Path) -> dict[str, Trainer]:
     return out
 
 
-def steps(name: str, tr: Trainer, n: int) -> list[float]:
+def step(name: str, tr: Trainer) -> float:
     if name == "full_head":
         with full_head_anchor():
-            return [tr.train_step()["loss"] for _ in range(n)]
-    return [tr.train_step()["loss"] for _ in range(n)]
+            return tr.train_step()["loss"]
+    return tr.train_step()["loss"]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--run", default="runs/tiny", help="a finished `compass run` directory")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=5, help="steps per variant per round")
-    args = ap.parse_args()
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    print(describe(), f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = trainers(Path(args.run), Path(tmp))
-        for name, tr in runs.items():  # warm-up: kernel choice, allocator
-            steps(name, tr, 1)
-        times = {name: 0.0 for name in runs}
-        losses: dict[str, list[float]] = {name: [] for name in runs}
-        for _ in range(args.rounds):
-            for name, tr in runs.items():
-                t = time.perf_counter()
-                losses[name] += steps(name, tr, args.steps)
-                times[name] += time.perf_counter() - t
-    n = args.rounds * args.steps
-    for name in runs:
-        print(f"{name:10s} {times[name] / n * 1000:7.1f} ms/step  losses {losses[name][:3]}")
-    print(f"stage / full_head = {times['stage'] / times['full_head']:.3f}")
+    race(__doc__, trainers, step)
 
 
 if __name__ == "__main__":

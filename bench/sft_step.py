@@ -13,16 +13,12 @@ side by side (they differ at float level only).
 
 from __future__ import annotations
 
-import argparse
-import os
 import random
-import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
 import torch
-from machine import describe
+from step_race import race
 
 from compass.posttrain.formats import read_samples
 from compass.posttrain.sft.run import build_model, data_files
@@ -59,30 +55,7 @@ def trainers(run: Path, tmp: Path) -> dict[str, Trainer]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--run", default="runs/tiny", help="a finished `compass run` directory")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=5, help="steps per variant per round")
-    args = ap.parse_args()
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    print(describe(), f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = trainers(Path(args.run), Path(tmp))
-        for tr in runs.values():  # warm-up: kernel choice, allocator
-            tr.train_step()
-        times = {name: 0.0 for name in runs}
-        losses: dict[str, list[float]] = {name: [] for name in runs}
-        for _ in range(args.rounds):
-            for name, tr in runs.items():
-                t = time.perf_counter()
-                losses[name] += [tr.train_step()["loss"] for _ in range(args.steps)]
-                times[name] += time.perf_counter() - t
-    n = args.rounds * args.steps
-    for name in runs:
-        print(f"{name:10s} {times[name] / n * 1000:7.1f} ms/step  losses {losses[name][:3]}")
-    for name in runs:
-        if name != "stage":
-            print(f"stage / {name} = {times['stage'] / times[name]:.3f}")
+    race(__doc__, trainers)
 
 
 if __name__ == "__main__":
