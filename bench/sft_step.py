@@ -1,8 +1,11 @@
 """Step time of SFT stage 2 on the tiny demo's own data: the stage as it is vs a named baseline,
 measured in the same run on the same batches, interleaved (rounds of a few steps each).
 
-- ``full_head``: the LM head and the cross-entropy at every position of the packed rows (the
-  loss before ``lm_loss(labelled_only=True)``): SFT's labels cover about 30% of them.
+- ``mask``: attention through the [B, T, T] block-diagonal mask instead of one document at a
+  time (``lm_loss(doc_segments=False)``).
+- ``full_head``: that, and the LM head and the cross-entropy at every position of the packed
+  rows (``lm_loss(labelled_only=False)``): SFT's labels cover about 30% of them. The step as it
+  was before either change.
 
 Both start from the same stage-1 checkpoint and read the same batches; their losses are printed
 side by side (they differ at float level only).
@@ -29,12 +32,17 @@ from compass.train.loop import Trainer
 from compass.train.stage import lm_loss
 
 
+class MaskStage(SFTStage):
+    def loss(self, model, batch):
+        return lm_loss(model, batch, isolate_docs=True, labelled_only=True)
+
+
 class FullHeadStage(SFTStage):
     def loss(self, model, batch):
         return lm_loss(model, batch, isolate_docs=True)
 
 
-VARIANTS = {"stage": SFTStage, "full_head": FullHeadStage}
+VARIANTS = {"stage": SFTStage, "mask": MaskStage, "full_head": FullHeadStage}
 
 
 def trainers(run: Path, tmp: Path) -> dict[str, Trainer]:

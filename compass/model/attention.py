@@ -2,12 +2,16 @@
 
 Three masking regimes share one code path: plain causal training (SDPA's fused ``is_causal``),
 packed/padded batches (a block-diagonal causal mask from document ids or an attention mask),
-and cached decoding (keys at absolute positions, see ``kv_cache.py``).
+and cached decoding (keys at absolute positions, see ``kv_cache.py``). Packed rows of many short
+documents can instead attend one document at a time (:class:`DocSegments`): the same attention
+as the block-diagonal mask without computing the scores it masks out.
 
 Legend: B batch, T query tokens, S key tokens, D model dim, H query heads, K kv heads, d head dim.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -45,7 +49,7 @@ class Attention(nn.Module):
         self,
         x_BTD: torch.Tensor,
         cos_sin: tuple[torch.Tensor, torch.Tensor],
-        mask_BTS: torch.Tensor | None,
+        mask_BTS: torch.Tensor | DocSegments | None,
         positions_BT: torch.Tensor,
         cache=None,
     ) -> torch.Tensor:
@@ -56,6 +60,8 @@ class Attention(nn.Module):
                 self.layer_idx, k_BKTd, v_BKTd, positions_BT
             )
             mask_BTS = cache_mask_BTS if mask_BTS is None else mask_BTS & cache_mask_BTS
+        if isinstance(mask_BTS, DocSegments):
+            return self.o_proj(segment_attention(q_BHTd, k_BKTd, v_BKTd, mask_BTS))
         if mask_BTS is None:
             o_BHTd = F.scaled_dot_product_attention(
                 q_BHTd, k_BKTd, v_BKTd, is_causal=True, enable_gqa=True
@@ -88,3 +94,60 @@ def build_mask(
     if attention_mask_BT is not None:
         mask = mask & attention_mask_BT.bool()[:, None, :]
     return mask | torch.eye(T, dtype=torch.bool, device=positions_BT.device)[None]
+
+
+@dataclass
+class DocSegments:
+    """A packed batch laid out for attention one document at a time.
+
+    Each (row, document id) is a segment: its tokens in order, the padding of a row (id -1)
+    included, which is what :func:`build_mask`'s block-diagonal mask lets them see. Segments of
+    similar length (within 2x of the block's longest) share a padded ``[n, L]`` block of flat
+    token indices (B·T flat); a short segment is padded with its last token, which only later
+    (discarded) queries of the block see under the causal mask. ``place_N`` is each flat token's
+    row in the blocks' concatenated outputs.
+
+    Legend: N = B·T flat tokens, n segments in a block, L the block's length.
+    """
+
+    blocks: list[torch.Tensor]  # [n, L] flat token indices each
+    place_N: torch.Tensor
+
+    @classmethod
+    def build(cls, doc_ids_BT: torch.Tensor) -> DocSegments:
+        B, T = doc_ids_BT.shape
+        segments: dict[tuple[int, int], list[int]] = {}
+        for b, row in enumerate(doc_ids_BT.tolist()):
+            for t, doc in enumerate(row):
+                segments.setdefault((b, doc), []).append(b * T + t)
+        todo = sorted(segments.values(), key=len, reverse=True)
+        blocks, place, offset, i = [], [0] * (B * T), 0, 0
+        while i < len(todo):
+            L, j = len(todo[i]), i
+            while j < len(todo) and 2 * len(todo[j]) > L:
+                j += 1
+            for r, seg in enumerate(todo[i:j]):
+                for t, n in enumerate(seg):
+                    place[n] = offset + r * L + t
+            blocks.append([seg + seg[-1:] * (L - len(seg)) for seg in todo[i:j]])
+            offset, i = offset + (j - i) * L, j
+        dev = doc_ids_BT.device
+        return cls([torch.tensor(x, device=dev) for x in blocks], torch.tensor(place, device=dev))
+
+
+def segment_attention(
+    q_BHTd: torch.Tensor, k_BKTd: torch.Tensor, v_BKTd: torch.Tensor, seg: DocSegments
+) -> torch.Tensor:
+    """Causal attention inside each segment of ``seg``, as [B, T, H·d]: one fused causal SDPA
+    per block of segments."""
+    B, H, T, d = q_BHTd.shape
+    flat = [x.transpose(1, 2).reshape(B * T, -1, d) for x in (q_BHTd, k_BKTd, v_BKTd)]
+    outs = []
+    for idx_nL in seg.blocks:
+        n, L = idx_nL.shape
+        q, k, v = (
+            x.index_select(0, idx_nL.flatten()).view(n, L, -1, d).transpose(1, 2) for x in flat
+        )
+        o_nHLd = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+        outs.append(o_nHLd.transpose(1, 2).reshape(n * L, H * d))
+    return torch.cat(outs).index_select(0, seg.place_N).view(B, T, H * d)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from compass.model.attention import Attention, build_mask
+from compass.model.attention import Attention, DocSegments, build_mask
 from compass.model.config import ModelConfig
 from compass.model.moe.layer import MoELayer
 from compass.model.norm import RMSNorm
@@ -89,20 +89,27 @@ class CompassModel(nn.Module):
         return_hidden: bool = False,
         logits_index_B: torch.Tensor | None = None,
         logits_mask_BT: torch.Tensor | None = None,
+        doc_segments: bool = False,
     ) -> ModelOutput:
         """``logits_index_B`` (one position per row) computes logits only there, as [B, 1, V]:
         a prefill needs just each row's last real token, and the LM head is the largest matmul.
         ``logits_mask_BT`` (boolean) computes them only where it is true, as [1, N, V] in row-major
-        order: a loss on a few positions (SFT's assistant tokens) needs no others."""
+        order: a loss on a few positions (SFT's assistant tokens) needs no others.
+        ``doc_segments`` (with ``doc_ids_BT``, no cache or attention mask): attend one document at
+        a time (``DocSegments``) instead of through a [B, T, T] mask, for rows packed with many
+        short documents (SFT), where most of the mask is off."""
         B, T = input_ids_BT.shape
         if positions_BT is None:
             start = cache.lengths[:, None] if cache is not None else 0
             positions_BT = start + torch.arange(T, device=input_ids_BT.device)[None, :].expand(B, T)
         if cache is not None and (doc_ids_BT is not None or attention_mask_BT is not None):
             raise ValueError("cached decoding takes explicit positions, not doc_ids/attention_mask")
-        mask_BTS = (
-            None if cache is not None else build_mask(positions_BT, doc_ids_BT, attention_mask_BT)
-        )
+        if doc_segments and doc_ids_BT is not None and attention_mask_BT is None:
+            mask_BTS = DocSegments.build(doc_ids_BT)
+        elif cache is None:
+            mask_BTS = build_mask(positions_BT, doc_ids_BT, attention_mask_BT)
+        else:
+            mask_BTS = None
         x_BTD = self.embed(input_ids_BT)
         cos_sin = rope_cos_sin(
             positions_BT, self.config.head_dim, self.config.rope_base, x_BTD.dtype

@@ -61,14 +61,18 @@ def lm_loss(
     isolate_docs: bool,
     ignore_index: int = -100,
     labelled_only: bool = False,
+    doc_segments: bool = False,
 ) -> LossOutput:
     """Next-token cross-entropy (summed) on a packed batch; the helper LM-style stages share.
     ``labelled_only``: the LM head and the cross-entropy run only at the positions with a label,
-    the same sum without the logits no label reads (SFT trains on assistant tokens only)."""
+    the same sum without the logits no label reads (SFT trains on assistant tokens only).
+    ``doc_segments``: isolated documents attend one at a time (the model's ``doc_segments``),
+    for rows packed with many short documents."""
     labels_BT = batch["labels"]
     kw = {"logits_mask_BT": labels_BT != ignore_index} if labelled_only else {}
     if isolate_docs and "doc_ids" in batch:
         kw |= {"positions_BT": batch["positions"], "doc_ids_BT": batch["doc_ids"]}
+        kw |= {"doc_segments": True} if doc_segments else {}
     out = model(batch["input_ids"], **kw)
     logits_NV = out.logits_BTV.flatten(0, 1).float()
     labels_N = labels_BT[kw["logits_mask_BT"]] if labelled_only else labels_BT.flatten()

@@ -194,3 +194,32 @@ def test_logits_mask_projects_only_the_masked_positions_and_lm_loss_keeps_its_su
     want = lm_loss(m, batch, isolate_docs=False).loss_sum
     got = lm_loss(m, batch, isolate_docs=False, labelled_only=True).loss_sum
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_doc_segments_attend_like_the_block_diagonal_mask():
+    """Rows packed with documents of many lengths and trailing padding (id -1, position 0):
+    attending one segment at a time gives the masked attention's logits, MoE losses and
+    gradients."""
+    m = _model()
+    lengths = [[9, 1, 17, 3, 2], [28, 4], [5, 5, 5, 5, 5, 5]]
+    T = 32
+    ids = torch.randint(0, 1000, (3, T))
+    docs = torch.full((3, T), -1)
+    pos = torch.zeros(3, T, dtype=torch.long)
+    for b, row in enumerate(lengths):
+        t = 0
+        for d, n in enumerate(row):
+            docs[b, t : t + n], pos[b, t : t + n] = d, torch.arange(n)
+            t += n
+    outs = []
+    for segments in (False, True):
+        m.zero_grad()
+        out = m(ids, positions_BT=pos, doc_ids_BT=docs, doc_segments=segments)
+        (out.logits_BTV.square().mean() + out.aux_loss + out.z_loss).backward()
+        grads = [p.grad.clone() for p in m.parameters()]
+        outs.append((out.logits_BTV, out.aux_loss, out.z_loss, grads))
+    (want, *rest_w), (got, *rest_g) = outs
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(rest_g[:2], rest_w[:2], rtol=1e-5, atol=1e-6)
+    for g, w in zip(rest_g[2], rest_w[2]):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-6)

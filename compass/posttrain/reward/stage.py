@@ -125,7 +125,9 @@ class RewardStage:
         aux, z, counts = out.aux_loss, out.z_loss, out.expert_counts_LE
         if "lm_input_ids" in batch:
             lm_batch = {k[3:]: v for k, v in batch.items() if k.startswith("lm_")}
-            lm = lm_loss(model.backbone, lm_batch, isolate_docs=True, labelled_only=True)
+            lm = lm_loss(
+                model.backbone, lm_batch, isolate_docs=True, labelled_only=True, doc_segments=True
+            )
             nll = lm.loss_sum / max(count_label_tokens(lm_batch), 1)
             loss_sum = loss_sum + self.lm_coef * nll * B  # per-pair units: × B, the loop ÷ pairs
             aux, z = (aux + lm.aux_loss) / 2, (z + lm.z_loss) / 2

@@ -111,7 +111,7 @@ class SFTStage:
         return count_label_tokens(batch)
 
     def loss(self, model: nn.Module, batch: Batch) -> LossOutput:
-        return lm_loss(model, batch, isolate_docs=True, labelled_only=True)
+        return lm_loss(model, batch, isolate_docs=True, labelled_only=True, doc_segments=True)
 
     def eval_sets(self) -> dict[str, Callable[[], Iterable[Batch]]]:
         if not self.held_out:
