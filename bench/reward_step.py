@@ -57,7 +57,8 @@ def full_head_anchor():
         reward_stage.lm_loss = lm_loss
 
 
-def trainers(run: Path, tmp: Path) -> dict[str, Trainer]:
+def trainers(args, tmp: Path) -> dict[str, Trainer]:
+    run = Path(args.run)
     tasks, cfg = run / "tasks", copy.deepcopy(get_recipe("tiny").reward)
     cfg.inputs = [str(tasks / "pairs" / "train.jsonl")]
     cfg.heldout = [str(tasks / "pairs" / "heldout.jsonl")]

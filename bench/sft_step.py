@@ -8,9 +8,11 @@ measured in the same run on the same batches, interleaved (rounds of a few steps
   was before either change.
 
 Both start from the same stage-1 checkpoint and read the same batches; their losses are printed
-side by side (they differ at float level only).
+side by side (they differ at float level only). ``--verifier``: the reward stage's verifier
+warm-up instead (its config and verified chains, from the SFT stage-2 checkpoint).
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/sft_step.py --run runs/tiny
+    OMP_NUM_THREADS=1 .venv/bin/python bench/sft_step.py --run runs/tiny --verifier
     .venv/bin/python bench/sft_step.py --run runs/tiny --rounds 4 --steps 5
 """
 
@@ -24,6 +26,7 @@ import torch
 from step_race import race
 
 from compass.posttrain.formats import read_samples
+from compass.posttrain.reward.verifier import verifier_rows
 from compass.posttrain.sft.run import build_model, data_files
 from compass.posttrain.sft.stage import SFTStage, stage_mix, tokenize
 from compass.recipes import get_recipe
@@ -45,25 +48,42 @@ class FullHeadStage(SFTStage):
 VARIANTS = {"stage": SFTStage, "mask": MaskStage, "full_head": FullHeadStage}
 
 
-def trainers(run: Path, tmp: Path) -> dict[str, Trainer]:
+def sft2_data(run: Path):
+    """(config, seed, rows, init checkpoint) of SFT stage 2, as ``run_sft`` builds them."""
     recipe = get_recipe("tiny")
     cfg, seed = recipe.sft.stage(2), recipe.sft.data.seed
     tok = load_tokenizer(run / "tokenizer")
     samples, _ = read_samples(data_files(run / "sft_data"))
     mix = stage_mix(samples, 2, cfg, seed)
     random.Random(seed).shuffle(mix)
-    train = tokenize(mix[64:], tok, cfg.seq_len, Counter())
+    return cfg, seed, tokenize(mix[64:], tok, cfg.seq_len, Counter()), run / "sft1" / "ckpt"
+
+
+def verifier_data(run: Path):
+    """The same for the reward stage's verifier warm-up."""
+    cfg = get_recipe("tiny").reward
+    tok = load_tokenizer(run / "tokenizer")
+    paths = [str(run / "tasks" / "verifier.jsonl")]
+    rows = verifier_rows(paths, tok, cfg.verifier.seq_len, set(), Counter())
+    return cfg.verifier, cfg.seed, rows, run / "sft2" / "ckpt"
+
+
+def trainers(args, tmp: Path) -> dict[str, Trainer]:
+    run = Path(args.run)
+    cfg, seed, train, init = (verifier_data if args.verifier else sft2_data)(run)
+    pad_id = load_tokenizer(run / "tokenizer").pad_id
     out = {}
     for name, cls in VARIANTS.items():
-        model = build_model(run / "sft1" / "ckpt", cfg.seq_len, False)
+        model = build_model(init, cfg.seq_len, False)
         torch.manual_seed(seed)
-        stage = cls("sft.stage2", train, [], cfg, tok.pad_id, seed)
+        stage = cls("sft", train, [], cfg, pad_id, seed)
         out[name] = Trainer(model, stage, cfg, tmp / name)
     return out
 
 
 def main() -> None:
-    race(__doc__, trainers)
+    flag = {"action": "store_true", "help": "the reward verifier warm-up instead of SFT stage 2"}
+    race(__doc__, trainers, options={"--verifier": flag})
 
 
 if __name__ == "__main__":

@@ -25,11 +25,17 @@ def plain_step(name: str, tr: Trainer) -> float:
 
 
 def race(
-    doc: str, build: Callable[[Path, Path], dict[str, Trainer]], step: Step = plain_step
+    doc: str,
+    build: Callable[[argparse.Namespace, Path], dict[str, Trainer]],
+    step: Step = plain_step,
+    options: dict[str, dict] | None = None,
 ) -> None:
-    """Parse ``--run --rounds --steps``, time every variant ``build(run, tmp)`` returns and print
-    ms/step, the first losses and each variant's ratio to ``stage`` (the code as it is)."""
+    """Parse ``--run --rounds --steps`` (and ``options``: flag -> ``add_argument`` keywords),
+    time every variant ``build(args, tmp)`` returns and print ms/step, the first losses and each
+    variant's ratio to ``stage`` (the code as it is)."""
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    for flag, kw in (options or {}).items():
+        ap.add_argument(flag, **kw)
     ap.add_argument("--run", default="runs/tiny", help="a finished `compass run` directory")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=5, help="steps per variant per round")
@@ -37,7 +43,7 @@ def race(
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     print(describe(), f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
     with tempfile.TemporaryDirectory() as tmp:
-        runs = build(Path(args.run), Path(tmp))
+        runs = build(args, Path(tmp))
         for name, tr in runs.items():  # warm-up: kernel choice, allocator
             step(name, tr)
         times = {name: 0.0 for name in runs}
