@@ -6,6 +6,9 @@ measured in the same run on the same batches, interleaved (rounds of a few steps
 - ``full_head``: that, and the LM head and the cross-entropy at every position of the packed
   rows (``lm_loss(labelled_only=False)``): SFT's labels cover about 30% of them. The step as it
   was before either change.
+- ``grouped_mm`` (a candidate, not a baseline): the stage with the routed experts forced to
+  ``torch._grouped_mm`` (``expert_impl``; the checkpoints' ``auto`` picks the padded ``bmm``
+  unless padding would more than double its work).
 
 Both start from the same stage-1 checkpoint and read the same batches; their losses are printed
 side by side (they differ at float level only). ``--verifier``: the reward stage's verifier
@@ -45,7 +48,12 @@ class FullHeadStage(SFTStage):
         return lm_loss(model, batch, isolate_docs=True)
 
 
-VARIANTS = {"stage": SFTStage, "mask": MaskStage, "full_head": FullHeadStage}
+VARIANTS = {
+    "stage": SFTStage,
+    "mask": MaskStage,
+    "full_head": FullHeadStage,
+    "grouped_mm": SFTStage,
+}
 
 
 def sft2_data(run: Path):
@@ -75,6 +83,9 @@ def trainers(args, tmp: Path) -> dict[str, Trainer]:
     out = {}
     for name, cls in VARIANTS.items():
         model = build_model(init, cfg.seq_len, False)
+        if name == "grouped_mm":
+            for layer in model.layers:
+                layer.moe.experts.impl = "grouped_mm"
         torch.manual_seed(seed)
         stage = cls("sft", train, [], cfg, pad_id, seed)
         out[name] = Trainer(model, stage, cfg, tmp / name)
