@@ -29,6 +29,9 @@ class PretrainStageConfig(TrainConfig):
     rope_base: float | None = None
     short_doc_frac: float | None = None
     short_doc_len: int = 0  # "short" = fewer tokens than this (the previous stage's seq_len)
+    # Whole-document packing (``LoaderSpec.fit_lookahead``): documents that fit a sequence are
+    # not cut in two, so what a page states at its top is in context at its bottom; 0 = off.
+    fit_lookahead: int = 64
     # Evaluate short-context loss at this length too (long stage keeps it monitored); 0 = off.
     eval_short_seq_len: int = 0
 
@@ -36,6 +39,8 @@ class PretrainStageConfig(TrainConfig):
         super().validate()
         if self.short_doc_frac is not None and not 0.0 <= self.short_doc_frac <= 1.0:
             raise ConfigError(f"short_doc_frac={self.short_doc_frac} must be in [0, 1]")
+        if self.fit_lookahead < 0:
+            raise ConfigError(f"fit_lookahead={self.fit_lookahead} must be >= 0 (0 = off)")
         if self.short_doc_frac is not None and self.short_doc_len <= 0:
             raise ConfigError("short_doc_frac is set: also set short_doc_len (tokens)")
 

@@ -76,6 +76,7 @@ def build_stage(
         short_doc_frac=cfg.short_doc_frac,
         short_doc_len=cfg.short_doc_len,
         mask_doc_boundaries=mask,
+        fit_lookahead=cfg.fit_lookahead,
     )
     evals = {}
     base = dict(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -67,6 +69,59 @@ def test_state_dict_resumes_exactly_across_epochs(shards_dir):
     b = PackedLoader(shards_dir, spec)
     b.load_state_dict(state)
     for want in ref_batches[25:]:
+        got = b.next_batch()
+        assert all(torch.equal(got[k], want[k]) for k in want)
+
+
+def _segments(loader, n_seq):
+    """(doc, tokens) segments of the next ``n_seq`` sequences, as the loader cuts them."""
+    return [loader._take(loader.spec.seq_len + 1, True) for _ in range(n_seq)]
+
+
+def test_whole_document_packing_keeps_short_documents_whole(shards_dir):
+    """With fit_lookahead, every document that fits a sequence comes whole and exactly as stored;
+    the plain loader cuts many of them (so the test can fail); padding fills only what no
+    document near could, carries no labels, and the documents are the epoch's own."""
+    T, n_seq = 192, 100  # about half an epoch of the fixture's byte-tokenized documents
+    ix = open_split(shards_dir, "train")
+    lengths = np.asarray(ix.lengths)
+    assert ((lengths <= T + 1) & (lengths > T // 2)).sum() > 10  # docs that can be cut
+
+    def cut_short(spec):
+        segs = [s for seq in _segments(PackedLoader(shards_dir, spec), n_seq) for s in seq]
+        return [d for d, t in segs if d >= 0 and lengths[d] <= T + 1 and len(t) < lengths[d]]
+
+    plain = LoaderSpec(seq_len=T, batch_size=1, seed=2)
+    assert len(cut_short(plain)) > 20
+    spec = LoaderSpec(seq_len=T, batch_size=1, seed=2, fit_lookahead=16)
+    assert cut_short(spec) == []
+    loader = PackedLoader(shards_dir, spec)
+    whole = loader._epoch_order(0)
+    for seq in _segments(loader, n_seq):
+        assert sum(len(t) for _, t in seq) == T + 1
+        for doc, toks in seq:
+            if doc >= 0 and lengths[doc] <= T + 1:
+                start = ix.offsets[doc]
+                assert np.array_equal(toks, ix.tokens[start : start + lengths[doc]])
+    assert loader.epoch == 0 and sorted(loader._order) == sorted(whole)  # reordered, not changed
+    assert 0 < loader.padded < 0.1 * n_seq * (T + 1)
+    batched = PackedLoader(shards_dir, replace(spec, batch_size=n_seq))
+    labels = batched.next_batch()["labels"]
+    assert batched.padded == loader.padded  # the same sequences
+    assert (labels == -100).sum() == loader.padded  # no boundary masking: only padding is -100
+
+
+def test_whole_document_packing_resumes_exactly(shards_dir):
+    spec = LoaderSpec(seq_len=64, batch_size=4, seed=1, fit_lookahead=16)
+    ref = PackedLoader(shards_dir, spec)
+    ref_batches = [ref.next_batch() for _ in range(80)]
+    a = PackedLoader(shards_dir, spec)
+    for _ in range(30):
+        a.next_batch()
+    b = PackedLoader(shards_dir, spec)
+    b.load_state_dict(a.state_dict())
+    assert b.padded == a.padded
+    for want in ref_batches[30:]:
         got = b.next_batch()
         assert all(torch.equal(got[k], want[k]) for k in want)
 

@@ -9,6 +9,12 @@ depend on the number of ranks: 1 process with 2 accumulation steps sees exactly 
 with 1 step see. The position in the stream is three integers, so ``state_dict`` restores it
 exactly.
 
+With ``fit_lookahead`` on, a document no longer than a sequence is kept whole (a fact stated at
+its top stays visible to the question at its bottom): when it does not fit the space left, a
+document from a little further ahead that does is moved forward (best of both: no padding, and
+the mixture is the same, only the order shifts by a few places). The moves are part of the
+position, so ``state_dict`` still restores it exactly.
+
 Yields dicts of int64 tensors [B, T]: ``input_ids``, ``labels`` (-100 where the next token opens
 a new document and ``mask_doc_boundaries`` is on), ``doc_ids`` (per-sequence document number,
 for attention isolation) and ``positions`` (restarting at 0 in every document segment).
@@ -27,6 +33,8 @@ from compass.data.shards.format import ShardError, open_split, read_meta
 
 log = logging.getLogger(__name__)
 
+PAD = -1  # the document number of a padding segment
+
 
 @dataclass
 class LoaderSpec:
@@ -43,6 +51,11 @@ class LoaderSpec:
     short_doc_frac: float | None = None
     short_doc_len: int = 0
     mask_doc_boundaries: bool = False
+    # Whole-document packing: a document that fits in a sequence is never cut across two. When
+    # the next one does not fit the space left, the first document within this many places
+    # ahead that does (or else a longer-than-a-sequence one, cut anyway) is moved forward to
+    # fill it; 0 = plain end-to-end packing, which cuts most documents in two.
+    fit_lookahead: int = 0
 
 
 class PackedLoader:
@@ -52,7 +65,9 @@ class PackedLoader:
         self.index = open_split(self.root, spec.split)
         self.docs, self.copies = self._select()
         self.epoch, self.cursor, self.offset, self.sequences = 0, 0, 0, 0
+        self.padded = 0  # tokens of padding whole-document packing has added (fit_lookahead)
         self._order = self._epoch_order(0)
+        self._moves: list[tuple[int, int]] = []  # this epoch's _move calls, replayed on restore
 
     # ---- document selection and weighting -------------------------------------------------
     def _select(self) -> tuple[np.ndarray, np.ndarray]:
@@ -115,12 +130,42 @@ class PackedLoader:
         if self.cursor >= len(self._order):
             self.epoch, self.cursor = self.epoch + 1, 0
             self._order = self._epoch_order(self.epoch)
+            self._moves = []
+
+    def _move(self, src: int) -> None:
+        """Bring the document at order position ``src`` forward to the cursor."""
+        c = self.cursor
+        self._order[c : src + 1] = np.roll(self._order[c : src + 1], 1)
+        self._moves.append((c, src))
+
+    def _fit(self, space: int) -> bool:
+        """At a document's start with ``space`` tokens left in the sequence: if the document
+        fits a sequence but not the space, move a nearby one that fits (or a long one, cut
+        anyway) forward. False when none is near: the space is padded."""
+        lengths, T = self.index.lengths, self.spec.seq_len + 1
+        n = int(lengths[self._order[self.cursor]])
+        if n <= space or n > T:
+            return True
+        ahead = self._order[self.cursor + 1 : self.cursor + 1 + self.spec.fit_lookahead]
+        ahead_len = lengths[ahead]
+        fits = np.nonzero(ahead_len <= space)[0]
+        if len(fits) == 0:
+            fits = np.nonzero(ahead_len > T)[0]
+        if len(fits) == 0:
+            return False
+        self._move(self.cursor + 1 + int(fits[0]))
+        return True
 
     def _take(self, n: int, materialise: bool) -> list[tuple[int, np.ndarray | int]]:
         """Consume ``n`` stream tokens; returns (doc, tokens) segments (or (doc, length))."""
         segments = []
         offsets = self.index.offsets
         while n > 0:
+            if self.spec.fit_lookahead and self.offset == 0 and not self._fit(n):
+                pad = np.full(n, self.meta["tokenizer"]["eos_id"], dtype=np.uint32)
+                segments.append((PAD, pad if materialise else n))
+                self.padded += n
+                break
             doc = int(self._order[self.cursor])
             start, end = int(offsets[doc]) + self.offset, int(offsets[doc + 1])
             k = min(n, end - start)
@@ -133,13 +178,15 @@ class PackedLoader:
 
     def _sequence(self) -> dict[str, np.ndarray]:
         T = self.spec.seq_len
-        chunk, doc_ids, pos = [], [], []
-        for i, (_, toks) in enumerate(self._take(T + 1, True)):
+        chunk, doc_ids, pos, is_pad = [], [], [], []
+        for i, (doc, toks) in enumerate(self._take(T + 1, True)):
             chunk.append(np.asarray(toks, dtype=np.int64))
             doc_ids.append(np.full(len(toks), i, dtype=np.int64))
             pos.append(np.arange(len(toks), dtype=np.int64))
-        tokens, docs, positions = (np.concatenate(a) for a in (chunk, doc_ids, pos))
+            is_pad.append(np.full(len(toks), doc == PAD))
+        tokens, docs, positions, pad = (np.concatenate(a) for a in (chunk, doc_ids, pos, is_pad))
         labels = tokens[1:].copy()
+        labels[pad[1:]] = -100
         if self.spec.mask_doc_boundaries:
             labels[docs[1:] != docs[:-1]] = -100
         return {
@@ -175,6 +222,8 @@ class PackedLoader:
             "cursor": self.cursor,
             "offset": self.offset,
             "sequences": self.sequences,
+            "padded": self.padded,
+            "moves": [list(m) for m in self._moves],
             "spec": asdict(self.spec),
             "n_docs": self.index.n_docs,
         }
@@ -190,8 +239,13 @@ class PackedLoader:
                 "same --shards, or start a new run directory"
             )
         self.epoch, self.cursor, self.offset = state["epoch"], state["cursor"], state["offset"]
-        self.sequences = state["sequences"]
+        self.sequences, self.padded = state["sequences"], state.get("padded", 0)
         self._order = self._epoch_order(self.epoch)
+        self._moves = []
+        for c, src in state.get("moves", []):
+            self.cursor = c
+            self._move(src)
+        self.cursor = state["cursor"]
 
     @property
     def tokens_per_batch(self) -> int:

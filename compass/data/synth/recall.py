@@ -9,7 +9,9 @@ them again and answers in the frame of the statement: every answer is a copy fro
 
 Two lengths: short pages fit the main stage's context, long ones the long stage's, so retrieval
 is learned at the distances each stage trains. Token counts are estimated from characters
-(``CHARS_PER_TOKEN``, measured with the tiny recipe's 4k tokenizer); a miss only shifts a length.
+(``estimate_tokens``: a digit is a token, other text at ``CHARS_PER_TOKEN``, measured with the
+tiny recipe's 4k tokenizer; short pages come out at 120-210 tokens, so the main stage's loader
+packs each whole into one sequence); a miss only shifts a length.
 
 Disjoint from the needle-in-a-haystack eval (``compass.eval.niah``) by construction: the frames
 below never say "special magic number" or "REGISTER_CONTENT", keys are brand + model names,
@@ -61,6 +63,8 @@ _LABELS = {
     "pt": ("código do produto", "número do pedido", "número de telefone"),
 }
 KINDS = ("code", "order", "phone")
+SHORT_FACTS, LONG_FACTS = (2, 5), (4, 10)  # facts per page, fewer where they do not fit
+FACT_SHARE = 0.6  # at most this share of a page's estimated tokens is facts and answers
 CHARS_PER_TOKEN = {
     "en": 2.9,
     "zh": 1.0,
@@ -88,6 +92,7 @@ _DIAL = {
 class Fact:
     key: str
     value: str
+    label: str
     head: str  # the frame up to the value; the answer repeats it
     question: str
 
@@ -133,6 +138,7 @@ def facts(world: World, lang: str, n: int, rng: random.Random) -> list[Fact]:
                 Fact(
                     key,
                     _value(kind, lang, rng),
+                    label,
                     _HEADS[lang].format(**slots),
                     _QUESTIONS[lang].format(**slots),
                 )
@@ -150,26 +156,48 @@ def _filler(world: World, lang: str, rng: random.Random) -> str:
     return rng.choice(prose_doc(lang, rng).split("\n\n"))  # one paragraph: short pages fit it
 
 
+def estimate_tokens(text: str, lang: str) -> float:
+    """Tokens of ``text`` under the tiny recipe's tokenizer, roughly: digits one each (a value's
+    digits rarely merge), other characters at the language's ``CHARS_PER_TOKEN``."""
+    digits = sum(c.isdigit() for c in text)
+    return digits + (len(text) - digits) / CHARS_PER_TOKEN[lang]
+
+
 def recall_doc(world: World, lang: str, rng: random.Random, max_tokens: int) -> str:
     """One page of 0.6-1.0 × ``max_tokens`` (estimated): facts at random depths in filler, asked
-    for again at the end."""
+    for again at the end. Facts take at most ``FACT_SHARE`` of the page (one at least), so a
+    short page fits the main stage's sequence whole and still has filler between its facts."""
     tail = _TAILS.get(lang, ".")
-    known = facts(world, lang, rng.randint(2, 3 if max_tokens < 400 else 6), rng)
+    target = rng.uniform(0.6, 1.0) * max_tokens
+    known = facts(world, lang, rng.randint(*(SHORT_FACTS if max_tokens < 400 else LONG_FACTS)), rng)
+    # Half the facts are stated as a spec-sheet line, half in the answer's sentence frame: the
+    # answer is a copy across layouts, and a sentence-stated fact is always asked as a question
+    # first, so no answer line repeats a statement (curation drops pages of duplicate lines).
+    sep = "" if lang in NO_SPACE_LANGS else " "
+    stated, answer = {}, {}
+    for f in known:
+        as_line = rng.random() < 0.5
+        stated[f.key] = f"{f.key} · {f.label}: {f.value}" if as_line else f"{f.head}{f.value}{tail}"
+        ask = not as_line or rng.random() < 0.5
+        answer[f.key] = f"{f.question + sep if ask else ''}{f.head}{f.value}{tail}"
+
+    def cost(fs: list[Fact]) -> float:
+        return sum(estimate_tokens(stated[f.key] + answer[f.key], lang) + 2 for f in fs)
+
+    while len(known) > 1 and cost(known) > FACT_SHARE * target:
+        known.pop()
     asked = rng.sample(known, rng.randint(max(1, len(known) - 1), len(known)))
-    qa = [
-        f"{f.question}{'' if lang in NO_SPACE_LANGS else ' '}{f.head}{f.value}{tail}" for f in asked
-    ]
-    budget = rng.uniform(0.6, 1.0) * max_tokens * CHARS_PER_TOKEN[lang]
-    budget -= sum(len(f.head) + len(f.value) + 1 for f in known) + sum(len(q) + 1 for q in qa)
+    budget = target - cost(known)
     pieces: list[str] = []
-    used, misses = 0, 0
+    used, misses = 0.0, 0
     while misses < 8:  # a filler that does not fit is skipped; eight in a row end the page
         piece = _filler(world, lang, rng)
-        if used + len(piece) > budget:
+        n = estimate_tokens(piece, lang) + 1
+        if used + n > budget:
             misses += 1
             continue
         pieces.append(piece)
-        used, misses = used + len(piece) + 2, 0
+        used, misses = used + n, 0
     for f in known:  # each fact at a random depth of the page
-        pieces.insert(rng.randint(0, len(pieces)), f"{f.head}{f.value}{tail}")
-    return "\n\n".join([*pieces, "\n".join(qa)])
+        pieces.insert(rng.randint(0, len(pieces)), stated[f.key])
+    return "\n\n".join([*pieces, "\n".join(answer[f.key] for f in asked)])
