@@ -8,7 +8,7 @@ from torch import nn
 
 from compass.distributed.env import module_device
 from compass.posttrain.batching import pad_rows, response_rows
-from compass.posttrain.dpo.loss import sequence_logprobs
+from compass.posttrain.dpo.loss import response_logprobs_of
 
 
 @torch.no_grad()
@@ -44,6 +44,5 @@ def response_logprobs(
     for k in range(0, len(prompts), batch):
         rows = response_rows(prompts[k : k + batch], responses[k : k + batch], pad_id)
         ids, mask, labels = (t.to(device) for t in rows)
-        logits = model(ids, attention_mask_BT=mask).logits_BTV
-        out += sequence_logprobs(logits, labels).tolist()
+        out += response_logprobs_of(model, ids, mask, labels)[0].tolist()
     return out

@@ -8,14 +8,16 @@ DPO alone on reasoning chains lowers the likelihood of the chosen chain too (it 
 gap), and the policy drifts off the chains it solves; the length-normalised NLL term keeps the
 chosen chains likely. α = 0 is plain DPO.
 
-Legend: B pairs, T tokens, V vocab.
+Legend: B pairs (rows), T tokens, V vocab, N labelled positions.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from compass.model.transformer import ModelOutput
 from compass.posttrain.sft.packing import IGNORE
 
 
@@ -25,6 +27,20 @@ def sequence_logprobs(logits_BTV: torch.Tensor, labels_BT: torch.Tensor) -> torc
     safe = labels_BT.clamp(min=0)
     logp_BT = torch.gather(F.log_softmax(logits_BTV.float(), -1), 2, safe[..., None])[..., 0]
     return (logp_BT * mask).sum(-1)
+
+
+def response_logprobs_of(
+    model: nn.Module, ids_BT: torch.Tensor, mask_BT: torch.Tensor, labels_BT: torch.Tensor
+) -> tuple[torch.Tensor, ModelOutput]:
+    """``sequence_logprobs`` of ``model`` on these rows with the LM head and the log-softmax only
+    at the labelled (response) positions, and the model's output (for its MoE losses): the
+    prompts and the padding need no logits, and the head is the largest matmul."""
+    keep_BT = labels_BT != IGNORE
+    out = model(ids_BT, attention_mask_BT=mask_BT, logits_mask_BT=keep_BT)
+    logits_NV = out.logits_BTV[0].float()
+    logp_N = logits_NV.gather(1, labels_BT[keep_BT][:, None])[:, 0] - logits_NV.logsumexp(-1)
+    row_N = keep_BT.nonzero()[:, 0]
+    return logp_N.new_zeros(ids_BT.shape[0]).index_add(0, row_N, logp_N), out
 
 
 def dpo_loss(

@@ -3,7 +3,7 @@
 A pair is (prompt ids, chosen ids, rejected ids) with the frozen reference's log-probabilities of
 both responses, computed once when the pair is made (the reference never changes, so there is no
 reason to run it every step). A batch holds B pairs as 2B right-padded rows, chosen first; labels
-are the next token on response positions and IGNORE elsewhere, so ``sequence_logprobs`` sums
+are the next token on response positions and IGNORE elsewhere, so ``response_logprobs_of`` sums
 log π(response | prompt). ``loss`` returns the DPO loss (+ ``nll_alpha`` × the chosen response's
 per-token NLL on pairs whose chosen answer is verified right) summed over pairs; ``loss_units`` =
 pairs. The NLL term is kept to verified answers: on general prompts the chosen answer is only the
@@ -22,8 +22,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from compass.model.transformer import ModelOutput
 from compass.posttrain.batching import response_rows
-from compass.posttrain.dpo.loss import dpo_loss, sequence_logprobs
+from compass.posttrain.dpo.loss import dpo_loss, response_logprobs_of
 from compass.posttrain.sft.packing import IGNORE
 from compass.train.epochs import ShuffledEpochs
 from compass.train.stage import Batch, LossOutput
@@ -81,9 +82,14 @@ class DPOStage:
     def loss_units(self, batch: Batch) -> int:
         return batch["input_ids"].shape[0] // 2
 
+    def logprobs(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, ModelOutput]:
+        """log π(response | prompt) of each row, and the model's output."""
+        return response_logprobs_of(
+            model, batch["input_ids"], batch["attention_mask"], batch["labels"]
+        )
+
     def loss(self, model: nn.Module, batch: Batch) -> LossOutput:
-        out = model(batch["input_ids"], attention_mask_BT=batch["attention_mask"])
-        logp = sequence_logprobs(out.logits_BTV, batch["labels"])
+        logp, out = self.logprobs(model, batch)
         B = logp.shape[0] // 2
         chosen_tokens = (batch["labels"][:B] != IGNORE).sum(-1)
         loss, stats = dpo_loss(

@@ -76,3 +76,22 @@ def test_dpo_nll_term_needs_lengths_and_raises_the_chosen_gradient():
         loss.backward()
         grads.append(pc.grad.item())
     assert math.isclose(grads[1] - grads[0], -1.0 / 4, rel_tol=1e-6)
+
+
+def test_response_logprobs_of_matches_full_logits_and_their_gradients():
+    from compass.model.transformer import CompassModel
+    from compass.posttrain.batching import response_rows
+    from compass.posttrain.dpo.loss import response_logprobs_of
+    from compass.recipes import get_recipe
+
+    torch.manual_seed(0)
+    m = CompassModel(get_recipe("micro").model)
+    m.init_weights(0)
+    prompts, responses = [[5, 6, 7], [8, 9], [4]], [[10, 11], [12, 13, 14, 15], [16, 2]]
+    ids, mask, labels = response_rows(prompts, responses, 0)
+    got, _ = response_logprobs_of(m, ids, mask, labels)
+    (g_got,) = torch.autograd.grad(got.sum(), m.layers[0].attn.q_proj.weight)
+    full = sequence_logprobs(m(ids, attention_mask_BT=mask).logits_BTV, labels)
+    (g_full,) = torch.autograd.grad(full.sum(), m.layers[0].attn.q_proj.weight)
+    torch.testing.assert_close(got, full, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(g_got, g_full, rtol=1e-4, atol=1e-6)
