@@ -4,9 +4,10 @@ measured in the same run on the same batches, interleaved (rounds of a few steps
 The pairs are round 0's, made as ``run_round`` makes them (the SFT stage-2 policy samples the
 round's prompts, the reward soup scores them, ``make_pairs``), once, before the timing.
 
-- ``full_head``: the LM head and the log-softmax at every position of the 2B rows (prompts and
-  padding included), ``sequence_logprobs`` over the full logits: the step before
-  ``response_logprobs_of``.
+- ``padded``: the 2B rows right-padded to the longest, through a [2B, T, T] attention mask
+  (padding tokens computed too), the LM head only at the response tokens.
+- ``full_head``: that, and the LM head and the log-softmax at every position (prompts and
+  padding included), ``sequence_logprobs`` over the full logits: the step before both changes.
 
 The reference's log-probabilities of the round's pairs (``response_logprobs``, computed once per
 round) are timed the same two ways first. Both trainers start from the same checkpoint and read
@@ -28,35 +29,67 @@ from step_race import race
 import compass.posttrain.scoring as scoring
 from compass.inference.engine import Engine
 from compass.model.io import load_model
-from compass.posttrain.batching import response_rows
+from compass.posttrain.batching import pad_rows
 from compass.posttrain.dpo import run as dpo_run
 from compass.posttrain.dpo.loss import sequence_logprobs
 from compass.posttrain.dpo.stage import DPOStage
 from compass.posttrain.reward.io import load_reward_model
 from compass.posttrain.schedule import epochs_config
+from compass.posttrain.sft.packing import IGNORE
 from compass.recipes import get_recipe
 from compass.tokenizer import load_tokenizer
 from compass.train.loop import Trainer
 
 
-class FullHeadStage(DPOStage):
+def padded_rows(prompts, responses, pad_id: int = 0):
+    """(ids, attention mask, labels) of the rows right-padded to the longest."""
+    ids, mask = pad_rows([p + r for p, r in zip(prompts, responses)], pad_id)
+    labels = torch.full(ids.shape, IGNORE, dtype=torch.long)
+    for i, (p, r) in enumerate(zip(prompts, responses)):
+        labels[i, len(p) - 1 : len(p) + len(r) - 1] = torch.tensor(r)
+    return ids, mask, labels
+
+
+def padded_logprobs(model, ids, mask, labels, full_head: bool):
+    if full_head:
+        out = model(ids, attention_mask_BT=mask)
+        return sequence_logprobs(out.logits_BTV, labels), out
+    keep = labels != IGNORE
+    out = model(ids, attention_mask_BT=mask, logits_mask_BT=keep)
+    logits = out.logits_BTV[0].float()
+    logp = logits.gather(1, labels[keep][:, None])[:, 0] - logits.logsumexp(-1)
+    return logp.new_zeros(len(ids)).index_add(0, keep.nonzero()[:, 0], logp), out
+
+
+class PaddedStage(DPOStage):
+    full_head = False
+
     def logprobs(self, model, batch):
-        out = model(batch["input_ids"], attention_mask_BT=batch["attention_mask"])
-        return sequence_logprobs(out.logits_BTV, batch["labels"]), out
+        B = len(batch["ref_chosen"])
+        doc, ids = batch["doc_ids"][0], batch["input_ids"][0]
+        rows = [ids[doc == i].tolist() for i in range(2 * B)]
+        n_resp = doc[batch["labels"][0] != IGNORE].bincount(minlength=2 * B).tolist()
+        prompts = [row[: len(row) - n] for row, n in zip(rows, n_resp)]
+        responses = [row[len(row) - n :] for row, n in zip(rows, n_resp)]
+        return padded_logprobs(model, *padded_rows(prompts, responses), self.full_head)
+
+
+class FullHeadStage(PaddedStage):
+    full_head = True
 
 
 @torch.no_grad()
-def full_head_logprobs(model, prompts, responses, pad_id, batch=16):
+def reference_logprobs(model, prompts, responses, full_head: bool, batch=16):
     model.eval()
     out = []
     for k in range(0, len(prompts), batch):
-        ids, mask, labels = response_rows(prompts[k : k + batch], responses[k : k + batch], pad_id)
-        out += sequence_logprobs(model(ids, attention_mask_BT=mask).logits_BTV, labels).tolist()
+        rows = padded_rows(prompts[k : k + batch], responses[k : k + batch])
+        out += padded_logprobs(model, *rows, full_head)[0].tolist()
     return out
 
 
 def round0(run: Path):
-    """(config, tokenizer, round 0's pairs with their reference log-probs)."""
+    """(config, round 0's pairs with their reference log-probs)."""
     cfg = copy.deepcopy(get_recipe("tiny").dpo)
     cfg.prompts = [str(run / "tasks" / "prompts" / "dpo.jsonl")]
     cfg.heldout = [str(run / "tasks" / "prompts" / "dpo_heldout.jsonl")]
@@ -77,29 +110,33 @@ def round0(run: Path):
     args = (
         [p.prompt_ids for p in pairs] * 2,
         [p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs],
-        ctx.tok.pad_id,
     )
-    times = {"stage": 0.0, "full_head": 0.0}
+    ways = {
+        "stage": lambda: scoring.response_logprobs(ctx.ref, *args),
+        "padded": lambda: reference_logprobs(ctx.ref, *args, False),
+        "full_head": lambda: reference_logprobs(ctx.ref, *args, True),
+    }
+    times = dict.fromkeys(ways, 0.0)
     for _ in range(3):
-        for name, fn in (("stage", scoring.response_logprobs), ("full_head", full_head_logprobs)):
+        for name, fn in ways.items():
             t = time.perf_counter()
-            fn(ctx.ref, *args)
+            fn()
             times[name] += time.perf_counter() - t
-    print(
-        f"reference log-probs of {len(pairs)} pairs: stage {times['stage'] / 3:.2f} s, "
-        f"full_head {times['full_head'] / 3:.2f} s, "
-        f"stage / full_head = {times['stage'] / times['full_head']:.3f}"
-    )
-    dpo_run._with_reference(ctx.ref, pairs, ctx.tok.pad_id)
-    return cfg, ctx.tok, pairs, init
+    print(f"reference log-probs of {len(pairs)} pairs (s):")
+    print(f"  stage      {times['stage'] / 3:.2f}")
+    for name in ("padded", "full_head"):
+        ratio = times["stage"] / times[name]
+        print(f"  {name:10s} {times[name] / 3:.2f}  stage / {name} = {ratio:.3f}")
+    dpo_run._with_reference(ctx.ref, pairs)
+    return cfg, pairs, init
 
 
 def trainers(args, tmp: Path) -> dict[str, Trainer]:
-    cfg, tok, pairs, init = round0(Path(args.run))
+    cfg, pairs, init = round0(Path(args.run))
     tc = epochs_config(cfg.train, cfg.epochs, len(pairs))
     out = {}
-    for name, cls in (("stage", DPOStage), ("full_head", FullHeadStage)):
-        stage = cls(pairs, tc.micro_batch_size, tok.pad_id, cfg.beta, cfg.seed, cfg.nll_alpha)
+    for name, cls in (("stage", DPOStage), ("padded", PaddedStage), ("full_head", FullHeadStage)):
+        stage = cls(pairs, tc.micro_batch_size, cfg.beta, cfg.seed, cfg.nll_alpha)
         out[name] = Trainer(load_model(init), stage, tc, tmp / name)
     return out
 

@@ -312,9 +312,9 @@ def section_stages(res: dict) -> None:
     rows[1][5], rows[1][12], rows[2][5] = 5, 6, 5
     prompts, responses = [r[:5] for r in rows], [r[5:] for r in rows]
     with torch.no_grad():
-        lp_cpu = torch.tensor(response_logprobs(policy, prompts, responses, 0))
+        lp_cpu = torch.tensor(response_logprobs(policy, prompts, responses))
         rm_cpu = torch.tensor(score_sequences(rm, rows, 0))
-        lp_dev = torch.tensor(response_logprobs(policy.to(DEV), prompts, responses, 0))
+        lp_dev = torch.tensor(response_logprobs(policy.to(DEV), prompts, responses))
         rm_dev = torch.tensor(score_sequences(rm.to(DEV), rows, 0))
     res["dpo_logprobs_rel"] = rel_err(lp_dev, lp_cpu)
     res["reward_scores_abs"] = float((rm_dev - rm_cpu).abs().max())

@@ -1,4 +1,5 @@
-"""Padded batches of token rows, shared by the reward model and DPO (scoring and training).
+"""Batches of token rows, shared by the reward model (padded) and DPO (packed; scoring and
+training).
 
 Legend: B rows, T tokens.
 """
@@ -21,13 +22,22 @@ def pad_rows(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
     return ids, mask
 
 
-def response_rows(
-    prompts: list[list[int]], responses: list[list[int]], pad_id: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(ids, attention mask, labels): labels[t] = ids[t+1] where ids[t+1] is a response token."""
-    rows = [p + r for p, r in zip(prompts, responses)]
-    ids, mask = pad_rows(rows, pad_id)
-    labels = torch.full(ids.shape, IGNORE, dtype=torch.long)
-    for i, (p, row) in enumerate(zip(prompts, rows)):
-        labels[i, len(p) - 1 : len(row) - 1] = torch.tensor(row[len(p) :])
-    return ids, mask, labels
+def packed_response_rows(
+    prompts: list[list[int]], responses: list[list[int]]
+) -> dict[str, torch.Tensor]:
+    """The (prompt + response) rows end to end in one [1, N] row, without padding: ``input_ids``,
+    ``positions`` (restarting at each row), ``doc_ids`` (the row's index) and ``labels``
+    (labels[t] = ids[t+1] where ids[t+1] is a response token, else IGNORE). The model attends one
+    row at a time (``doc_segments``), so no padding token is computed."""
+    ids: list[int] = []
+    positions: list[int] = []
+    doc_ids: list[int] = []
+    labels: list[int] = []
+    for i, (p, r) in enumerate(zip(prompts, responses)):
+        n = len(p) + len(r)
+        ids += p + r
+        positions += range(n)
+        doc_ids += [i] * n
+        labels += [IGNORE] * (len(p) - 1) + r + [IGNORE]
+    cols = {"input_ids": ids, "positions": positions, "doc_ids": doc_ids, "labels": labels}
+    return {k: torch.tensor([v], dtype=torch.long) for k, v in cols.items()}

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from compass.distributed.env import module_device
-from compass.posttrain.batching import pad_rows, response_rows
+from compass.posttrain.batching import packed_response_rows, pad_rows
 from compass.posttrain.dpo.loss import response_logprobs_of
 
 
@@ -34,7 +34,6 @@ def response_logprobs(
     model: nn.Module,
     prompts: list[list[int]],
     responses: list[list[int]],
-    pad_id: int,
     batch: int = 16,
 ) -> list[float]:
     """log π(response | prompt) for each (prompt, response), in batches."""
@@ -42,7 +41,7 @@ def response_logprobs(
     device = module_device(model)  # rows are built on the CPU
     out: list[float] = []
     for k in range(0, len(prompts), batch):
-        rows = response_rows(prompts[k : k + batch], responses[k : k + batch], pad_id)
-        ids, mask, labels = (t.to(device) for t in rows)
-        out += response_logprobs_of(model, ids, mask, labels)[0].tolist()
+        rows = packed_response_rows(prompts[k : k + batch], responses[k : k + batch])
+        rows = {name: t.to(device) for name, t in rows.items()}
+        out += response_logprobs_of(model, rows)[0].tolist()
     return out

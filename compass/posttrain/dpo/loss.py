@@ -30,17 +30,25 @@ def sequence_logprobs(logits_BTV: torch.Tensor, labels_BT: torch.Tensor) -> torc
 
 
 def response_logprobs_of(
-    model: nn.Module, ids_BT: torch.Tensor, mask_BT: torch.Tensor, labels_BT: torch.Tensor
+    model: nn.Module, rows: dict[str, torch.Tensor]
 ) -> tuple[torch.Tensor, ModelOutput]:
-    """``sequence_logprobs`` of ``model`` on these rows with the LM head and the log-softmax only
-    at the labelled (response) positions, and the model's output (for its MoE losses): the
-    prompts and the padding need no logits, and the head is the largest matmul."""
-    keep_BT = labels_BT != IGNORE
-    out = model(ids_BT, attention_mask_BT=mask_BT, logits_mask_BT=keep_BT)
+    """``sequence_logprobs`` of ``model`` on ``packed_response_rows``, one per packed row, and the
+    model's output (for its MoE losses). The rows attend one at a time with no padding, and the LM
+    head and log-softmax run only at the labelled (response) positions: the prompts need no
+    logits, and the head is the largest matmul."""
+    labels_1N, doc_1N = rows["labels"], rows["doc_ids"]
+    keep_1N = labels_1N != IGNORE
+    out = model(
+        rows["input_ids"],
+        positions_BT=rows["positions"],
+        doc_ids_BT=doc_1N,
+        logits_mask_BT=keep_1N,
+        doc_segments=True,
+    )
     logits_NV = out.logits_BTV[0].float()
-    logp_N = logits_NV.gather(1, labels_BT[keep_BT][:, None])[:, 0] - logits_NV.logsumexp(-1)
-    row_N = keep_BT.nonzero()[:, 0]
-    return logp_N.new_zeros(ids_BT.shape[0]).index_add(0, row_N, logp_N), out
+    logp_N = logits_NV.gather(1, labels_1N[keep_1N][:, None])[:, 0] - logits_NV.logsumexp(-1)
+    n_rows = int(doc_1N[0, -1]) + 1
+    return logp_N.new_zeros(n_rows).index_add(0, doc_1N[keep_1N], logp_N), out
 
 
 def dpo_loss(

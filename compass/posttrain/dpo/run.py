@@ -127,10 +127,10 @@ def _reference_if_none_right(ctx: DPOContext, prompt, cands) -> list[Candidate]:
     return [ref] if ref is not None else []
 
 
-def _with_reference(ref, pairs: list[DPOPair], pad_id: int) -> None:
+def _with_reference(ref, pairs: list[DPOPair]) -> None:
     prompts = [p.prompt_ids for p in pairs] * 2
     responses = [p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs]
-    lp = response_logprobs(ref, prompts, responses, pad_id)
+    lp = response_logprobs(ref, prompts, responses)
     for i, p in enumerate(pairs):
         p.ref_chosen, p.ref_rejected = lp[i], lp[len(pairs) + i]
 
@@ -190,10 +190,8 @@ def run_round(ctx: DPOContext, r: int, prompts: list[dict[str, Any]]) -> dict[st
         **stats,
     }
     if pairs:
-        _with_reference(ctx.ref, pairs, ctx.tok.pad_id)
-        stage = DPOStage(
-            pairs, cfg.train.micro_batch_size, ctx.tok.pad_id, cfg.beta, cfg.seed + r, cfg.nll_alpha
-        )
+        _with_reference(ctx.ref, pairs)
+        stage = DPOStage(pairs, cfg.train.micro_batch_size, cfg.beta, cfg.seed + r, cfg.nll_alpha)
         tc = epochs_config(cfg.train, cfg.epochs, len(pairs))
         result = Trainer(ctx.model, stage, tc, ctx.out / f"round_{r}").fit()
         record |= {

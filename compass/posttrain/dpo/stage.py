@@ -2,7 +2,8 @@
 
 A pair is (prompt ids, chosen ids, rejected ids) with the frozen reference's log-probabilities of
 both responses, computed once when the pair is made (the reference never changes, so there is no
-reason to run it every step). A batch holds B pairs as 2B right-padded rows, chosen first; labels
+reason to run it every step). A batch holds B pairs as 2B rows, chosen first, packed end to end
+without padding (``packed_response_rows``); labels
 are the next token on response positions and IGNORE elsewhere, so ``response_logprobs_of`` sums
 log π(response | prompt). ``loss`` returns the DPO loss (+ ``nll_alpha`` × the chosen response's
 per-token NLL on pairs whose chosen answer is verified right) summed over pairs; ``loss_units`` =
@@ -23,9 +24,8 @@ import torch
 from torch import nn
 
 from compass.model.transformer import ModelOutput
-from compass.posttrain.batching import response_rows
+from compass.posttrain.batching import packed_response_rows
 from compass.posttrain.dpo.loss import dpo_loss, response_logprobs_of
-from compass.posttrain.sft.packing import IGNORE
 from compass.train.epochs import ShuffledEpochs
 from compass.train.stage import Batch, LossOutput
 
@@ -41,14 +41,12 @@ class DPOPair:
     verified: bool = False
 
 
-def pair_batch(pairs: list[DPOPair], pad_id: int) -> Batch:
+def pair_batch(pairs: list[DPOPair]) -> Batch:
     prompts = [p.prompt_ids for p in pairs] * 2
     responses = [p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs]
-    ids, mask, labels = response_rows(prompts, responses, pad_id)
     return {
-        "input_ids": ids,
-        "attention_mask": mask,
-        "labels": labels,
+        **packed_response_rows(prompts, responses),
+        "chosen_tokens": torch.tensor([len(p.chosen_ids) for p in pairs]),
         "ref_chosen": torch.tensor([p.ref_chosen for p in pairs]),
         "ref_rejected": torch.tensor([p.ref_rejected for p in pairs]),
         "verified": torch.tensor([p.verified for p in pairs]),
@@ -64,34 +62,30 @@ class DPOStage:
         self,
         pairs: list[DPOPair],
         batch_size: int,
-        pad_id: int,
         beta: float,
         seed: int,
         nll_alpha: float = 0.0,
     ):
         if not pairs:
             raise ValueError("no preference pairs to train on this round")
-        self.pairs, self.batch_size, self.pad_id = pairs, min(batch_size, len(pairs)), pad_id
+        self.pairs, self.batch_size = pairs, min(batch_size, len(pairs))
         self.beta, self.seed, self.nll_alpha = beta, seed, nll_alpha
         self.epochs = ShuffledEpochs(len(pairs), seed)
 
     def next_batch(self) -> Batch:
         picked = [self.pairs[i] for i in self.epochs.take(self.batch_size)]
-        return pair_batch(picked, self.pad_id)
+        return pair_batch(picked)
 
     def loss_units(self, batch: Batch) -> int:
-        return batch["input_ids"].shape[0] // 2
+        return len(batch["ref_chosen"])
 
     def logprobs(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, ModelOutput]:
         """log π(response | prompt) of each row, and the model's output."""
-        return response_logprobs_of(
-            model, batch["input_ids"], batch["attention_mask"], batch["labels"]
-        )
+        return response_logprobs_of(model, batch)
 
     def loss(self, model: nn.Module, batch: Batch) -> LossOutput:
         logp, out = self.logprobs(model, batch)
         B = logp.shape[0] // 2
-        chosen_tokens = (batch["labels"][:B] != IGNORE).sum(-1)
         loss, stats = dpo_loss(
             logp[:B],
             logp[B:],
@@ -99,7 +93,7 @@ class DPOStage:
             batch["ref_rejected"],
             self.beta,
             self.nll_alpha,
-            chosen_tokens,
+            batch["chosen_tokens"],
             batch["verified"],
         )
         metrics = {k: float(v) for k, v in stats.items()}

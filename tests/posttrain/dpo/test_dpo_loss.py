@@ -78,9 +78,9 @@ def test_dpo_nll_term_needs_lengths_and_raises_the_chosen_gradient():
     assert math.isclose(grads[1] - grads[0], -1.0 / 4, rel_tol=1e-6)
 
 
-def test_response_logprobs_of_matches_full_logits_and_their_gradients():
+def test_response_logprobs_of_matches_full_logits_of_each_row_and_their_gradients():
     from compass.model.transformer import CompassModel
-    from compass.posttrain.batching import response_rows
+    from compass.posttrain.batching import packed_response_rows
     from compass.posttrain.dpo.loss import response_logprobs_of
     from compass.recipes import get_recipe
 
@@ -88,10 +88,13 @@ def test_response_logprobs_of_matches_full_logits_and_their_gradients():
     m = CompassModel(get_recipe("micro").model)
     m.init_weights(0)
     prompts, responses = [[5, 6, 7], [8, 9], [4]], [[10, 11], [12, 13, 14, 15], [16, 2]]
-    ids, mask, labels = response_rows(prompts, responses, 0)
-    got, _ = response_logprobs_of(m, ids, mask, labels)
-    (g_got,) = torch.autograd.grad(got.sum(), m.layers[0].attn.q_proj.weight)
-    full = sequence_logprobs(m(ids, attention_mask_BT=mask).logits_BTV, labels)
-    (g_full,) = torch.autograd.grad(full.sum(), m.layers[0].attn.q_proj.weight)
-    torch.testing.assert_close(got, full, rtol=1e-5, atol=1e-5)
+    got, _ = response_logprobs_of(m, packed_response_rows(prompts, responses))
+    w = m.layers[0].attn.q_proj.weight
+    (g_got,) = torch.autograd.grad(got.sum(), w)
+    full = []
+    for p, r in zip(prompts, responses):
+        labels = torch.tensor([[IGNORE] * (len(p) - 1) + r + [IGNORE]])
+        full.append(sequence_logprobs(m(torch.tensor([p + r])).logits_BTV, labels)[0])
+    (g_full,) = torch.autograd.grad(sum(full), w)
+    torch.testing.assert_close(got, torch.stack(full), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(g_got, g_full, rtol=1e-4, atol=1e-6)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from compass.model import CompassModel
-from compass.posttrain.batching import response_rows
+from compass.posttrain.batching import packed_response_rows
 from compass.posttrain.dpo.config import DPOConfig
 from compass.posttrain.dpo.select import Candidate, select_pair
 from compass.posttrain.dpo.stage import DPOPair, DPOStage
@@ -81,9 +81,22 @@ def _model(seed=0):
 def test_response_logprobs_match_a_per_token_oracle():
     m = _model().eval()
     prompts, responses = [[5, 6, 7], [8, 9]], [[10, 11], [12, 13, 14, 15]]
-    _, _, labels = response_rows(prompts, responses, 0)
-    assert labels[0].tolist() == [IGNORE, IGNORE, 10, 11, IGNORE, IGNORE]
-    got = response_logprobs(m, prompts, responses, 0)
+    rows = packed_response_rows(prompts, responses)
+    assert rows["labels"][0].tolist() == [
+        IGNORE,
+        IGNORE,
+        10,
+        11,
+        IGNORE,
+        IGNORE,
+        12,
+        13,
+        14,
+        15,
+        IGNORE,
+    ]
+    assert rows["positions"][0].tolist() == [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 5]
+    got = response_logprobs(m, prompts, responses)
     for p, r, g in zip(prompts, responses, got):
         with torch.no_grad():
             lp = torch.log_softmax(m(torch.tensor([p + r])).logits_BTV[0].float(), -1)
@@ -98,7 +111,6 @@ def _pairs(m):
         m,
         [p.prompt_ids for p in pairs] * 2,
         [p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs],
-        0,
     )
     for i, p in enumerate(pairs):
         p.ref_chosen, p.ref_rejected = lp[i], lp[2 + i]
@@ -107,7 +119,7 @@ def _pairs(m):
 
 def test_loss_at_the_reference_is_log_2_per_pair():
     m = _model()
-    stage = DPOStage(_pairs(m), 2, 0, beta=0.1, seed=0)
+    stage = DPOStage(_pairs(m), 2, beta=0.1, seed=0)
     batch = stage.next_batch()
     m.eval()
     out = stage.loss(m, batch)
@@ -119,7 +131,7 @@ def test_loss_at_the_reference_adds_the_chosen_per_token_nll():
     m = _model()
     pairs = _pairs(m)
     pairs[0].verified = True  # only a verified chosen answer gets the NLL term
-    stage = DPOStage(pairs, 2, 0, beta=0.1, seed=0, nll_alpha=0.5)
+    stage = DPOStage(pairs, 2, beta=0.1, seed=0, nll_alpha=0.5)
     m.eval()
     out = stage.loss(m, stage.next_batch())
     nll = -pairs[0].ref_chosen / len(pairs[0].chosen_ids)
@@ -142,12 +154,11 @@ def test_dpo_training_raises_the_chosen_margin(tmp_path):
         ckpt_every=0,
         log_every=100,
     )
-    Trainer(m, DPOStage(pairs, 2, 0, beta=0.1, seed=0), cfg, tmp_path).fit()
+    Trainer(m, DPOStage(pairs, 2, beta=0.1, seed=0), cfg, tmp_path).fit()
     after = response_logprobs(
         m,
         [p.prompt_ids for p in pairs] * 2,
         [p.chosen_ids for p in pairs] + [p.rejected_ids for p in pairs],
-        0,
     )
     for i, p in enumerate(pairs):
         margin = (after[i] - p.ref_chosen) - (after[2 + i] - p.ref_rejected)
