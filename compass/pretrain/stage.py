@@ -1,4 +1,10 @@
-"""Pretraining as a :class:`~compass.train.stage.Stage`: packed shards in, next-token loss out."""
+"""Pretraining as a :class:`~compass.train.stage.Stage`: packed shards in, next-token loss out.
+
+The loader packs whole documents (and a padding tail), so with ``isolate_docs`` rows of
+``SEGMENT_MIN_LEN`` tokens or more attend one document at a time (``doc_segments``): the
+attention of the block-diagonal mask without the [B, T, T] scores it masks out, which grow with
+T²; on shorter rows the gathers cost more than the mask saves (bench/results/pretrain_step.md).
+The parallel engine (``compass.distributed``) builds its own masks."""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ from compass.data.shards import LoaderSpec, PackedLoader
 from compass.distributed.env import DistInfo
 from compass.pretrain.config import PretrainConfig, PretrainStageConfig
 from compass.train.stage import Batch, LossOutput, count_label_tokens, lm_loss
+
+SEGMENT_MIN_LEN = 512
 
 
 class PretrainStage:
@@ -36,7 +44,8 @@ class PretrainStage:
         return count_label_tokens(batch)
 
     def loss(self, model: nn.Module, batch: Batch) -> LossOutput:
-        return lm_loss(model, batch, self.isolate_docs)
+        long_rows = batch["input_ids"].shape[1] >= SEGMENT_MIN_LEN
+        return lm_loss(model, batch, self.isolate_docs, doc_segments=long_rows)
 
     def eval_sets(self) -> dict[str, Callable[[], Iterable[Batch]]]:
         return self._eval
