@@ -88,12 +88,14 @@ def build_stage(
         fit_lookahead=cfg.fit_lookahead,
     )
     evals = {}
+    # Held-out text is packed as training packs it: whole documents, read from their start.
     base = dict(
         split="val",
         batch_size=cfg.micro_batch_size,
         shuffle=False,
         use_weights=False,
         mask_doc_boundaries=mask,
+        fit_lookahead=cfg.fit_lookahead,
     )
     if cfg.eval_batches:
         evals["val"] = LoaderSpec(seq_len=cfg.seq_len, **base)

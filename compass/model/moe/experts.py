@@ -11,10 +11,12 @@ fourth path skips the sort when there are only a few rows:
   A CPU decode step at low concurrency has a handful of rows, where the other kernels' per-expert
   and bookkeeping overhead is the whole cost (grouped_mm on the CPU runs a GEMM per expert, empty
   or not: 19% of a tiny c = 1 decode step).
-``auto`` picks rows for a no-grad CPU step with fewer assignments than half the experts; else
-bmm unless padding would more than double its work (then grouped_mm). It is a fixed rule so that
-a run's floats never depend on timing: bmm and grouped_mm sum their GEMMs over different row
-counts (C vs each expert's load) and can round differently. ``measure`` is
+``auto`` picks rows for a no-grad CPU step with fewer assignments than half the experts;
+grouped_mm for a CPU step with gradients (fwd+bwd measured 0.86-0.92x bmm's time on the tiny
+SFT, pretraining and DPO steps, bench/expert_kernel.py, and ahead on an AVX2 machine too,
+FINDINGS.md); else bmm unless padding would more than double its work (then grouped_mm). It is
+a fixed rule so that a run's floats never depend on timing: bmm and grouped_mm sum their GEMMs
+over different row counts (C vs each expert's load) and can round differently. ``measure`` is
 ``auto`` with the CPU choice timed instead, once per shape and process (``kernel_choice.py``):
 bmm while its balanced-load time × this call's padding (E·C / A) stays below grouped_mm's. The
 loop runs when grouped_mm cannot and padding would more than double the bmm's work. The fast
@@ -106,6 +108,8 @@ class RoutedExperts(nn.Module):
         if dev == "cpu" and self.impl == "measure":
             times = self._measured(n_tokens, k, dtype)
             return "bmm" if times["bmm"] * padding <= times["grouped_mm"] else "grouped_mm"
+        if dev == "cpu" and torch.is_grad_enabled():
+            return "grouped_mm"
         return "grouped_mm" if padding > 2 else "bmm"
 
     def _measured(self, n_tokens: int, k: int, dtype: torch.dtype) -> dict[str, float]:
