@@ -11,9 +11,12 @@ exactly.
 
 With ``fit_lookahead`` on, a document no longer than a sequence is kept whole (a fact stated at
 its top stays visible to the question at its bottom): when it does not fit the space left, a
-document from a little further ahead that does is moved forward (best of both: no padding, and
-the mixture is the same, only the order shifts by a few places). The moves are part of the
-position, so ``state_dict`` still restores it exactly.
+document from a little further ahead that does (or a longer-than-a-sequence one, cut anyway) is
+moved forward, so the mixture is the same and only the order shifts by a few places; where none
+is near, the space is padded (EOS without labels: 3% of the tiny corpus's tokens at 256). The
+moves are part of the position, so ``state_dict`` still restores it exactly; they are kept for
+the current epoch, about one per sequence, which suits corpora of up to millions of sequences
+per epoch (a larger one would want the epoch's plan recomputed on restore instead).
 
 Yields dicts of int64 tensors [B, T]: ``input_ids``, ``labels`` (-100 where the next token opens
 a new document and ``mask_doc_boundaries`` is on), ``doc_ids`` (per-sequence document number,
