@@ -18,20 +18,9 @@ from compass.quant import QuantConfig, load_quantized, quantize_model, save_quan
 from compass.quant.apply import _fake_quant, capture_activations
 from compass.quant.awq_fold import fold_awq_scales
 from compass.quant.weights import QuantWeight
+from tests.reference.models import MICRO_MOE
 
-MICRO = dict(
-    vocab_size=256,
-    d_model=64,
-    n_layers=2,
-    n_heads=4,
-    n_kv_heads=4,
-    head_dim=16,
-    n_shared_experts=2,
-    n_routed_experts=4,
-    top_k=2,
-    expert_dim=64,
-    max_seq_len=64,
-)
+MICRO = MICRO_MOE | {"n_kv_heads": 4}  # no GQA here
 
 
 def _model(seed=3, **kw):
