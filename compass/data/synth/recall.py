@@ -10,7 +10,7 @@ them again and answers in the frame of the statement: every answer is a copy fro
 Two lengths: short pages fit the main stage's context, long ones the long stage's, so retrieval
 is learned at the distances each stage trains. Token counts are estimated from characters
 (``estimate_tokens``: a digit is a token, other text at ``CHARS_PER_TOKEN``, measured with the
-tiny recipe's 4k tokenizer; short pages come out at 120-210 tokens, so the main stage's loader
+tiny recipe's 4k tokenizer; short pages come out at 100-185 tokens, so the main stage's loader
 packs each whole into one sequence); a miss only shifts a length.
 
 Disjoint from the needle-in-a-haystack eval (``compass.eval.niah``) by construction: the frames
