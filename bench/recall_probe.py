@@ -5,8 +5,10 @@
   padding the latter adds;
 - pages: recall pages' real token lengths under the run's tokenizer, short and long;
 - copying, per checkpoint: ``copy_gain`` (bench/niah_abf.py: a random sequence's loss minus its
-  repeat's) and, on fresh short recall pages, the loss per token of a value where it is first
-  stated vs where it is asked for again (equal when the model does not copy).
+  repeat's), on fresh short recall pages the loss per token of a value where it is first
+  stated vs where it is asked for again (equal when the model does not copy), and on fresh
+  order pages (``orders.py``) how much lower a packing slip's loss is below its own item list
+  than below another order's (0 when the model does not copy).
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/recall_probe.py --run runs/tiny [--ckpt CKPT ...]
 
@@ -26,6 +28,7 @@ import torch
 from niah_abf import copy_gain
 
 from compass.data.shards import LoaderSpec, PackedLoader
+from compass.data.synth.orders import order_doc
 from compass.data.synth.recall import recall_doc
 from compass.data.synth.world import World
 from compass.eval.backend import encode_text
@@ -86,6 +89,30 @@ def value_losses(ckpt: Path, tok, world: World, seq_len: int, n: int = 48) -> tu
     return statistics.mean(first), statistics.mean(again)
 
 
+@torch.no_grad()
+def slip_gain(ckpt: Path, tok, world: World, seq_len: int, n: int = 48) -> float:
+    """Order pages (``orders.py``): the packing slip's loss per token below another order's item
+    list minus below its own; 0 when the model does not copy the items from above."""
+    model = load_model(ckpt).eval()
+    rng = random.Random(998)
+
+    def slip_loss(prefix: str, slip: str) -> float:
+        head, tail = encode_text(tok, prefix + "\n\n"), encode_text(tok, slip)
+        ids = (head + tail)[-seq_len:]
+        x = torch.tensor([ids])
+        logp = torch.log_softmax(model(x).logits_BTV[0, :-1].float(), -1)
+        nll = -logp.gather(-1, x[0, 1:, None])[:, 0]
+        return float(nll[-len(tail) :].mean())
+
+    gains = []
+    for i in range(n):
+        lang = LANGS[i % len(LANGS)]
+        own, slip = order_doc(world, lang, rng).rsplit("\n\n", 1)
+        other = order_doc(world, lang, rng).rsplit("\n\n", 1)[0]
+        gains.append(slip_loss(other, slip) - slip_loss(own, slip))
+    return statistics.mean(gains)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", type=Path, required=True)
@@ -106,7 +133,8 @@ def main() -> None:
         first, again = value_losses(ckpt, tok, world, args.seq_len)
         print(
             f"{ckpt}: copy gain {copy_gain(ckpt):+.3f} nats; recall value loss first "
-            f"{first:.3f}, asked again {again:.3f} nats/token"
+            f"{first:.3f}, asked again {again:.3f} nats/token; order slip gain "
+            f"{slip_gain(ckpt, tok, world, args.seq_len):+.3f} nats/token"
         )
 
 

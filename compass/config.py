@@ -141,6 +141,12 @@ class Config:
                 setattr(node, part, _coerce(value, _field_types(type(node))[part], dotted))
                 return
             child = getattr(node, part)
+            if isinstance(child, dict) and i == len(parts) - 2:
+                # One entry of a dict field (``--datagen.mix.order=0.1``); the entry's type is
+                # the dict's declared value type. A new key is the dict's own validate's call.
+                _, item_tp = get_args(_field_types(type(node))[part]) or (str, Any)
+                child[parts[-1]] = _coerce(value, item_tp, dotted)
+                return
             if not isinstance(child, Config):
                 raise ConfigError(f"config key '{'.'.join(parts[: i + 1])}' has no sub-keys")
             node = child

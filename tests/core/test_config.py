@@ -23,6 +23,18 @@ def test_dotted_override_converts_types():
     assert r.model.n_layers == 3 and r.model.rope_base == 1e6 and r.model.tie_embeddings is True
 
 
+def test_dotted_override_sets_one_entry_of_a_dict_field():
+    r = get_recipe("tiny")
+    before = dict(r.datagen.mix)
+    r.apply_overrides({"datagen.mix.recall": "0.15"})
+    assert r.datagen.mix == before | {"recall": 0.15}
+    assert get_recipe("tiny").datagen.mix == before  # the recipe's default is not touched
+    with pytest.raises(ConfigError, match=r"datagen\.mix\.recall.*expected float"):
+        get_recipe("tiny").apply_overrides({"datagen.mix.recall": "lots"})
+    with pytest.raises(ConfigError, match=r"unknown kinds \['recal'\]"):
+        get_recipe("tiny").apply_overrides({"datagen.mix.recal": "0.1"})
+
+
 def test_unknown_key_names_the_nearest_valid_one():
     r = get_recipe("tiny")
     with pytest.raises(ConfigError, match=r"'model.n_layer'.*did you mean 'model.n_layers'"):

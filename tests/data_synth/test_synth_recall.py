@@ -1,5 +1,7 @@
-"""Recall pages (a fact stated, then asked for again further down) and their disjointness from the
-needle-in-a-haystack eval: no needle, question or haystack passage of the eval is in the corpus."""
+"""Pages that teach looking back — recall pages (a fact stated, then asked for again further down)
+and order pages (an item list, then a packing slip naming the same items) — and their
+disjointness from the needle-in-a-haystack eval: no needle, question or haystack passage of the
+eval is in the corpus."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ def _squash(text: str) -> str:
 def docs(tmp_path_factory) -> list[dict]:
     out = tmp_path_factory.mktemp("recall")
     cfg = DataGenConfig(n_products=120, n_docs=2500, eval_items_per_task=1, noise_fraction=0.02)
+    cfg.mix["order"] = 0.1  # opt-in (off in the default mix): docs/ecommerce-sft.md §3
     generate(cfg, out, progress=False)
     return [json.loads(line) for f in sorted((out / "docs").glob("*.jsonl")) for line in open(f)]
 
@@ -64,7 +67,7 @@ def test_no_niah_needle_question_or_haystack_in_the_corpus(docs):
     # By construction: other frames, other keys, no bare 7-digit number in a recall page.
     assert "special magic number" not in corpus and "REGISTER_CONTENT" not in corpus
     for d in docs:
-        if d["source"] == "recall":
+        if d["source"] in ("recall", "order"):
             assert not re.search(r"(?<![\d-])\d{7}(?!\d)", d["text"]), d["id"]
     tok, rng, windows = ByteTokenizer(), random.Random(0), 0
     for test in ("needle", "lines"):
@@ -116,3 +119,38 @@ def test_recall_pages_survive_curation_filters(docs):
             if d["noise"] is None and general_filter(d["text"], d["lang"], cfg)[0] is None
         ]
         assert len(kept) / len([d for d in pages if d["noise"] is None]) >= floor, long
+
+
+def test_order_slips_copy_their_list_and_fit_the_main_context(docs):
+    """Every item of a slip is a title and code of the list above, in the list's order, and the
+    page stays within the generator's token budget (real lengths under the tiny tokenizer:
+    `bench/recall_probe.py`), so the main stage's loader never separates a slip from its list."""
+    from compass.data.synth.orders import _FRAMES, MAX_TOKENS
+    from compass.data.synth.recall import estimate_tokens
+
+    pages = [d for d in docs if d["source"] == "order" and not d["noise"]]
+    assert 0.05 < len(pages) / len(docs) < 0.2
+    assert {d["lang"] for d in pages} == set(LANGS) == set(_FRAMES)
+    for d in pages:
+        body, slip = d["text"].rsplit("\n\n", 1)
+        lines = [ln for ln in body.splitlines() if re.match(r"\d+\. ", ln)]
+        items = (
+            slip.split(": ", 1)[1].split("; ")
+            if ": " in slip
+            else slip.split("：", 1)[1].split("; ")
+        )
+        assert len(items) == len(lines) >= 2, d["id"]
+        for line, item in zip(lines, items, strict=True):
+            title, code = re.fullmatch(r"(.+) \(([A-Z]{2,3}-\d{5})\)", item).groups()
+            assert line.startswith(f"{lines.index(line) + 1}. {title} — {code} — "), d["id"]
+        # Only the two items every page has may take it past the budget.
+        assert len(items) == 2 or estimate_tokens(d["text"], d["lang"]) <= MAX_TOKENS + 5, d["id"]
+
+
+def test_order_pages_survive_curation_filters(docs):
+    from compass.data.curation.config import FilterConfig
+    from compass.data.curation.filters import general_filter
+
+    pages = [d for d in docs if d["source"] == "order" and not d["noise"]]
+    kept = [d for d in pages if general_filter(d["text"], d["lang"], FilterConfig())[0] is None]
+    assert len(kept) / len(pages) >= 0.9

@@ -30,6 +30,7 @@ DEFAULT_SOURCE_DOMAINS = {
     "prose": "general",
     "guide": "general",
     "recall": "ecommerce",
+    "order": "ecommerce",
     "code": "code",
     "math": "math",
 }

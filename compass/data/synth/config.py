@@ -27,6 +27,9 @@ DEFAULT_MIX = {
     "math": 0.04,
     # Facts stated and asked for again further down (``recall.py``), long pages among them.
     "recall": 0.05,
+    # An order's item list, then its packing slip naming the same items (``orders.py``): text
+    # that only copying predicts, what forms the copying mechanism retrieval rests on.
+    "order": 0.0,
 }
 
 # Planted noise kinds and their share of the noise documents; curation measures recall per kind.

@@ -2,9 +2,9 @@
 
 Document record: ``{"id", "text", "lang", "source", "noise", "meta"}``. ``source`` is the kind
 of text (product, brand, guide, review, query, dialogue, math_problem, prose, code, math, recall,
-or a noise kind for pure-noise pages: boilerplate, spam, keyword_stuffing); ``noise`` is null for
-clean documents and the planted noise kind otherwise (a near-duplicate keeps its original
-``source``).
+order, or a noise kind for pure-noise pages: boilerplate, spam, keyword_stuffing); ``noise`` is
+null for clean documents and the planted noise kind otherwise (a near-duplicate keeps its
+original ``source``).
 Every random choice flows from ``DataGenConfig.seed`` through named streams, so the same config
 gives the same bytes.
 """
@@ -26,6 +26,7 @@ from tqdm import tqdm
 from compass.data.synth import noise
 from compass.data.synth.config import DataGenConfig
 from compass.data.synth.evalgen import TASKS, eval_items
+from compass.data.synth.orders import order_doc
 from compass.data.synth.prose import code_doc, math_doc, prose_doc
 from compass.data.synth.recall import recall_doc
 from compass.data.synth.render import brand_page, guide_page
@@ -104,7 +105,9 @@ KINDS: dict[str, Callable[[World, str, random.Random], tuple[str, dict]]] = {
 
 def clean_docs(world: World, cfg: DataGenConfig, bar: tqdm | None = None) -> list[Doc]:
     rng = random.Random(f"docs:{cfg.seed}")
-    recall_rng = random.Random(f"recall:{cfg.seed}")  # its own stream of keys and values
+    # Recall and order pages draw keys and values from their own streams.
+    recall_rng = random.Random(f"recall:{cfg.seed}")
+    order_rng = random.Random(f"orders:{cfg.seed}")
     kinds = sorted(k for k, v in cfg.mix.items() if v > 0)
     weights = [cfg.mix[k] for k in kinds]
     docs = []
@@ -117,6 +120,8 @@ def clean_docs(world: World, cfg: DataGenConfig, bar: tqdm | None = None) -> lis
             lang = rng.choice(cfg.languages)
             if kind == "recall":
                 text, meta = _recall(world, cfg, lang, recall_rng)
+            elif kind == "order":
+                text, meta = order_doc(world, lang, order_rng), {}
             else:
                 text, meta = KINDS[kind](world, lang, rng)
             digest = hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
