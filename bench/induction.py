@@ -11,7 +11,8 @@ below the first), or "no" within ``--steps``.
     .venv/bin/python bench/induction.py [--steps 1000] [--only NAME ...]
 
 writes bench/results/induction.md. Shapes: the tiny recipe's model, the same with 2 layers, the
-micro recipe's; each with the recipe's embedding init (std 0.02) and with unit-std embeddings.
+micro recipe's; each with the recipe's embedding init (std 0.02) and with unit-std embeddings;
+and the tiny model on Zipf-distributed tokens (as text is) instead of uniform ones.
 """
 
 from __future__ import annotations
@@ -30,18 +31,37 @@ from compass.recipes import get_recipe
 RESULTS = Path(__file__).parent / "results" / "induction.md"
 
 
-def shapes() -> dict[str, tuple[ModelConfig, float]]:
-    """name -> (model config, embedding init std; 0 keeps init_weights' own)."""
+def shapes() -> dict[str, tuple[ModelConfig, float, float]]:
+    """name -> (model config, embedding init std (0 keeps init_weights' own), Zipf exponent of
+    the token draw (0: uniform))."""
     tiny, micro = get_recipe("tiny").model, get_recipe("micro").model
     two = replace(tiny, n_layers=2)
     out = {}
     for name, cfg in (("tiny", tiny), ("tiny-2-layer", two), ("micro", micro)):
-        out[name] = (cfg, 0.0)
-        out[f"{name}, unit-std embeddings"] = (cfg, 1.0)
+        out[name] = (cfg, 0.0, 0.0)
+        out[f"{name}, unit-std embeddings"] = (cfg, 1.0, 0.0)
+    # Text is Zipfian: a few tokens are most of it. Copying frequent tokens is learned first.
+    out["tiny, Zipf(1) tokens"] = (tiny, 0.0, 1.0)
     return out
 
 
-def train(cfg: ModelConfig, embed_std: float, steps: int, n: int, batch: int, lr: float, seed: int):
+def draw(vocab: int, lo: int, zipf: float, shape: tuple[int, int]) -> torch.Tensor:
+    if not zipf:
+        return torch.randint(lo, vocab, shape)
+    w = torch.arange(1, vocab - lo + 1, dtype=torch.float) ** -zipf
+    return lo + torch.multinomial(w, shape[0] * shape[1], replacement=True).view(shape)
+
+
+def train(
+    cfg: ModelConfig,
+    embed_std: float,
+    zipf: float,
+    steps: int,
+    n: int,
+    batch: int,
+    lr: float,
+    seed: int,
+):
     """Yields (step, first-copy loss, second-copy loss) every 25 steps."""
     torch.manual_seed(seed)
     model = CompassModel(cfg)
@@ -52,7 +72,7 @@ def train(cfg: ModelConfig, embed_std: float, steps: int, n: int, batch: int, lr
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
     lo = min(300, cfg.vocab_size // 4)  # skip the tokenizer's bytes and specials, as copy_gain
     for step in range(steps + 1):
-        x = torch.randint(lo, cfg.vocab_size, (batch, n))
+        x = draw(cfg.vocab_size, lo, zipf, (batch, n))
         ids = torch.cat([x, x], 1)
         logp = torch.log_softmax(model(ids).logits_BTV[:, :-1].float(), -1)
         nll = -logp.gather(-1, ids[:, 1:, None])[..., 0]
@@ -61,7 +81,7 @@ def train(cfg: ModelConfig, embed_std: float, steps: int, n: int, batch: int, lr
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if step % 25 == 0:
-            yield step, float(nll[:, : n - 1].mean()), float(nll[:, n:].mean())
+            yield step, float(nll[:, : n - 1].mean().detach()), float(nll[:, n:].mean().detach())
 
 
 def main() -> int:
@@ -75,12 +95,12 @@ def main() -> int:
     p.add_argument("--results", type=Path, default=RESULTS)
     args = p.parse_args()
     rows, t0 = [], time.time()
-    for name, (cfg, embed_std) in shapes().items():
+    for name, (cfg, embed_std, zipf) in shapes().items():
         if args.only and name not in args.only:
             continue
         formed, last, curve = None, None, []
         for step, first, second in train(
-            cfg, embed_std, args.steps, args.n, args.batch, args.lr, args.seed
+            cfg, embed_std, zipf, args.steps, args.n, args.batch, args.lr, args.seed
         ):
             print(f"{name}: step {step} first {first:.2f} second {second:.2f}", flush=True)
             last = (first, second)
@@ -101,8 +121,8 @@ def _write(args, rows, seconds: float) -> None:
         f"`.venv/bin/python bench/induction.py --steps {args.steps}`; "
         f"{seconds:.0f} s. Each model: its own `init_weights` (seed {args.seed}), AdamW lr "
         f"{args.lr:g}, batches of {args.batch} random sequences of {args.n} tokens written "
-        "twice. Copying formed: the first step (every 25) where the second copy's loss is 1 nat "
-        "below the first's.",
+        "twice, tokens drawn uniformly unless the row says Zipf. Copying formed: the first step "
+        "(every 25) where the second copy's loss is 1 nat below the first's.",
         "",
         "| model | layers × width, vocab | embedding init std | copying formed at step | "
         "second-copy loss every 250 steps | final first / second |",
