@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 
-from compass.data.synth.recall import _filler, _value, estimate_tokens
+from compass.data.synth.recall import estimate_tokens, filler_paragraph, random_value
 from compass.data.synth.world import World
 
 # (header, item line, slip lead-in) per language.
@@ -75,12 +75,13 @@ def order_doc(world: World, lang: str, rng: random.Random) -> str:
     a page cut in two by the loader would hold a slip without its list, which teaches nothing.
     """
     header, line, lead = _FRAMES[lang]
-    num = _value("order", lang, rng)
+    num = random_value("order", lang, rng)
     top = header.format(num=num, shop=rng.choice(world.shops).name)
     listed: list[str] = []
     slipped: list[str] = []
     for i, p in enumerate(rng.sample(world.products, rng.randint(*ITEMS))):
-        title, code = world.title(p, lang, variant=rng.randrange(4)), _value("code", lang, rng)
+        title = world.title(p, lang, variant=rng.randrange(4))
+        code = random_value("code", lang, rng)
         item = line.format(
             i=i + 1, title=title, code=code, q=rng.randint(1, 3), price=world.format_price(p, lang)
         )
@@ -90,13 +91,13 @@ def order_doc(world: World, lang: str, rng: random.Random) -> str:
         listed.append(item)
         slipped.append(f"{title} ({code})")
     slip = lead.format(num=num) + "; ".join(slipped)
-    pages = [top, "\n".join(listed)]
+    parts = [top, "\n".join(listed)]
     for _ in range(4):  # a filler paragraph puts distance between list and slip, if one fits
-        filler = _filler(world, lang, rng)
-        if _tokens([*pages, filler, slip], lang) <= MAX_TOKENS:
-            pages.append(filler)
+        filler = filler_paragraph(world, lang, rng)
+        if _tokens([*parts, filler, slip], lang) <= MAX_TOKENS:
+            parts.append(filler)
             break
-    return "\n\n".join([*pages, slip])
+    return "\n\n".join([*parts, slip])
 
 
 def _tokens(parts: list[str], lang: str) -> float:

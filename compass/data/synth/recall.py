@@ -97,7 +97,7 @@ class Fact:
     question: str
 
 
-def _value(kind: str, lang: str, rng: random.Random) -> str:
+def random_value(kind: str, lang: str, rng: random.Random) -> str:
     """Never a bare 7-digit number: the eval's needles are those."""
     if kind == "code":
         letters = "".join(rng.choice(_LETTERS) for _ in range(rng.randint(2, 3)))
@@ -137,7 +137,7 @@ def facts(world: World, lang: str, n: int, rng: random.Random) -> list[Fact]:
             out.append(
                 Fact(
                     key,
-                    _value(kind, lang, rng),
+                    random_value(kind, lang, rng),
                     label,
                     _HEADS[lang].format(**slots),
                     _QUESTIONS[lang].format(**slots),
@@ -147,7 +147,7 @@ def facts(world: World, lang: str, n: int, rng: random.Random) -> list[Fact]:
     return out
 
 
-def _filler(world: World, lang: str, rng: random.Random) -> str:
+def filler_paragraph(world: World, lang: str, rng: random.Random) -> str:
     pick = rng.random()
     if pick < 0.3:
         return world.describe(rng.choice(world.products), lang, rng)
@@ -191,7 +191,7 @@ def recall_doc(world: World, lang: str, rng: random.Random, max_tokens: int) -> 
     pieces: list[str] = []
     used, misses = 0.0, 0
     while misses < 8:  # a filler that does not fit is skipped; eight in a row end the page
-        piece = _filler(world, lang, rng)
+        piece = filler_paragraph(world, lang, rng)
         n = estimate_tokens(piece, lang) + 1
         if used + n > budget:
             misses += 1
