@@ -7,14 +7,15 @@ floor), its loader over a run's token shards, and
 
 - ``--warmup N``: N steps of nothing but Zipf(1) repeats first (bench/induction.py's batches
   of 8 × 64 tokens written twice, constant peak lr), then the main stage from there;
-- ``--mix K``: K of each batch's 8 rows are Zipf(1) repeats of 129 tokens, the rest corpus.
+- ``--mix K``: K of each batch's 8 rows are Zipf(1) repeats of 129 tokens, the rest corpus;
+- ``--constant-lr``: the peak lr throughout instead of the stage's schedule.
 
 It is a plain loop (AdamW, clip 1.0, the recipe's aux and z coefficients), not the pipeline's
 Trainer, so compare its runs with each other (``--mix 0`` is the baseline), not with a
 pipeline run. Prints copy gain (``bench/niah_abf.py``) after the warm-up and at the end, the
 held-out loss on the run's validation shard, and ``bench/recall_probe.py``'s order slip gain:
 
-    .venv/bin/python bench/copy_curriculum.py --run runs/tiny [--warmup 600] [--mix 2]
+    .venv/bin/python bench/copy_curriculum.py --run RUN [--warmup 600] [--mix 2] [--constant-lr]
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def main() -> int:
     p.add_argument("--warmup", type=int, default=0, help="steps of repeats before the stage")
     p.add_argument("--mix", type=int, default=0, help="rows of repeats in each batch of 8")
     p.add_argument("--steps", type=int, default=0, help="default: the recipe's main steps")
+    p.add_argument("--constant-lr", action="store_true", help="the peak lr throughout")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     recipe = get_recipe("tiny")
@@ -108,11 +110,12 @@ def main() -> int:
     warm = main_cfg.warmup_steps
     for s in range(steps):
         t = (s - warm) / max(1, steps - warm)
-        lr = (
-            peak * (s + 1) / warm
-            if s < warm
-            else floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * t))
-        )
+        if args.constant_lr:
+            lr = peak
+        elif s < warm:
+            lr = peak * (s + 1) / warm
+        else:
+            lr = floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * t))
         b = loader.next_batch()
         ids, labels = b["input_ids"], b["labels"]
         if args.mix:
@@ -125,7 +128,8 @@ def main() -> int:
     tok = load_tokenizer(args.run / "tokenizer")
     world = World.load(args.run / "generate" / "world.json")
     print(
-        f"warm-up {args.warmup}, mix {args.mix}/{BATCH}, {steps} steps: copy gain "
+        f"warm-up {args.warmup}, mix {args.mix}/{BATCH}, {steps} steps"
+        f"{' at constant lr' if args.constant_lr else ''}: copy gain "
         f"{copy_gain(tmp / 'main'):+.3f} nats, held-out loss {heldout(model.eval(), shards):.3f}, "
         f"order slip gain {slip_gain(tmp / 'main', tok, world, SEQ):+.3f} nats/token"
     )
