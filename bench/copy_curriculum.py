@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import tempfile
 from pathlib import Path
 
 import torch
@@ -34,7 +33,6 @@ from recall_probe import slip_gain
 from compass.data.shards import LoaderSpec, PackedLoader
 from compass.data.synth.world import World
 from compass.model import CompassModel
-from compass.model.io import save_model
 from compass.recipes import get_recipe
 from compass.tokenizer import load_tokenizer
 
@@ -97,14 +95,12 @@ def main() -> int:
         opt.step()
         return float(loss.detach())
 
-    tmp = Path(tempfile.mkdtemp())
     for s in range(args.warmup):
         loss = step(*repeats(BATCH, 64, 127), peak)  # bench/induction.py's batches
         if s % 100 == 0:
             print(f"warm-up {s}: loss {loss:.3f}", flush=True)
     if args.warmup:
-        save_model(model, tmp / "warm")
-        print(f"after warm-up: copy gain {copy_gain(tmp / 'warm'):+.3f} nats", flush=True)
+        print(f"after warm-up: copy gain {copy_gain(model):+.3f} nats", flush=True)
     spec = LoaderSpec(seq_len=SEQ, batch_size=BATCH - args.mix, seed=1, fit_lookahead=64)
     loader = PackedLoader(shards, spec)
     warm = main_cfg.warmup_steps
@@ -124,14 +120,14 @@ def main() -> int:
         loss = step(ids, labels, lr)
         if s % 50 == 0:
             print(f"main {s}: loss {loss:.3f}", flush=True)
-    save_model(model, tmp / "main")
+    model.eval()
     tok = load_tokenizer(args.run / "tokenizer")
     world = World.load(args.run / "generate" / "world.json")
     print(
         f"warm-up {args.warmup}, mix {args.mix}/{BATCH}, {steps} steps"
         f"{' at constant lr' if args.constant_lr else ''}: copy gain "
-        f"{copy_gain(tmp / 'main'):+.3f} nats, held-out loss {heldout(model.eval(), shards):.3f}, "
-        f"order slip gain {slip_gain(tmp / 'main', tok, world, SEQ):+.3f} nats/token"
+        f"{copy_gain(model):+.3f} nats, held-out loss {heldout(model, shards):.3f}, "
+        f"order slip gain {slip_gain(model, tok, world, SEQ):+.3f} nats/token"
     )
     return 0
 

@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from niah_abf import token_nll
 
 from compass.model import CompassModel, ModelConfig
 from compass.recipes import get_recipe
@@ -73,9 +74,7 @@ def train(
     lo = min(300, cfg.vocab_size // 4)  # skip the tokenizer's bytes and specials, as copy_gain
     for step in range(steps + 1):
         x = draw(cfg.vocab_size, lo, zipf, (batch, n))
-        ids = torch.cat([x, x], 1)
-        logp = torch.log_softmax(model(ids).logits_BTV[:, :-1].float(), -1)
-        nll = -logp.gather(-1, ids[:, 1:, None])[..., 0]
+        nll = token_nll(model, torch.cat([x, x], 1))
         opt.zero_grad()
         nll.mean().backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

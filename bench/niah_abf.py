@@ -93,16 +93,25 @@ def position_loss(
     return [s / max(c, 1) for s, c in zip(sums, counts)]
 
 
-def copy_gain(ckpt: Path, n: int = 64, batch: int = 16) -> float:
+def token_nll(model: torch.nn.Module, ids_BT: torch.Tensor) -> torch.Tensor:
+    """Each next token's loss, [B, T - 1] (with gradients when they are on)."""
+    logp = torch.log_softmax(model(ids_BT).logits_BTV[:, :-1].float(), -1)
+    return -logp.gather(-1, ids_BT[:, 1:, None])[..., 0]
+
+
+def copy_gain(model: torch.nn.Module | Path, n: int = 64, batch: int = 16) -> float:
     """Loss on the first copy of a random token sequence minus on its repeat: near 0 when the
-    model cannot look back and copy (no induction heads), the skill every retrieval rests on."""
-    model = load_model(ckpt).eval()
+    model cannot look back and copy (no induction heads), the skill every retrieval rests on.
+    ``model``: a loaded model (left in the mode it was in) or a checkpoint path."""
+    if not isinstance(model, torch.nn.Module):
+        model = load_model(model)
+    was_training = model.training
+    model.eval()
     g = torch.Generator().manual_seed(0)
     x = torch.randint(300, model.config.vocab_size, (batch, n), generator=g)
-    ids = torch.cat([x, x], 1)
     with torch.no_grad():
-        logp = torch.log_softmax(model(ids).logits_BTV[:, :-1].float(), -1)
-    nll = -logp.gather(-1, ids[:, 1:, None])[..., 0]
+        nll = token_nll(model, torch.cat([x, x], 1))
+    model.train(was_training)
     return float(nll[:, : n - 1].mean() - nll[:, n:].mean())
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from niah_abf import copy_gain
+from niah_abf import copy_gain, token_nll
 
 from compass.data.shards import LoaderSpec, PackedLoader
 from compass.data.synth.orders import order_doc
@@ -68,17 +68,14 @@ def page_lengths(tok, world: World, max_tokens: int, per_lang: int = 20) -> np.n
 
 
 @torch.no_grad()
-def value_losses(ckpt: Path, tok, world: World, seq_len: int, n: int = 48) -> tuple[float, float]:
+def value_losses(model, tok, world: World, seq_len: int, n: int = 48) -> tuple[float, float]:
     """Mean loss per token of recall values at their first and at their second occurrence."""
-    model = load_model(ckpt).eval()
     rng = random.Random(999)
     first, again = [], []
     for i in range(n):
         doc = recall_doc(world, LANGS[i % len(LANGS)], rng, 240)
         ids = encode_text(tok, doc)[:seq_len]
-        x = torch.tensor([ids])
-        logp = torch.log_softmax(model(x).logits_BTV[0, :-1].float(), -1)
-        nll = -logp.gather(-1, x[0, 1:, None])[:, 0]
+        nll = token_nll(model, torch.tensor([ids]))[0]
         starts = np.cumsum([0] + [len(tok.decode([t])) for t in ids])[:-1]  # char offset per token
         for value in set(VALUE.findall(doc)):
             where = [m.start() for m in re.finditer(re.escape(value), doc)][:2]
@@ -90,18 +87,14 @@ def value_losses(ckpt: Path, tok, world: World, seq_len: int, n: int = 48) -> tu
 
 
 @torch.no_grad()
-def slip_gain(ckpt: Path, tok, world: World, seq_len: int, n: int = 48) -> float:
+def slip_gain(model, tok, world: World, seq_len: int, n: int = 48) -> float:
     """Order pages (``orders.py``): the packing slip's loss per token below another order's item
     list minus below its own; 0 when the model does not copy the items from above."""
-    model = load_model(ckpt).eval()
     rng = random.Random(998)
 
     def slip_loss(prefix: str, slip: str) -> float:
         head, tail = encode_text(tok, prefix + "\n\n"), encode_text(tok, slip)
-        ids = (head + tail)[-seq_len:]
-        x = torch.tensor([ids])
-        logp = torch.log_softmax(model(x).logits_BTV[0, :-1].float(), -1)
-        nll = -logp.gather(-1, x[0, 1:, None])[:, 0]
+        nll = token_nll(model, torch.tensor([(head + tail)[-seq_len:]]))[0]
         return float(nll[-len(tail) :].mean())
 
     gains = []
@@ -130,11 +123,12 @@ def main() -> None:
         print(f"recall pages of {max_tokens} estimated tokens: real 10/50/90% {q.tolist()}")
     ckpts = args.ckpt or [args.run / s / "ckpt" for s in ("pretrain_main", "pretrain_anneal")]
     for ckpt in ckpts:
-        first, again = value_losses(ckpt, tok, world, args.seq_len)
+        model = load_model(ckpt).eval()
+        first, again = value_losses(model, tok, world, args.seq_len)
         print(
-            f"{ckpt}: copy gain {copy_gain(ckpt):+.3f} nats; recall value loss first "
+            f"{ckpt}: copy gain {copy_gain(model):+.3f} nats; recall value loss first "
             f"{first:.3f}, asked again {again:.3f} nats/token; order slip gain "
-            f"{slip_gain(ckpt, tok, world, args.seq_len):+.3f} nats/token"
+            f"{slip_gain(model, tok, world, args.seq_len):+.3f} nats/token"
         )
 
 

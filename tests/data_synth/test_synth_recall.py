@@ -134,15 +134,11 @@ def test_order_slips_copy_their_list_and_fit_the_main_context(docs):
     for d in pages:
         body, slip = d["text"].rsplit("\n\n", 1)
         lines = [ln for ln in body.splitlines() if re.match(r"\d+\. ", ln)]
-        items = (
-            slip.split(": ", 1)[1].split("; ")
-            if ": " in slip
-            else slip.split("：", 1)[1].split("; ")
-        )
+        items = re.split(r": |：", slip, maxsplit=1)[1].split("; ")  # after the lead-in
         assert len(items) == len(lines) >= 2, d["id"]
-        for line, item in zip(lines, items, strict=True):
+        for n, (line, item) in enumerate(zip(lines, items, strict=True), 1):
             title, code = re.fullmatch(r"(.+) \(([A-Z]{2,3}-\d{5})\)", item).groups()
-            assert line.startswith(f"{lines.index(line) + 1}. {title} — {code} — "), d["id"]
+            assert line.startswith(f"{n}. {title} — {code} — "), d["id"]
         # Only the two items every page has may take it past the budget.
         assert len(items) == 2 or estimate_tokens(d["text"], d["lang"]) <= MAX_TOKENS + 5, d["id"]
 

@@ -101,13 +101,17 @@ KINDS: dict[str, Callable[[World, str, random.Random], tuple[str, dict]]] = {
     "code": lambda w, lang, rng: (code_doc(lang, rng), {}),
     "math": lambda w, lang, rng: (math_doc(lang, rng), {}),
 }
+# Kinds whose keys and values come from a stream of their own (named here), so adding or
+# reweighting them leaves every other document's draw unchanged.
+OWN_STREAM_KINDS: dict[str, tuple[str, Callable[..., tuple[str, dict]]]] = {
+    "recall": ("recall", _recall),
+    "order": ("orders", lambda w, cfg, lang, rng: (order_doc(w, lang, rng), {})),
+}
 
 
 def clean_docs(world: World, cfg: DataGenConfig, bar: tqdm | None = None) -> list[Doc]:
     rng = random.Random(f"docs:{cfg.seed}")
-    # Recall and order pages draw keys and values from their own streams.
-    recall_rng = random.Random(f"recall:{cfg.seed}")
-    order_rng = random.Random(f"orders:{cfg.seed}")
+    streams = {k: random.Random(f"{name}:{cfg.seed}") for k, (name, _) in OWN_STREAM_KINDS.items()}
     kinds = sorted(k for k, v in cfg.mix.items() if v > 0)
     weights = [cfg.mix[k] for k in kinds]
     docs = []
@@ -118,10 +122,8 @@ def clean_docs(world: World, cfg: DataGenConfig, bar: tqdm | None = None) -> lis
         for _ in range(20):
             kind = rng.choices(kinds, weights)[0]
             lang = rng.choice(cfg.languages)
-            if kind == "recall":
-                text, meta = _recall(world, cfg, lang, recall_rng)
-            elif kind == "order":
-                text, meta = order_doc(world, lang, order_rng), {}
+            if kind in OWN_STREAM_KINDS:
+                text, meta = OWN_STREAM_KINDS[kind][1](world, cfg, lang, streams[kind])
             else:
                 text, meta = KINDS[kind](world, lang, rng)
             digest = hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
